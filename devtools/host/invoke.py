@@ -1,0 +1,157 @@
+"""Calling one function with its bindings, the way the Python worker does."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+from azure.functions._abc import RetryContext, TraceContext
+
+log = logging.getLogger("devtools.host")
+
+OUT = 1  # azure.functions.decorators.core.BindingDirection.OUT
+OutputWriter = Callable[[func.Function, dict[str, Any], Any], Awaitable[None]]
+
+
+class Out(func.Out):
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
+class _Trace(TraceContext):
+    def __init__(self) -> None:
+        self._parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+
+    @property
+    def trace_parent(self) -> str:
+        return self._parent
+
+    @property
+    def trace_state(self) -> str:
+        return ""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {}
+
+
+class _Retry(RetryContext):
+    @property
+    def retry_count(self) -> int:
+        return 0
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> Any:
+        return None
+
+
+class Context(func.Context):
+    def __init__(self, name: str, invocation_id: str) -> None:
+        self._name = name
+        self._id = invocation_id
+        self._trace = _Trace()
+        self._retry = _Retry()
+
+    @property
+    def invocation_id(self) -> str:
+        return self._id
+
+    @property
+    def function_name(self) -> str:
+        return self._name
+
+    @property
+    def function_directory(self) -> str:
+        return "."
+
+    @property
+    def trace_context(self) -> TraceContext:
+        return self._trace
+
+    @property
+    def retry_context(self) -> RetryContext:
+        return self._retry
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return None
+
+
+@dataclass
+class Outcome:
+    result: Any
+    outputs: dict[str, Any]  # output binding name → value set (queue outputs)
+    error: BaseException | None
+    duration_ms: float
+    invocation_id: str
+
+
+class Invoker:
+    """Runs functions; on success writes their queue output bindings (a failed output
+    write fails the invocation, as in Azure)."""
+
+    def __init__(self, write_outputs: OutputWriter | None = None, timeout_s: float | None = None) -> None:
+        self._pool = ThreadPoolExecutor(thread_name_prefix="func-sync")
+        self._timeout = timeout_s
+        self._write_outputs = write_outputs
+
+    async def invoke(self, fn: func.Function, trigger_kind: str, trigger_value: Any) -> Outcome:
+        name = fn.get_function_name()
+        user_fn = fn.get_user_function()
+        invocation_id = str(uuid.uuid4())
+        trigger = fn.get_trigger()
+        kwargs: dict[str, Any] = {trigger.name: trigger_value}
+        outs: dict[str, Out] = {}
+        for binding in fn.get_bindings():
+            if binding.direction == OUT and binding.name != "$return":
+                outs[binding.name] = kwargs[binding.name] = Out()
+        if "context" in inspect.signature(user_fn).parameters:
+            kwargs["context"] = Context(name, invocation_id)
+        started = time.perf_counter()
+        error: BaseException | None = None
+        result: Any = None
+        try:
+            if inspect.iscoroutinefunction(user_fn):
+                call = user_fn(**kwargs)
+            else:
+                call = asyncio.get_running_loop().run_in_executor(self._pool, lambda: user_fn(**kwargs))
+            result = await (asyncio.wait_for(call, self._timeout) if self._timeout else call)
+            if self._write_outputs is not None:
+                await self._write_outputs(fn, {k: o.get() for k, o in outs.items()}, result)
+        except Exception as exc:  # a failed invocation is an outcome, not a host crash
+            error = exc
+        duration = (time.perf_counter() - started) * 1000
+        status = "Succeeded" if error is None else "Failed"
+        log.info(
+            "Executed 'Functions.%s' (%s, Id=%s, Trigger=%s, Duration=%.0fms)%s",
+            name,
+            status,
+            invocation_id,
+            trigger_kind,
+            duration,
+            f" {type(error).__name__}: {error}" if error else "",
+        )
+        if error is not None:
+            log.debug("invocation failed", exc_info=error)
+        return Outcome(result, {k: o.get() for k, o in outs.items()}, error, duration, invocation_id)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

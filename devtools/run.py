@@ -1,0 +1,42 @@
+"""`make run`: Azurite + the Graph emulator + the local host on :7071, stopped on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from devtools.host.config import load_local_settings
+from devtools.services import ROOT, start_azurite, start_host
+
+
+def main() -> None:
+    load_local_settings()
+    run_dir = ROOT / ".run"
+    run_dir.mkdir(exist_ok=True)
+    services = []
+    try:
+        # The sample settings use UseDevelopmentStorage=true, i.e. Azurite's default ports.
+        azurite = start_azurite(blob=10000, queue=10001, table=10002, log=run_dir / "azurite.log")
+        services.append(azurite)
+        print("Azurite        blob :10000  queue :10001  table :10002 (in memory)")
+        host = start_host({}, port=int(os.environ.get("CALSYNC_PORT", "7071")))
+        services.append(host)
+        print(f"calsync        {host.url}/api/health")
+        print("Ctrl-C stops everything.")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(s.proc.poll() is None for s in services):
+            time.sleep(0.5)
+        dead = [s.name for s in services if s.proc.poll() is not None]
+        print(f"stopped: {', '.join(dead)} exited", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nstopping…")
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Thin Azure Functions blueprints: parse, call one shared/ operation, map the result."""

@@ -1,0 +1,1 @@
+"""calsync's code: the pure sync core, the Graph gateway and the table store."""

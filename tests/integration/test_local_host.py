@@ -1,0 +1,157 @@
+"""The local host behaves like the Functions host: routing, auth, timers, queues, poison."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devtools.services import Service, start_host
+from tests.conftest import TEST_KEY, app_env, read_queue, send_queue
+
+
+@pytest.fixture(scope="module")
+def queue_name() -> str:
+    return f"hostapp-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def attempts_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("host") / "attempts.txt"
+
+
+@pytest.fixture(scope="module")
+def host(storage_conn: str, queue_name: str, attempts_file: Path) -> Iterator[Service]:
+    env = app_env(storage_conn, HOSTAPP_QUEUE=queue_name, HOSTAPP_ATTEMPTS_FILE=str(attempts_file))
+    env["AzureWebJobs.EverySecond.Disabled"] = "true"
+    service = start_host(env, app="tests.hostapp.function_app")
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def client(host: Service) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=host.url, timeout=10) as c:
+        yield c
+
+
+def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+def test_route_template_params_query_headers_and_body_pass_through(client: httpx.Client) -> None:
+    r = client.post("/api/echo/acme/items/42?x=1", headers={"X-Test": "hi"}, content=b"payload")
+    assert r.status_code == 201
+    assert r.headers["x-echo"] == "yes"
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json() == {
+        "method": "POST",
+        "route": {"org": "acme", "id": "42"},
+        "query": {"x": "1"},
+        "header": "hi",
+        "body": "payload",
+    }
+
+
+def test_optional_parameter_and_constraint(client: httpx.Client) -> None:
+    assert client.get("/api/echo/acme/items").json()["route"] == {"org": "acme"}
+    assert client.get("/api/echo/acme/items/notanint").status_code == 404
+
+
+def test_literal_route_wins_over_parameter(client: httpx.Client) -> None:
+    r = client.get("/api/echo/fixed/items")
+    assert (r.status_code, r.text) == (200, "literal route wins")
+
+
+def test_catch_all_route(client: httpx.Client) -> None:
+    assert client.get("/api/files/a/b/c.txt").text == "a/b/c.txt"
+
+
+def test_method_not_allowed_and_unknown_route(client: httpx.Client) -> None:
+    assert client.put("/api/echo/acme/items/1").status_code == 405
+    assert client.get("/api/nope").status_code == 404
+
+
+def test_function_level_needs_the_key(client: httpx.Client) -> None:
+    assert client.get("/api/secret").status_code == 401
+    assert client.get("/api/secret", headers={"x-functions-key": "wrong"}).status_code == 401
+    r = client.get("/api/secret", headers={"x-functions-key": TEST_KEY})
+    assert (r.status_code, r.text) == (200, "function level ok")
+    assert client.get(f"/api/secret?code={TEST_KEY}").status_code == 200
+    assert client.get("/api/admin-only").status_code == 401
+    assert client.get("/api/admin-only", params={"code": TEST_KEY}).text == "admin level ok"
+
+
+def test_none_is_204_and_exception_is_500(client: httpx.Client) -> None:
+    assert client.delete("/api/nothing").status_code == 204
+    assert client.get("/api/boom").status_code == 500
+
+
+def test_http_queue_output_reaches_the_queue_trigger_which_writes_outputs(
+    client: httpx.Client, storage_conn: str
+) -> None:
+    assert client.post("/api/enqueue", content=b"hello queue").status_code == 202
+    done: list[str] = []
+    eventually(lambda: done.extend(read_queue(storage_conn, "hostapp-done")) or len(done) >= 2)
+    items = sorted((json.loads(d) for d in done), key=lambda d: d["part"])
+    assert [(i["body"], i["dequeueCount"], i["part"]) for i in items] == [("hello queue", 1, 0), ("hello queue", 1, 1)]
+    assert items[0]["invocation"] == items[1]["invocation"]
+
+
+def test_failing_message_goes_to_poison_after_five_tries(storage_conn: str, attempts_file: Path) -> None:
+    marker = f"poison-{uuid.uuid4().hex[:6]}"
+    send_queue(storage_conn, "hostapp-fail", marker)
+    poisoned: list[str] = []
+    eventually(lambda: poisoned.extend(read_queue(storage_conn, "hostapp-fail-poison")) or marker in poisoned, 30)
+    tries = [line.split()[1] for line in attempts_file.read_text().splitlines() if line.startswith(marker)]
+    assert tries == ["1", "2", "3", "4", "5"]
+    assert read_queue(storage_conn, "hostapp-attempts") == []  # a failed run's outputs are not written
+
+
+def test_message_that_is_not_base64_is_poisoned(storage_conn: str, queue_name: str) -> None:
+    send_queue(storage_conn, queue_name, "not base64 !!", raw=True)
+    poisoned: list[str] = []
+    eventually(
+        lambda: (
+            poisoned.extend(read_queue(storage_conn, f"{queue_name}-poison", raw=True)) or "not base64 !!" in poisoned
+        )
+    )
+
+
+def test_admin_endpoint_runs_a_timer_on_demand(client: httpx.Client, storage_conn: str) -> None:
+    assert client.post("/admin/functions/yearly", json={"input": ""}).status_code == 401
+    r = client.post("/admin/functions/yearly", json={"input": ""}, headers={"x-functions-key": TEST_KEY})
+    assert r.status_code == 202
+    ticks: list[str] = []
+    eventually(lambda: ticks.extend(read_queue(storage_conn, "hostapp-ticks")) or ticks)
+    assert json.loads(ticks[0]) == {"pastDue": False}
+    assert client.post("/admin/functions/nosuch", json={}, headers={"x-functions-key": TEST_KEY}).status_code == 404
+
+
+def test_disabled_timer_does_not_fire_on_schedule(storage_conn: str) -> None:
+    time.sleep(2.5)
+    assert read_queue(storage_conn, "hostapp-seconds") == []
+
+
+def test_timer_fires_on_its_schedule(storage_conn: str, queue_name: str) -> None:
+    env = app_env(storage_conn, HOSTAPP_QUEUE=queue_name + "x", HOSTAPP_ATTEMPTS_FILE="/dev/null")
+    env["AzureWebJobs.always_fails.Disabled"] = "true"
+    service = start_host(env, app="tests.hostapp.function_app")
+    try:
+        ticks: list[str] = []
+        eventually(lambda: ticks.extend(read_queue(storage_conn, "hostapp-seconds")) or len(ticks) >= 2, 10)
+    finally:
+        service.stop()
+    assert set(ticks) == {"tick"}

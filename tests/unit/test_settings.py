@@ -1,0 +1,84 @@
+import pytest
+
+from shared.settings import AZURITE_CONNECTION_STRING, SettingsError, load
+
+BASE = {
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+    "GRAPH_AUTH_MODE": "client_secret",
+    "GRAPH_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "GRAPH_CLIENT_SECRET": "s3cr3t-value",
+    "CALSYNC_PUBLIC_BASE_URL": "https://calsync.example.net",
+}
+
+
+def env(**changes: str | None) -> dict[str, str]:
+    out = dict(BASE)
+    for k, v in changes.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+def test_valid_settings_and_defaults() -> None:
+    s = load(env())
+    assert s.graph_base_url == "https://graph.microsoft.com/v1.0"
+    assert s.storage.connection_string == AZURITE_CONNECTION_STRING
+    assert s.table_prefix == "calsync"
+
+
+def test_describe_never_contains_a_secret() -> None:
+    s = load(env(CALSYNC_FUNCTION_KEY="fn-key-123"))
+    text = repr(s.describe()) + repr(s)
+    for secret in s.secrets():
+        assert secret not in text
+    assert "s3cr3t-value" in s.secrets() and "fn-key-123" in s.secrets()
+
+
+@pytest.mark.parametrize(
+    ("changes", "name"),
+    [
+        ({"AzureWebJobsStorage": None}, "AzureWebJobsStorage"),
+        ({"AzureWebJobsStorage": "garbage"}, "AzureWebJobsStorage"),
+        ({"GRAPH_AUTH_MODE": "magic"}, "GRAPH_AUTH_MODE"),
+        ({"GRAPH_CLIENT_ID": None}, "GRAPH_CLIENT_ID"),
+        ({"GRAPH_CLIENT_ID": "not-a-guid"}, "GRAPH_CLIENT_ID"),
+        ({"GRAPH_CLIENT_SECRET": ""}, "GRAPH_CLIENT_SECRET"),
+        ({"GRAPH_AUTH_MODE": "certificate"}, "GRAPH_CLIENT_CERTIFICATE_PATH"),
+        ({"GRAPH_AUTH_MODE": "workload_identity"}, "AZURE_FEDERATED_TOKEN_FILE"),
+        ({"CALSYNC_PUBLIC_BASE_URL": None}, "CALSYNC_PUBLIC_BASE_URL"),
+        ({"CALSYNC_PUBLIC_BASE_URL": "http://calsync.example.net"}, "CALSYNC_PUBLIC_BASE_URL"),
+        ({"GRAPH_BASE_URL": "ftp://x"}, "GRAPH_BASE_URL"),
+        ({"GRAPH_AUTH_MODE": "emulator", "GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0"}, "GRAPH_AUTH_MODE"),
+        ({"CALSYNC_TABLE_PREFIX": "9bad"}, "CALSYNC_TABLE_PREFIX"),
+        ({"AzureWebJobsStorage": None, "AzureWebJobsStorage__accountName": "Bad_Name"},
+         "AzureWebJobsStorage__accountName"),
+    ],
+)
+def test_bad_settings_name_the_setting(changes: dict, name: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load(env(**changes))
+    assert err.value.name == name
+    assert name in str(err.value)
+    assert "s3cr3t-value" not in str(err.value)
+
+
+def test_identity_based_storage() -> None:
+    s = load(env(AzureWebJobsStorage=None, AzureWebJobsStorage__accountName="calsyncprod"))
+    assert s.storage.table_endpoint == "https://calsyncprod.table.core.windows.net"
+    assert s.storage.queue_endpoint == "https://calsyncprod.queue.core.windows.net"
+    assert s.storage.connection_string is None
+
+
+def test_emulator_mode_needs_no_client_and_allows_local_http() -> None:
+    s = load(
+        env(
+            GRAPH_AUTH_MODE="emulator",
+            GRAPH_CLIENT_ID=None,
+            GRAPH_CLIENT_SECRET=None,
+            GRAPH_BASE_URL="http://127.0.0.1:7072/v1.0",
+            CALSYNC_PUBLIC_BASE_URL="http://127.0.0.1:7071",
+        )
+    )
+    assert s.graph_auth_mode == "emulator" and s.graph_client_secret is None
