@@ -11,7 +11,14 @@ from devtools.host.config import load_local_settings
 from devtools.services import ROOT, start_azurite, start_host
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # Explicit handlers: a shell that starts us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     load_local_settings()
     run_dir = ROOT / ".run"
     run_dir.mkdir(exist_ok=True)
@@ -25,7 +32,6 @@ def main() -> None:
         services.append(host)
         print(f"calsync        {host.url}/api/health")
         print("Ctrl-C stops everything.")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while all(s.proc.poll() is None for s in services):
             time.sleep(0.5)
         dead = [s.name for s in services if s.proc.poll() is not None]

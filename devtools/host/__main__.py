@@ -60,6 +60,9 @@ async def serve(args: argparse.Namespace) -> None:
     log.info("Host stopping")
     await runner.cleanup()
     await host.stop()
+    # Like the real worker, the app gets no shutdown hook: its pooled clients die with the
+    # process, so asyncio's "unclosed session" complaints are noise here.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 def main(argv: list[str] | None = None) -> None:
