@@ -1,0 +1,376 @@
+"""The emulator's in-memory world: tenants, users, rooms, events, subscriptions."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+UserPurpose = Literal["user", "shared", "room", "equipment"]
+DEFAULT_APP_ID = "00000000-0000-0000-0000-0000000ca15c"
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4())
+
+
+def _b64(data: bytes) -> str:
+    # Outlook REST ids are URL-safe Base64 with padding: letters, digits, `-`, `_`, `=`.
+    return base64.urlsafe_b64encode(data).decode()
+
+
+def new_change_key() -> str:
+    return base64.b64encode(b"\x0f\x00\x00\x00\x16\x00\x00\x00" + os.urandom(16)).decode()
+
+
+def new_event_ids(mailbox_id: str) -> tuple[str, str]:
+    """(rest id, immutable id) for a new event; both name the same item."""
+    mailbox = uuid.UUID(mailbox_id).bytes
+    body = mailbox + b"\x00\x46\x00\x00" + os.urandom(30)
+    return _b64(b"\x00\x03\x24\x00" + body), _b64(b"\x00\x09\x00\x2e\x00\x00" + body)
+
+
+def new_ical_uid() -> str:
+    return "040000008200E00074C5B7101A82E00800000000" + secrets.token_hex(28).upper()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class User:
+    id: str
+    tenant_id: str
+    user_principal_name: str
+    display_name: str
+    user_purpose: UserPurpose = "user"
+    has_mailbox: bool = True
+    time_zone: str = "UTC"
+    place_id: str | None = None  # rooms: their (changeable) place id
+    place: dict[str, Any] = field(default_factory=dict)  # capacity, building, floorNumber…
+
+    @property
+    def mail(self) -> str:
+        return self.user_principal_name
+
+    def to_json(self) -> dict[str, Any]:
+        given, _, surname = self.display_name.partition(" ")
+        return {
+            "businessPhones": [],
+            "displayName": self.display_name,
+            "givenName": given if self.user_purpose == "user" else None,
+            "jobTitle": None,
+            "mail": self.mail if self.has_mailbox else None,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": "en-US",
+            "surname": surname or None if self.user_purpose == "user" else None,
+            "userPrincipalName": self.user_principal_name,
+            "id": self.id,
+        }
+
+
+@dataclass
+class RoomList:
+    id: str
+    email: str
+    display_name: str
+    rooms: list[str]  # user ids of the room mailboxes
+
+
+@dataclass
+class Tenant:
+    id: str
+    domain: str
+    users: dict[str, User] = field(default_factory=dict)  # by id
+    room_lists: list[RoomList] = field(default_factory=list)
+
+    def find_user(self, key: str) -> User | None:
+        key = key.removeprefix("AAD-UPN:")
+        user = self.users.get(key) or self.users.get(key.lower())
+        if user:
+            return user
+        lowered = key.lower()
+        return next((u for u in self.users.values() if u.user_principal_name.lower() == lowered), None)
+
+
+@dataclass
+class Attendee:
+    address: str
+    name: str
+    type: str = "required"  # required | optional | resource
+    response: str = "none"
+    response_time: datetime | None = None
+
+
+@dataclass
+class Event:
+    """One item in one mailbox's calendar (organizer's event or an attendee's copy)."""
+
+    rest_id: str
+    immutable_id: str
+    mailbox_id: str
+    ical_uid: str
+    subject: str
+    start: datetime  # aware UTC
+    end: datetime
+    start_tz: str
+    end_tz: str
+    is_all_day: bool = False
+    body_type: str = "text"
+    body: str = ""
+    location: str = ""
+    location_email: str | None = None
+    sensitivity: str = "normal"
+    show_as: str = "busy"
+    importance: str = "normal"
+    categories: list[str] = field(default_factory=list)
+    organizer_address: str = ""
+    organizer_name: str = ""
+    is_organizer: bool = True
+    is_cancelled: bool = False
+    response: str = "organizer"
+    response_time: datetime | None = None
+    attendees: list[Attendee] = field(default_factory=list)
+    transaction_id: str | None = None
+    extended: dict[str, str] = field(default_factory=dict)  # normalised id → value
+    extended_ids: dict[str, str] = field(default_factory=dict)  # normalised id → id as created
+    created: datetime = field(default_factory=now)
+    modified: datetime = field(default_factory=now)
+    change_key: str = field(default_factory=new_change_key)
+    seq: int = 0  # the mailbox change sequence number of the last change
+
+
+@dataclass
+class Subscription:
+    id: str
+    tenant_id: str
+    app_id: str
+    resource: str  # as given
+    mailbox_id: str
+    change_types: list[str]
+    notification_url: str
+    lifecycle_url: str | None
+    client_state: str | None
+    expiration: datetime
+    immutable_ids: bool
+    creator_id: str
+
+
+@dataclass
+class DeltaState:
+    """What a delta token remembers: the window and what the client has seen."""
+
+    mailbox_id: str
+    tenant_id: str
+    start: datetime
+    end: datetime
+    seen: dict[str, str]  # event rest id → changeKey the client has
+    seq: int  # mailbox sequence number the client is up to date with
+    initial_url: str
+    pending: list[dict[str, Any]] = field(default_factory=list)  # items still to page out
+    next_seen: dict[str, str] = field(default_factory=dict)
+    next_seq: int = 0
+    first_page_empty: bool = False
+    generation: int = 0
+
+
+@dataclass
+class Faults:
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    throttle_requests: int = 10_000
+    throttle_window_s: float = 600.0
+    throttle_concurrency: int = 4
+    deliver_notifications: bool = True
+    notification_timeout_s: float = 10.0
+    fail_next: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "latencyMs": self.latency_ms,
+            "errorRate": self.error_rate,
+            "throttle": {
+                "requests": self.throttle_requests,
+                "windowSeconds": self.throttle_window_s,
+                "concurrency": self.throttle_concurrency,
+            },
+            "deliverNotifications": self.deliver_notifications,
+            "notificationTimeoutSeconds": self.notification_timeout_s,
+            "failNext": self.fail_next,
+        }
+
+
+@dataclass
+class World:
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    events: dict[str, dict[str, Event]] = field(default_factory=dict)  # mailbox id → rest id → event
+    by_any_id: dict[str, Event] = field(default_factory=dict)  # rest or immutable id → event
+    mailbox_seq: dict[str, int] = field(default_factory=dict)
+    # Events removed from a mailbox: rest id → (seq, immutable id, start, end); for delta.
+    tombstones: dict[str, dict[str, tuple[int, str, datetime, datetime]]] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    delta: dict[str, DeltaState] = field(default_factory=dict)
+    delta_generation: dict[str, int] = field(default_factory=dict)  # mailbox → generation ("" = all)
+    faults: Faults = field(default_factory=Faults)
+
+    def user(self, user_id: str) -> User | None:
+        for tenant in self.tenants.values():
+            if user_id in tenant.users:
+                return tenant.users[user_id]
+        return None
+
+    def user_by_address(self, tenant_id: str, address: str) -> User | None:
+        tenant = self.tenants.get(tenant_id)
+        return tenant.find_user(address) if tenant else None
+
+    def mailbox(self, user_id: str) -> dict[str, Event]:
+        return self.events.setdefault(user_id, {})
+
+    def bump(self, mailbox_id: str) -> int:
+        self.mailbox_seq[mailbox_id] = self.mailbox_seq.get(mailbox_id, 0) + 1
+        return self.mailbox_seq[mailbox_id]
+
+    def add_event(self, event: Event) -> None:
+        event.seq = self.bump(event.mailbox_id)
+        self.mailbox(event.mailbox_id)[event.rest_id] = event
+        self.by_any_id[event.rest_id] = self.by_any_id[event.immutable_id] = event
+
+    def touch(self, event: Event) -> None:
+        event.change_key = new_change_key()
+        event.modified = now()
+        event.seq = self.bump(event.mailbox_id)
+
+    def remove_event(self, event: Event) -> None:
+        seq = self.bump(event.mailbox_id)
+        self.mailbox(event.mailbox_id).pop(event.rest_id, None)
+        self.by_any_id.pop(event.rest_id, None)
+        self.by_any_id.pop(event.immutable_id, None)
+        self.tombstones.setdefault(event.mailbox_id, {})[event.rest_id] = (
+            seq,
+            event.immutable_id,
+            event.start,
+            event.end,
+        )
+
+    def find_event(self, mailbox_id: str, event_id: str) -> Event | None:
+        event = self.by_any_id.get(event_id)
+        return event if event is not None and event.mailbox_id == mailbox_id else None
+
+    # -- seeding -------------------------------------------------------------------
+    def seed(self, doc: dict[str, Any]) -> dict[str, Any]:
+        out = []
+        for spec in doc.get("tenants", []):
+            tenant_id = spec.get("id") or new_guid()
+            tenant = self.tenants.get(tenant_id)
+            if tenant is None:
+                tenant = self.tenants[tenant_id] = Tenant(tenant_id, spec.get("domain") or f"{tenant_id[:8]}.example")
+            for u in spec.get("users", []):
+                upn = u["userPrincipalName"]
+                user = tenant.find_user(upn)
+                if user is None:
+                    purpose = u.get("userPurpose", "user")
+                    user = User(
+                        id=u.get("id") or new_guid(),
+                        tenant_id=tenant_id,
+                        user_principal_name=upn,
+                        display_name=u.get("displayName") or upn.split("@")[0],
+                        user_purpose=purpose,
+                        has_mailbox=u.get("hasMailbox", True),
+                        time_zone=u.get("timeZone", "UTC"),
+                    )
+                    tenant.users[user.id] = user
+                for key in ("capacity", "building", "floorNumber", "floorLabel", "bookingType", "tags"):
+                    if key in u:
+                        user.place[key] = u[key]
+                if user.user_purpose in ("room", "equipment") and user.place_id is None:
+                    user.place_id = new_guid()
+            for rl in spec.get("roomLists", []):
+                ids = []
+                for room_upn in rl.get("rooms", []):
+                    room = tenant.find_user(room_upn)
+                    if room is None:
+                        raise ValueError(f"room list {rl['emailAddress']}: room {room_upn} is not a seeded user")
+                    ids.append(room.id)
+                existing = next((r for r in tenant.room_lists if r.email.lower() == rl["emailAddress"].lower()), None)
+                if existing:
+                    existing.rooms = list(dict.fromkeys(existing.rooms + ids))
+                else:
+                    tenant.room_lists.append(
+                        RoomList(new_guid(), rl["emailAddress"], rl.get("displayName") or rl["emailAddress"], ids)
+                    )
+            out.append(
+                {
+                    "id": tenant_id,
+                    "domain": tenant.domain,
+                    "users": [{"id": u.id, "userPrincipalName": u.user_principal_name} for u in tenant.users.values()],
+                }
+            )
+        return {"tenants": out}
+
+
+DEMO_TENANT_ID = "6e0f5a1c-3b7d-4c2a-9f11-c0a7050c0de1"
+
+
+def demo_seed() -> dict[str, Any]:
+    """The demo tenant "contoso" that `make run` loads."""
+    people = [
+        ("adele.vance", "Adele Vance"),
+        ("alex.wilber", "Alex Wilber"),
+        ("diego.siciliani", "Diego Siciliani"),
+        ("grady.archie", "Grady Archie"),
+        ("isaiah.langer", "Isaiah Langer"),
+        ("johanna.lorenz", "Johanna Lorenz"),
+        ("lee.gu", "Lee Gu"),
+        ("megan.bowen", "Megan Bowen"),
+        ("nestor.wilke", "Nestor Wilke"),
+        ("patti.fernandez", "Patti Fernandez"),
+    ]
+    users: list[dict[str, Any]] = [
+        {"userPrincipalName": f"{upn}@contoso.com", "displayName": name, "userPurpose": "user"} for upn, name in people
+    ]
+    users.append(
+        {
+            "userPrincipalName": "former.employee@contoso.com",
+            "displayName": "Former Employee",
+            "userPurpose": "user",
+            "hasMailbox": False,
+        }
+    )
+    rooms = [
+        ("room.fuji@contoso.com", "Fuji", 8, 1),
+        ("room.kilimanjaro@contoso.com", "Kilimanjaro", 12, 2),
+        ("room.matterhorn@contoso.com", "Matterhorn", 4, 2),
+    ]
+    for upn, name, capacity, floor in rooms:
+        users.append(
+            {
+                "userPrincipalName": upn,
+                "displayName": name,
+                "userPurpose": "room",
+                "capacity": capacity,
+                "building": "HQ",
+                "floorNumber": floor,
+            }
+        )
+    users.append(
+        {"userPrincipalName": "projector.1@contoso.com", "displayName": "Projector 1", "userPurpose": "equipment"}
+    )
+    users.append({"userPrincipalName": "reception@contoso.com", "displayName": "Reception", "userPurpose": "shared"})
+    return {
+        "tenants": [
+            {
+                "id": DEMO_TENANT_ID,
+                "domain": "contoso.com",
+                "users": users,
+                "roomLists": [
+                    {"emailAddress": "hq.rooms@contoso.com", "displayName": "HQ rooms", "rooms": [r[0] for r in rooms]}
+                ],
+            }
+        ]
+    }
