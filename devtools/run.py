@@ -8,7 +8,7 @@ import sys
 import time
 
 from devtools.host.config import load_local_settings
-from devtools.services import ROOT, start_azurite, start_host
+from devtools.services import ROOT, start_azurite, start_host, start_python
 
 
 def _interrupt(*_: object) -> None:
@@ -28,6 +28,19 @@ def main() -> None:
         azurite = start_azurite(blob=10000, queue=10001, table=10002, log=run_dir / "azurite.log")
         services.append(azurite)
         print("Azurite        blob :10000  queue :10001  table :10002 (in memory)")
+        emulator = start_python(
+            "graph emulator",
+            "devtools.graph_emulator",
+            ["--port", "7072", "--demo"],
+            {},
+            "http://127.0.0.1:7072/_emulator/tenants",
+            log=run_dir / "graph-emulator.log",
+        )
+        services.append(emulator)
+        print(
+            "Graph emulator http://127.0.0.1:7072/v1.0 (demo tenant contoso.com, "
+            "token: Bearer emulator:6e0f5a1c-3b7d-4c2a-9f11-c0a7050c0de1)"
+        )
         host = start_host({}, port=int(os.environ.get("CALSYNC_PORT", "7071")))
         services.append(host)
         print(f"calsync        {host.url}/api/health")

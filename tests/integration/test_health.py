@@ -49,7 +49,11 @@ def test_missing_setting_stops_start_up_and_names_it(storage_conn: str) -> None:
     env = {**os.environ, **app_env(storage_conn), "CALSYNC_PUBLIC_BASE_URL": ""}
     proc = subprocess.run(
         [sys.executable, "-m", "devtools.host", "--port", str(free_port())],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "CALSYNC_PUBLIC_BASE_URL" in proc.stderr

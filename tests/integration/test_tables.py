@@ -52,8 +52,18 @@ AWKWARD = [
 
 async def test_round_trip_keeps_every_type(store: TableStore) -> None:
     at = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
-    thing = Thing(org="o1", mailbox="m@x.com", event_id="e1", title="T", count=3, big=2**40, active=False,
-                  at=at, data={"a": [1, 2]}, tags=["x", "y"])
+    thing = Thing(
+        org="o1",
+        mailbox="m@x.com",
+        event_id="e1",
+        title="T",
+        count=3,
+        big=2**40,
+        active=False,
+        at=at,
+        data={"a": [1, 2]},
+        tags=["x", "y"],
+    )
     await store.insert(thing)
     got = await store.get(Thing, org="o1", mailbox="m@x.com", event_id="e1")
     assert got == thing

@@ -52,8 +52,10 @@ def test_describe_never_contains_a_secret() -> None:
         ({"GRAPH_BASE_URL": "ftp://x"}, "GRAPH_BASE_URL"),
         ({"GRAPH_AUTH_MODE": "emulator", "GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0"}, "GRAPH_AUTH_MODE"),
         ({"CALSYNC_TABLE_PREFIX": "9bad"}, "CALSYNC_TABLE_PREFIX"),
-        ({"AzureWebJobsStorage": None, "AzureWebJobsStorage__accountName": "Bad_Name"},
-         "AzureWebJobsStorage__accountName"),
+        (
+            {"AzureWebJobsStorage": None, "AzureWebJobsStorage__accountName": "Bad_Name"},
+            "AzureWebJobsStorage__accountName",
+        ),
     ],
 )
 def test_bad_settings_name_the_setting(changes: dict, name: str) -> None:
