@@ -2,7 +2,11 @@
 
 import azure.functions as func
 
+from functions.graph_webhooks import bp as graph_webhooks_bp
 from functions.health import bp as health_bp
+from functions.orgs import bp as orgs_bp
+from functions.resources import bp as resources_bp
+from functions.workers import bp as workers_bp
 from shared.settings import get_settings
 
 # Validate settings when the worker indexes the app: a missing or invalid setting stops
@@ -10,4 +14,5 @@ from shared.settings import get_settings
 get_settings()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(health_bp)
+for blueprint in (health_bp, orgs_bp, workers_bp, resources_bp, graph_webhooks_bp):
+    app.register_functions(blueprint)

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from shared import logctx
+from shared.graph import GraphGateway
 from shared.queues import QueueSender
 from shared.settings import Settings, get_settings
 from shared.tables import TableStore
@@ -20,10 +21,12 @@ class Services:
     settings: Settings
     store: TableStore
     queues: QueueSender
+    graph: GraphGateway
 
     async def close(self) -> None:
         await self.store.close()
         await self.queues.close()
+        await self.graph.close()
 
 
 _by_loop: dict[int, Services] = {}
@@ -35,6 +38,7 @@ def build(settings: Settings) -> Services:
         settings=settings,
         store=TableStore(settings.storage, settings.table_prefix),
         queues=QueueSender(settings.storage),
+        graph=GraphGateway(settings),
     )
 
 

@@ -92,6 +92,7 @@ def install(secrets: Iterable[str] = (), *, level: int = logging.INFO, stream_ha
     root.setLevel(level)
     # azure-core logs every request and response at INFO: noise, and headers we never want.
     logging.getLogger("azure").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     flt = ContextFilter(secrets)
     for handler in root.handlers:
         for old in [f for f in handler.filters if isinstance(f, ContextFilter)]:

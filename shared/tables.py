@@ -288,6 +288,11 @@ class TableStore:
         except ResourceNotFoundError:
             pass
 
+    async def delete_key(self, cls: type[Entity], **key: str) -> None:
+        """Delete by key, unconditionally; missing is fine."""
+        table = await self._table(cls)
+        await table.delete_entity(_key(cls, cls.PARTITION, key), _key(cls, cls.ROW, key))
+
     # -- queries ---------------------------------------------------------------------
     async def query(
         self,

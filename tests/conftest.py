@@ -10,7 +10,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
-from devtools.services import Service, start_azurite
+from devtools.services import Service, free_port, start_azurite, start_python
 from shared.settings import load
 
 TEST_KEY = "test-function-key"
@@ -19,6 +19,17 @@ TEST_KEY = "test-function-key"
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Service]:
     service = start_azurite()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Service]:
+    """The Graph emulator, empty; tests seed tenants of their own."""
+    port = free_port()
+    service = start_python("graph emulator", "devtools.graph_emulator", ["--port", str(port)], {},
+                           f"http://127.0.0.1:{port}/_emulator/tenants")
+    service.url = f"http://127.0.0.1:{port}"
     yield service
     service.stop()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,24 +13,9 @@ import pytest
 from aiohttp import web
 from msgraph import GraphServiceClient
 
-from devtools.services import Service, free_port, start_python
+from devtools.services import Service, free_port
 from shared.graph_auth import graph_client
 from shared.settings import load
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Service]:
-    port = free_port()
-    service = start_python(
-        "graph emulator",
-        "devtools.graph_emulator",
-        ["--port", str(port)],
-        {},
-        f"http://127.0.0.1:{port}/_emulator/tenants",
-    )
-    service.url = f"http://127.0.0.1:{port}"
-    yield service
-    service.stop()
 
 
 @dataclass

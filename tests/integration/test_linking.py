@@ -1,0 +1,242 @@
+"""Organisations, settings, workers and resources through the local host, Azurite and the emulator."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.integration.conftest import OrgFixture, Stack
+
+D = "fabrikam.test"
+
+
+def test_connect_org_and_unknown_tenant(stack: Stack) -> None:
+    tenant, _ = stack.seed()
+    r = stack.api.put("/orgs/acme-1", json={"m365TenantId": tenant, "displayName": "Acme"})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["org"], body["m365TenantId"], body["status"], body["error"]) == ("acme-1", tenant, "connected", None)
+    assert body["adminConsentUrl"].startswith(f"https://login.microsoftonline.com/{tenant}/adminconsent?client_id=")
+    assert stack.api.get("/orgs/acme-1").json()["status"] == "connected"
+    unknown = str(uuid.uuid4())
+    r = stack.api.put("/orgs/acme-2", json={"m365TenantId": unknown})
+    assert r.status_code == 200
+    assert r.json()["status"] == "error" and r.json()["error"]["code"] == "consent_required"
+    assert unknown in r.json()["adminConsentUrl"]
+    r = stack.api.get("/orgs/acme-2/consent-url", params={"redirectUri": "https://booking.example/consented"})
+    assert "redirect_uri=https%3A%2F%2Fbooking.example%2Fconsented" in r.json()["adminConsentUrl"]
+
+
+def test_settings_defaults_validation_and_secret(org: OrgFixture, stack: Stack) -> None:
+    r = stack.api.get(f"/orgs/{org.id}/settings")
+    assert r.json()["syncMode"] == "twoWay" and r.json()["maxResources"] is None
+    r = stack.api.put(f"/orgs/{org.id}/settings", json={"syncMode": "oneWay", "createPrefix": "[B] ",
+                                                         "webhookUrl": "https://booking.example/hook",
+                                                         "webhookSecret": "0123456789abcdef0123"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["syncMode"] == "oneWay" and body["useOrganizer"] is True
+    assert body["webhookSecret"] is None and body["webhookSecretSet"] is True
+    for bad, field in [({"colour": "red"}, "colour"), ({"syncMode": "sideways"}, "syncMode"),
+                       ({"maxResources": "ten"}, "maxResources"), ({"useOrganizer": "yes"}, "useOrganizer"),
+                       ({"webhookUrl": "ftp://x"}, "webhookUrl")]:
+        r = stack.api.put(f"/orgs/{org.id}/settings", json=bad)
+        assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["field"] == field, r.json()
+    assert stack.api.get(f"/orgs/{org.id}/settings").json()["syncMode"] == "oneWay"  # nothing written
+
+
+def test_link_three_workers_one_unknown(org: OrgFixture, stack: Stack) -> None:
+    answers = {w: stack.api.put(f"/orgs/{org.id}/workers/{w}", json={"m365Account": acct}).json()
+               for w, acct in [("w1", f"ada@{D}"), ("w2", f"bob@{D}"), ("w3", f"ghost@{D}")]}
+    for w, upn in (("w1", "ada"), ("w2", "bob")):
+        a = answers[w]
+        assert a["status"] == "linked" and a["error"] is None and a["mode"] == "push"
+        assert a["m365UserId"] == org.users[f"{upn}@{D}"]
+        subs = stack.subscriptions(a["m365UserId"])
+        assert [s["id"] for s in subs] == [a["subscription"]["id"]]
+        assert subs[0]["notificationUrl"].endswith("/api/graph/notifications")
+    assert answers["w3"]["status"] == "error" and answers["w3"]["error"]["code"] == "account_not_found"
+    assert stack.api.get(f"/orgs/{org.id}/workers/w3").json()["status"] == "error"
+    listed = stack.api.get(f"/orgs/{org.id}/workers", params={"status": "linked"}).json()
+    assert sorted(w["worker"] for w in listed["workers"]) == ["w1", "w2"]
+    page = stack.api.get(f"/orgs/{org.id}/workers", params={"limit": 2}).json()
+    rest = stack.api.get(f"/orgs/{org.id}/workers", params={"limit": 2, "after": page["next"]}).json()
+    assert [w["worker"] for w in page["workers"] + rest["workers"]] == ["w1", "w2", "w3"] and rest["next"] is None
+
+
+def test_blank_account_unlinks_and_deletes_the_subscription(org: OrgFixture, stack: Stack) -> None:
+    linked = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
+    assert stack.subscriptions(linked["m365UserId"])
+    r = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": ""})
+    assert r.json()["status"] == "unlinked" and r.json()["subscription"] is None
+    assert stack.subscriptions(linked["m365UserId"]) == []
+    # The account is free again for another worker.
+    assert stack.api.put(f"/orgs/{org.id}/workers/w9", json={"m365Account": f"ada@{D}"}).json()["status"] == "linked"
+    # A worker first registered without an account exists, unlinked.
+    fresh = stack.api.put(f"/orgs/{org.id}/workers/w10", json={"displayName": "New hire"}).json()
+    assert (fresh["status"], fresh["displayName"]) == ("unlinked", "New hire")
+
+
+def test_account_in_use_no_mailbox_and_foreign_tenant(org: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"})
+    r = stack.api.put(f"/orgs/{org.id}/workers/w2", json={"m365Account": f"ADA@{D}"})
+    assert r.status_code == 409 and r.json()["code"] == "account_in_use"
+    assert r.json()["heldBy"] == {"kind": "worker", "id": "w1"} and "w1" in r.json()["detail"]
+    assert stack.api.get(f"/orgs/{org.id}/workers/w2").status_code == 404  # nothing written
+    r = stack.api.put(f"/orgs/{org.id}/workers/w3", json={"m365Account": f"nomail@{D}"})
+    assert r.json()["error"]["code"] == "no_mailbox"
+    other, _ = stack.seed(domain="other.test")
+    r = stack.api.put(f"/orgs/{org.id}/workers/w4", json={"m365Account": "ada@other.test"})
+    assert r.json()["status"] == "error" and r.json()["error"]["code"] == "account_not_found"
+    assert other  # the account exists, in another tenant
+
+
+def test_same_put_twice_changes_nothing_and_makes_no_graph_call(org: OrgFixture, stack: Stack) -> None:
+    first = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
+    stack.graph.delete("/_emulator/requests")
+    again = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
+    assert again["subscription"] == first["subscription"]
+    assert stack.graph_calls() == 0
+
+
+def test_moving_a_worker_to_another_account_moves_the_subscription(org: OrgFixture, stack: Stack) -> None:
+    first = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
+    moved = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"bob@{D}"}).json()
+    assert moved["status"] == "linked" and moved["m365UserId"] == org.users[f"bob@{D}"]
+    assert stack.subscriptions(first["m365UserId"]) == []
+    assert stack.api.put(f"/orgs/{org.id}/workers/w2", json={"m365Account": f"ada@{D}"}).json()["status"] == "linked"
+
+
+def test_batch_link_200_rows_with_5_bad(stack: Stack) -> None:
+    tenant = str(uuid.uuid4())
+    users = [{"userPrincipalName": f"u{i:03}@big.test", "displayName": f"User {i}"} for i in range(196)]
+    stack.graph.post("/_emulator/seed", json={"tenants": [{"id": tenant, "domain": "big.test", "users": users}]})
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    stack.api.put(f"/orgs/{org_id}", json={"m365TenantId": tenant})
+    lines = ["worker,m365Account,displayName"]
+    lines += [f"w{i:03},u{i:03}@big.test,User {i}" for i in range(195)]
+    lines += ["w900,not-an-email,Bad", ",u195@big.test,No worker", "w000,u195@big.test,Duplicate worker",
+              "w901,nobody@big.test,Unknown", "w902,u000@big.test,Duplicate account"]
+    csv = "\n".join(lines).encode()
+    r = stack.api.post(f"/orgs/{org_id}/workers/batch-link", content=csv, headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["totals"]["linked"] == 195 and body["totals"]["rows"] == 200
+    bad = {row["row"]: row["error"] for row in body["results"] if row["status"] != "linked"}
+    assert sorted(bad) == [196, 197, 198, 199, 200]
+    assert bad[196]["field"] == "rows[196].m365Account"
+    assert bad[197]["field"] == "rows[197].worker"
+    assert "row 1" in bad[198]["message"]
+    assert bad[199]["code"] == "account_not_found"
+    assert "row 1" in bad[200]["message"]
+    assert len([s for s in stack.subscriptions() if s["tenantId"] == tenant]) == 195
+    again = stack.api.post(f"/orgs/{org_id}/workers/batch-link", content=csv, headers={"Content-Type": "text/csv"})
+    assert again.json()["totals"]["changed"] == 0 and again.json()["totals"]["linked"] == 195
+    assert len([s for s in stack.subscriptions() if s["tenantId"] == tenant]) == 195
+
+
+def test_batch_link_json_and_limits(org: OrgFixture, stack: Stack) -> None:
+    rows = [{"worker": "a", "m365Account": f"ada@{D}"}, {"worker": "b", "m365Account": ""}]
+    body = stack.api.post(f"/orgs/{org.id}/workers/batch-link", json=rows).json()
+    assert [(x["worker"], x["status"]) for x in body["results"]] == [("a", "linked"), ("b", "unlinked")]
+    stack.graph.delete("/_emulator/requests")
+    r = stack.api.post(f"/orgs/{org.id}/workers/batch-link", json=[{"worker": f"x{i}"} for i in range(1001)])
+    assert r.status_code == 413 and r.json()["code"] == "batch_too_large"
+    assert stack.api.post(f"/orgs/{org.id}/workers/batch-link", content=b"worker;account\n",
+                          headers={"Content-Type": "text/csv"}).status_code == 400
+    assert stack.graph_calls() == 0
+
+
+def test_room_resource_push_mode_and_mailbox_in_use(org: OrgFixture, stack: Stack) -> None:
+    r = stack.api.put(f"/orgs/{org.id}/resources/r1", json={"mailbox": f"room0@{D}", "kind": "room"}).json()
+    assert (r["status"], r["mode"], r["kind"]) == ("linked", "push", "room")
+    assert stack.subscriptions(org.users[f"room0@{D}"])
+    clash = stack.api.put(f"/orgs/{org.id}/resources/r2", json={"mailbox": f"room0@{D}"})
+    assert clash.status_code == 409 and clash.json()["code"] == "mailbox_in_use"
+    assert "r1" in clash.json()["detail"] and clash.json()["heldBy"] == {"kind": "resource", "id": "r1"}
+    user = stack.api.put(f"/orgs/{org.id}/resources/r3", json={"mailbox": f"bob@{D}"}).json()
+    assert user["error"]["code"] == "not_a_resource_mailbox"
+    stack.api.put(f"/orgs/{org.id}/settings", json={"allowUserMailboxesAsResources": True})
+    assert stack.api.put(f"/orgs/{org.id}/resources/r3", json={"mailbox": f"bob@{D}"}).json()["status"] == "linked"
+    assert stack.api.put(f"/orgs/{org.id}/resources/r4", json={"mailbox": f"ghost@{D}"}).json()["error"][
+        "code"] == "mailbox_not_found"
+
+
+def test_resource_falls_back_to_polling_when_graph_refuses(org: OrgFixture, stack: Stack) -> None:
+    stack.graph.post("/_emulator/faults", json={"failNext": [
+        {"method": "POST", "pattern": "/subscriptions", "status": 403, "code": "ExtensionError",
+         "message": "Subscriptions are not supported for this mailbox."}]})
+    r = stack.api.put(f"/orgs/{org.id}/resources/beamer", json={"mailbox": f"beamer@{D}", "kind": "equipment"})
+    assert r.json()["status"] == "linked" and r.json()["mode"] == "polling" and r.json()["subscription"] is None
+
+
+def test_resource_quota(org: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{org.id}/settings", json={"maxResources": 1})
+    assert stack.api.put(f"/orgs/{org.id}/resources/r1", json={"mailbox": f"room0@{D}"}).json()["status"] == "linked"
+    r = stack.api.put(f"/orgs/{org.id}/resources/r2", json={"mailbox": f"room1@{D}"})
+    assert r.status_code == 409 and r.json()["code"] == "resource_quota_exceeded"
+    # Relinking the one that counts already is fine.
+    assert stack.api.put(f"/orgs/{org.id}/resources/r1", json={"mailbox": f"room0@{D}"}).status_code == 200
+
+
+def test_import_rooms_and_equipment_then_unchanged(org: OrgFixture, stack: Stack) -> None:
+    first = stack.api.post(f"/orgs/{org.id}/resources/import").json()
+    got = {(r["mailbox"], r["kind"], r["group"], r["outcome"], r["status"]) for r in first["results"]}
+    assert got == {(f"room0@{D}", "room", "All rooms", "created", "linked"),
+                   (f"room1@{D}", "room", "All rooms", "created", "linked"),
+                   (f"beamer@{D}", "equipment", None, "created", "linked")}
+    listed = stack.api.get(f"/orgs/{org.id}/resources").json()["resources"]
+    assert len(listed) == 3 and all(r["subscription"] for r in listed)
+    second = stack.api.post(f"/orgs/{org.id}/resources/import").json()
+    assert second["totals"] == {"created": 0, "updated": 0, "unchanged": 3, "skipped": 0}
+
+
+def test_import_keeps_a_resource_linked_by_hand(org: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{org.id}/resources/big-room", json={"mailbox": f"room1@{D}"})
+    result = stack.api.post(f"/orgs/{org.id}/resources/import").json()
+    mine = next(r for r in result["results"] if r["mailbox"] == f"room1@{D}")
+    assert mine["resource"] == "big-room" and mine["outcome"] == "updated"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "field"),
+    [
+        ("PUT", "/orgs/{org}/workers/w1", {"content": b"{not json"}, 400, "body"),
+        ("PUT", "/orgs/{org}/workers/w1", {"json": {"m365Account": "not-an-email"}}, 400, "m365Account"),
+        ("PUT", "/orgs/{org}/workers/w1", {"json": {"m365Account": 42}}, 400, "m365Account"),
+        ("PUT", "/orgs/{org}/workers/w1", {"json": {"m365Account": "a@b.co", "colour": 1}}, 400, "colour"),
+        ("PUT", "/orgs/{org}/workers/w1", {"json": {"restricted": "yes"}}, 400, "restricted"),
+        ("PUT", "/orgs/{org}/resources/r1", {"json": {"mailbox": "room0@fabrikam.test", "kind": "car"}}, 400, "kind"),
+        ("PUT", "/orgs/{org}", {"json": {"m365TenantId": "not-a-guid"}}, 400, "m365TenantId"),
+        ("GET", "/orgs/{org}/workers", {"params": {"limit": "0"}}, 400, "limit"),
+        ("GET", "/orgs/{org}/workers", {"params": {"status": "happy"}}, 400, "status"),
+        ("PUT", "/orgs/nope-org/workers/w1", {"json": {"m365Account": "a@b.co"}}, 404, None),
+        ("GET", "/orgs/nope-org", {}, 404, None),
+    ],
+)
+def test_bad_input_is_4xx_and_calls_no_graph(org: OrgFixture, stack: Stack, method: str, path: str,
+                                            kwargs: dict, status: int, field: str | None) -> None:
+    stack.graph.delete("/_emulator/requests")
+    r = stack.api.request(method, path.replace("{org}", org.id), **kwargs)
+    assert r.status_code == status, r.text
+    problem = r.json()
+    assert problem["status"] == status and problem["code"] and problem["detail"]
+    if field:
+        assert problem["field"] == field
+    assert stack.graph_calls() == 0
+    assert stack.api.get(f"/orgs/{org.id}/workers").json()["workers"] == []
+
+
+def test_delete_org_removes_links_and_subscriptions(org: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"})
+    stack.api.put(f"/orgs/{org.id}/resources/r1", json={"mailbox": f"room0@{D}"})
+    assert len([s for s in stack.subscriptions() if s["tenantId"] == org.tenant]) == 2
+    r = stack.api.delete(f"/orgs/{org.id}")
+    assert r.status_code == 200 and r.json()["subscriptionsDeleted"] == 2
+    assert [s for s in stack.subscriptions() if s["tenantId"] == org.tenant] == []
+    assert stack.api.get(f"/orgs/{org.id}").status_code == 404
+    # The mailboxes are free for a new org with the same tenant.
+    stack.api.put(f"/orgs/{org.id}", json={"m365TenantId": org.tenant})
+    assert stack.api.put(f"/orgs/{org.id}/workers/w2", json={"m365Account": f"ada@{D}"}).json()["status"] == "linked"
