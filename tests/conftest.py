@@ -27,8 +27,13 @@ def azurite() -> Iterator[Service]:
 def emulator() -> Iterator[Service]:
     """The Graph emulator, empty; tests seed tenants of their own."""
     port = free_port()
-    service = start_python("graph emulator", "devtools.graph_emulator", ["--port", str(port)], {},
-                           f"http://127.0.0.1:{port}/_emulator/tenants")
+    service = start_python(
+        "graph emulator",
+        "devtools.graph_emulator",
+        ["--port", str(port)],
+        {},
+        f"http://127.0.0.1:{port}/_emulator/tenants",
+    )
     service.url = f"http://127.0.0.1:{port}"
     yield service
     service.stop()

@@ -18,9 +18,12 @@ from tests.emulator.conftest import tenant_doc
 @pytest.fixture(scope="session")
 def app_host(storage_conn: str, emulator: Service) -> Iterator[Service]:
     port = free_port()
-    env = app_env(storage_conn, GRAPH_BASE_URL=f"{emulator.url}/v1.0",
-                  CALSYNC_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-                  CALSYNC_TABLE_PREFIX=f"it{uuid.uuid4().hex[:8]}")
+    env = app_env(
+        storage_conn,
+        GRAPH_BASE_URL=f"{emulator.url}/v1.0",
+        CALSYNC_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        CALSYNC_TABLE_PREFIX=f"it{uuid.uuid4().hex[:8]}",
+    )
     host = start_host(env, port=port)
     yield host
     host.stop()
@@ -40,8 +43,9 @@ class Stack:
         return tenant_id, {u["userPrincipalName"]: u["id"] for u in seeded["tenants"][0]["users"]}
 
     def graph_as(self, tenant_id: str) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.emulator_url}/v1.0", timeout=30,
-                            headers={"Authorization": f"Bearer emulator:{tenant_id}"})
+        return httpx.Client(
+            base_url=f"{self.emulator_url}/v1.0", timeout=30, headers={"Authorization": f"Bearer emulator:{tenant_id}"}
+        )
 
     def subscriptions(self, mailbox: str | None = None) -> list[dict[str, Any]]:
         subs = self.graph.get("/_emulator/subscriptions").json()["subscriptions"]
@@ -53,12 +57,20 @@ class Stack:
 
 @pytest.fixture
 def stack(app_host: Service, emulator: Service) -> Iterator[Stack]:
-    with httpx.Client(base_url=f"{app_host.url}/api", headers={"x-functions-key": TEST_KEY}, timeout=60) as api, \
-            httpx.Client(base_url=emulator.url, timeout=30) as graph:
-        graph.post("/_emulator/faults", json={"latencyMs": 0, "errorRate": 0, "failNext": [],
-                                              "deliverNotifications": True,
-                                              "throttle": {"requests": 10000, "windowSeconds": 600,
-                                                           "concurrency": 4}})
+    with (
+        httpx.Client(base_url=f"{app_host.url}/api", headers={"x-functions-key": TEST_KEY}, timeout=60) as api,
+        httpx.Client(base_url=emulator.url, timeout=30) as graph,
+    ):
+        graph.post(
+            "/_emulator/faults",
+            json={
+                "latencyMs": 0,
+                "errorRate": 0,
+                "failNext": [],
+                "deliverNotifications": True,
+                "throttle": {"requests": 10000, "windowSeconds": 600, "concurrency": 4},
+            },
+        )
         yield Stack(api, graph, emulator.url)
 
 

@@ -31,16 +31,26 @@ def test_connect_org_and_unknown_tenant(stack: Stack) -> None:
 def test_settings_defaults_validation_and_secret(org: OrgFixture, stack: Stack) -> None:
     r = stack.api.get(f"/orgs/{org.id}/settings")
     assert r.json()["syncMode"] == "twoWay" and r.json()["maxResources"] is None
-    r = stack.api.put(f"/orgs/{org.id}/settings", json={"syncMode": "oneWay", "createPrefix": "[B] ",
-                                                         "webhookUrl": "https://booking.example/hook",
-                                                         "webhookSecret": "0123456789abcdef0123"})
+    r = stack.api.put(
+        f"/orgs/{org.id}/settings",
+        json={
+            "syncMode": "oneWay",
+            "createPrefix": "[B] ",
+            "webhookUrl": "https://booking.example/hook",
+            "webhookSecret": "0123456789abcdef0123",
+        },
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["syncMode"] == "oneWay" and body["useOrganizer"] is True
     assert body["webhookSecret"] is None and body["webhookSecretSet"] is True
-    for bad, field in [({"colour": "red"}, "colour"), ({"syncMode": "sideways"}, "syncMode"),
-                       ({"maxResources": "ten"}, "maxResources"), ({"useOrganizer": "yes"}, "useOrganizer"),
-                       ({"webhookUrl": "ftp://x"}, "webhookUrl")]:
+    for bad, field in [
+        ({"colour": "red"}, "colour"),
+        ({"syncMode": "sideways"}, "syncMode"),
+        ({"maxResources": "ten"}, "maxResources"),
+        ({"useOrganizer": "yes"}, "useOrganizer"),
+        ({"webhookUrl": "ftp://x"}, "webhookUrl"),
+    ]:
         r = stack.api.put(f"/orgs/{org.id}/settings", json=bad)
         assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["field"] == field, r.json()
@@ -48,8 +58,10 @@ def test_settings_defaults_validation_and_secret(org: OrgFixture, stack: Stack) 
 
 
 def test_link_three_workers_one_unknown(org: OrgFixture, stack: Stack) -> None:
-    answers = {w: stack.api.put(f"/orgs/{org.id}/workers/{w}", json={"m365Account": acct}).json()
-               for w, acct in [("w1", f"ada@{D}"), ("w2", f"bob@{D}"), ("w3", f"ghost@{D}")]}
+    answers = {
+        w: stack.api.put(f"/orgs/{org.id}/workers/{w}", json={"m365Account": acct}).json()
+        for w, acct in [("w1", f"ada@{D}"), ("w2", f"bob@{D}"), ("w3", f"ghost@{D}")]
+    }
     for w, upn in (("w1", "ada"), ("w2", "bob")):
         a = answers[w]
         assert a["status"] == "linked" and a["error"] is None and a["mode"] == "push"
@@ -117,8 +129,13 @@ def test_batch_link_200_rows_with_5_bad(stack: Stack) -> None:
     stack.api.put(f"/orgs/{org_id}", json={"m365TenantId": tenant})
     lines = ["worker,m365Account,displayName"]
     lines += [f"w{i:03},u{i:03}@big.test,User {i}" for i in range(195)]
-    lines += ["w900,not-an-email,Bad", ",u195@big.test,No worker", "w000,u195@big.test,Duplicate worker",
-              "w901,nobody@big.test,Unknown", "w902,u000@big.test,Duplicate account"]
+    lines += [
+        "w900,not-an-email,Bad",
+        ",u195@big.test,No worker",
+        "w000,u195@big.test,Duplicate worker",
+        "w901,nobody@big.test,Unknown",
+        "w902,u000@big.test,Duplicate account",
+    ]
     csv = "\n".join(lines).encode()
     r = stack.api.post(f"/orgs/{org_id}/workers/batch-link", content=csv, headers={"Content-Type": "text/csv"})
     assert r.status_code == 200, r.text
@@ -144,8 +161,12 @@ def test_batch_link_json_and_limits(org: OrgFixture, stack: Stack) -> None:
     stack.graph.delete("/_emulator/requests")
     r = stack.api.post(f"/orgs/{org.id}/workers/batch-link", json=[{"worker": f"x{i}"} for i in range(1001)])
     assert r.status_code == 413 and r.json()["code"] == "batch_too_large"
-    assert stack.api.post(f"/orgs/{org.id}/workers/batch-link", content=b"worker;account\n",
-                          headers={"Content-Type": "text/csv"}).status_code == 400
+    assert (
+        stack.api.post(
+            f"/orgs/{org.id}/workers/batch-link", content=b"worker;account\n", headers={"Content-Type": "text/csv"}
+        ).status_code
+        == 400
+    )
     assert stack.graph_calls() == 0
 
 
@@ -160,14 +181,27 @@ def test_room_resource_push_mode_and_mailbox_in_use(org: OrgFixture, stack: Stac
     assert user["error"]["code"] == "not_a_resource_mailbox"
     stack.api.put(f"/orgs/{org.id}/settings", json={"allowUserMailboxesAsResources": True})
     assert stack.api.put(f"/orgs/{org.id}/resources/r3", json={"mailbox": f"bob@{D}"}).json()["status"] == "linked"
-    assert stack.api.put(f"/orgs/{org.id}/resources/r4", json={"mailbox": f"ghost@{D}"}).json()["error"][
-        "code"] == "mailbox_not_found"
+    assert (
+        stack.api.put(f"/orgs/{org.id}/resources/r4", json={"mailbox": f"ghost@{D}"}).json()["error"]["code"]
+        == "mailbox_not_found"
+    )
 
 
 def test_resource_falls_back_to_polling_when_graph_refuses(org: OrgFixture, stack: Stack) -> None:
-    stack.graph.post("/_emulator/faults", json={"failNext": [
-        {"method": "POST", "pattern": "/subscriptions", "status": 403, "code": "ExtensionError",
-         "message": "Subscriptions are not supported for this mailbox."}]})
+    stack.graph.post(
+        "/_emulator/faults",
+        json={
+            "failNext": [
+                {
+                    "method": "POST",
+                    "pattern": "/subscriptions",
+                    "status": 403,
+                    "code": "ExtensionError",
+                    "message": "Subscriptions are not supported for this mailbox.",
+                }
+            ]
+        },
+    )
     r = stack.api.put(f"/orgs/{org.id}/resources/beamer", json={"mailbox": f"beamer@{D}", "kind": "equipment"})
     assert r.json()["status"] == "linked" and r.json()["mode"] == "polling" and r.json()["subscription"] is None
 
@@ -184,9 +218,11 @@ def test_resource_quota(org: OrgFixture, stack: Stack) -> None:
 def test_import_rooms_and_equipment_then_unchanged(org: OrgFixture, stack: Stack) -> None:
     first = stack.api.post(f"/orgs/{org.id}/resources/import").json()
     got = {(r["mailbox"], r["kind"], r["group"], r["outcome"], r["status"]) for r in first["results"]}
-    assert got == {(f"room0@{D}", "room", "All rooms", "created", "linked"),
-                   (f"room1@{D}", "room", "All rooms", "created", "linked"),
-                   (f"beamer@{D}", "equipment", None, "created", "linked")}
+    assert got == {
+        (f"room0@{D}", "room", "All rooms", "created", "linked"),
+        (f"room1@{D}", "room", "All rooms", "created", "linked"),
+        (f"beamer@{D}", "equipment", None, "created", "linked"),
+    }
     listed = stack.api.get(f"/orgs/{org.id}/resources").json()["resources"]
     assert len(listed) == 3 and all(r["subscription"] for r in listed)
     second = stack.api.post(f"/orgs/{org.id}/resources/import").json()
@@ -216,8 +252,9 @@ def test_import_keeps_a_resource_linked_by_hand(org: OrgFixture, stack: Stack) -
         ("GET", "/orgs/nope-org", {}, 404, None),
     ],
 )
-def test_bad_input_is_4xx_and_calls_no_graph(org: OrgFixture, stack: Stack, method: str, path: str,
-                                            kwargs: dict, status: int, field: str | None) -> None:
+def test_bad_input_is_4xx_and_calls_no_graph(
+    org: OrgFixture, stack: Stack, method: str, path: str, kwargs: dict, status: int, field: str | None
+) -> None:
     stack.graph.delete("/_emulator/requests")
     r = stack.api.request(method, path.replace("{org}", org.id), **kwargs)
     assert r.status_code == status, r.text
