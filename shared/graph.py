@@ -9,6 +9,7 @@ still fails becomes a `shared.errors` exception. msgraph-sdk types never leave t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -28,6 +29,7 @@ from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.subscription import Subscription
+from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 from msgraph.generated.users.item.mailbox_settings.mailbox_settings_request_builder import (
     MailboxSettingsRequestBuilder,
 )
@@ -50,7 +52,9 @@ from shared.settings import Settings
 log = logging.getLogger("calsync.graph")
 
 ERRORS: dict[str, Any] = {"XXX": ODataError}
+MAILBOX_CONCURRENCY = 4
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
+UTC_TIMES = 'outlook.timezone="UTC"'
 REQUEST_TIMEOUT_S = 30.0
 
 
@@ -113,6 +117,14 @@ class GraphGateway:
         self.settings = settings
         self.max_retries = max_retries
         self._clients: dict[str, tuple[GraphServiceClient, GraphRequestAdapter]] = {}
+        # Outlook allows 4 concurrent requests per app and mailbox: never send more from here.
+        self._mailbox_gates: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    def _gate(self, tenant_id: str, mailbox_id: str) -> asyncio.Semaphore:
+        key = (tenant_id, mailbox_id)
+        if key not in self._mailbox_gates:
+            self._mailbox_gates[key] = asyncio.Semaphore(MAILBOX_CONCURRENCY)
+        return self._mailbox_gates[key]
 
     def client(self, tenant_id: str) -> tuple[GraphServiceClient, GraphRequestAdapter]:
         found = self._clients.get(tenant_id)
@@ -132,12 +144,20 @@ class GraphGateway:
         self._clients.clear()
 
     # -- transport ---------------------------------------------------------------------
-    async def send(self, tenant_id: str, info: RequestInformation, *, retries: int | None = None) -> Any:
-        """Send a request built by an SDK builder; the JSON answer as dicts (None for 204)."""
+    async def send(
+        self, tenant_id: str, info: RequestInformation, *, retries: int | None = None, mailbox: str | None = None
+    ) -> Any:
+        """Send a request built by an SDK builder; the JSON answer as dicts (None for 204).
+
+        With `mailbox`, at most 4 requests to that mailbox are in flight from this process."""
         _, adapter = self.client(tenant_id)
         info.add_request_options([RetryHandlerOption(max_retries=self.max_retries if retries is None else retries)])
         try:
-            raw = await adapter.send_primitive_async(info, "bytes", ERRORS)
+            if mailbox is None:
+                raw = await adapter.send_primitive_async(info, "bytes", ERRORS)
+            else:
+                async with self._gate(tenant_id, mailbox):
+                    raw = await adapter.send_primitive_async(info, "bytes", ERRORS)
         except Exception as exc:  # every failure is translated; nothing is swallowed
             raise translate(exc) from exc
         return json.loads(raw) if raw else None
@@ -246,6 +266,53 @@ class GraphGateway:
                     out[uid] = None
         return out
 
+    # -- events ----------------------------------------------------------------------------
+    async def create_event(
+        self, tenant_id: str, mailbox_id: str, event: dict[str, Any], *, retries: int | None = None
+    ) -> dict[str, Any]:
+        client, _ = self.client(tenant_id)
+        info = _with_body(
+            client.users.by_user_id(mailbox_id).events.to_get_request_information(),
+            Method.POST,
+            event,
+            prefer=(IMMUTABLE_IDS, UTC_TIMES),
+        )
+        return await self.send(tenant_id, info, retries=retries, mailbox=mailbox_id)
+
+    async def update_event(
+        self, tenant_id: str, mailbox_id: str, event_id: str, patch: dict[str, Any], *, retries: int | None = None
+    ) -> dict[str, Any]:
+        client, _ = self.client(tenant_id)
+        builder = client.users.by_user_id(mailbox_id).events.by_event_id(event_id)
+        info = _with_body(builder.to_get_request_information(), Method.PATCH, patch, prefer=(IMMUTABLE_IDS, UTC_TIMES))
+        return await self.send(tenant_id, info, retries=retries, mailbox=mailbox_id)
+
+    async def delete_event(self, tenant_id: str, mailbox_id: str, event_id: str, *, retries: int | None = None) -> bool:
+        """Delete (on an organizer's meeting Exchange sends cancellations); False if already gone."""
+        client, _ = self.client(tenant_id)
+        builder = client.users.by_user_id(mailbox_id).events.by_event_id(event_id)
+        info = _with_body(builder.to_get_request_information(), Method.DELETE, prefer=(IMMUTABLE_IDS,))
+        try:
+            await self.send(tenant_id, info, retries=retries, mailbox=mailbox_id)
+        except GraphNotFound:
+            return False
+        return True
+
+    async def find_events(self, tenant_id: str, mailbox_id: str, property_id: str, value: str) -> list[dict]:
+        """Events of a mailbox carrying our extended property with this value."""
+        client, _ = self.client(tenant_id)
+        escaped = value.replace("'", "''")
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=f"singleValueExtendedProperties/Any(ep: ep/id eq '{property_id}' and ep/value eq '{escaped}')",
+            select=["id", "changeKey", "iCalUId", "subject"],
+        )
+        config = RequestConfiguration(query_parameters=query)
+        config.headers.add("Prefer", IMMUTABLE_IDS)
+        builder = client.users.by_user_id(mailbox_id).events
+        return [
+            e async for page in self.pages(tenant_id, builder.to_get_request_information(config), builder) for e in page
+        ]
+
     # -- subscriptions -------------------------------------------------------------------
     async def create_subscription(
         self,
@@ -281,6 +348,18 @@ class GraphGateway:
         except GraphNotFound:
             return False
         return True
+
+
+def _with_body(
+    info: RequestInformation, method: Method, body: dict[str, Any] | None = None, prefer: tuple[str, ...] = ()
+) -> RequestInformation:
+    """A builder's request turned into a raw-JSON write (no typed model to build)."""
+    info.http_method = method
+    for value in prefer:
+        info.headers.try_add("Prefer", value)
+    if body is not None:
+        info.set_stream_content(json.dumps(body).encode(), "application/json")
+    return info
 
 
 def _raw_post(url: str, body: dict[str, Any]) -> RequestInformation:

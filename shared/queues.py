@@ -47,7 +47,17 @@ class QueueSender:
     async def queue(self, name: str) -> QueueClient:
         client = self._queues.get(name)
         if client is None:
-            client = self._service_client().get_queue_client(name)
+            # get_queue_client() drops the service client's encode policy: build it here.
+            client = QueueClient(
+                self._service_client().url,
+                name,
+                credential=self._service_client().credential,
+                message_encode_policy=TextBase64EncodePolicy(),
+                message_decode_policy=TextBase64DecodePolicy(),
+                retry_total=3,
+                connection_timeout=5,
+                read_timeout=30,
+            )
             try:
                 await client.create_queue()
             except ResourceExistsError:

@@ -1,0 +1,255 @@
+"""Pushing appointments to Outlook through the local host, Azurite and the emulator."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.integration.conftest import OrgFixture, Stack
+
+D = "fabrikam.test"
+DAY = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
+
+
+@pytest.fixture
+def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
+    for worker, upn in (("w-ada", "ada"), ("w-bob", "bob"), ("w-cyd", "cyd")):
+        assert (
+            stack.api.put(f"/orgs/{org.id}/workers/{worker}", json={"m365Account": f"{upn}@{D}"}).json()["status"]
+            == "linked"
+        )
+    stack.api.put(f"/orgs/{org.id}/workers/w-dee", json={"displayName": "Dee (not linked)"})
+    assert (
+        stack.api.put(f"/orgs/{org.id}/resources/r-room0", json={"mailbox": f"room0@{D}"}).json()["status"] == "linked"
+    )
+    return org
+
+
+def appointment(**overrides: object) -> dict:
+    body = {
+        "title": "Haircut",
+        "start": f"{DAY}T10:00:00",
+        "end": f"{DAY}T11:00:00",
+        "timeZone": "Europe/Oslo",
+        "organizer": "w-ada",
+        "attendees": ["w-bob"],
+        "location": "Salon 1",
+        "body": "Bring shampoo",
+    }
+    body.update(overrides)
+    return body
+
+
+def events(stack: Stack, org: OrgFixture, upn: str) -> list[dict]:
+    with stack.graph_as(org.tenant) as g:
+        r = g.get(
+            f"/users/{org.users[f'{upn}@{D}']}/events", params={"$top": 100}, headers={"Prefer": 'IdType="ImmutableId"'}
+        )
+        return r.json()["value"]
+
+
+def writes(stack: Stack) -> int:
+    items = stack.graph.get("/_emulator/requests").json()["items"]
+    return sum(
+        i["count"] for i in items if i["method"] in ("POST", "PATCH", "DELETE") and i["pattern"].startswith("/users/")
+    )
+
+
+def test_organizer_mode_one_meeting_with_attendee_and_room_copies(linked: OrgFixture, stack: Stack) -> None:
+    r = stack.api.put(
+        f"/orgs/{linked.id}/appointments/a1",
+        json=appointment(attendees=["w-bob", "w-cyd"], resources=["r-room0"], guests=["guest@outside.test"]),
+    )
+    assert r.status_code == 200, r.text
+    targets = r.json()["targets"]
+    assert [(t["role"], t["state"], t["mailbox"]) for t in targets] == [("organizer", "synced", f"ada@{D}")]
+    [meeting] = events(stack, linked, "ada")
+    assert meeting["id"] == targets[0]["eventId"] and meeting["subject"] == "Haircut"
+    attendees = {a["emailAddress"]["address"]: (a["type"], a["status"]["response"]) for a in meeting["attendees"]}
+    assert attendees == {
+        f"bob@{D}": ("required", "none"),
+        f"cyd@{D}": ("required", "none"),
+        "guest@outside.test": ("required", "none"),
+        f"room0@{D}": ("resource", "accepted"),
+    }
+    for upn in ("bob", "cyd", "room0"):
+        [copy] = events(stack, linked, upn)
+        assert copy["iCalUId"] == meeting["iCalUId"] and not copy["isOrganizer"]
+    # Oslo 10:00 in the winter is 09:00 UTC.
+    assert meeting["start"]["dateTime"].startswith(f"{DAY}T09:00:00") or meeting["start"]["dateTime"].startswith(
+        f"{DAY}T08:00:00"
+    )
+    assert meeting["originalStartTimeZone"] == "W. Europe Standard Time"
+
+
+def test_copies_mode_one_event_per_linked_worker_and_resource(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"useOrganizer": False})
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a2", json=appointment(resources=["r-room0"]))
+    roles = sorted((t["role"], t["mailbox"]) for t in r.json()["targets"])
+    assert roles == [("copy", f"ada@{D}"), ("copy", f"bob@{D}"), ("resource", f"room0@{D}")]
+    for upn in ("ada", "bob", "room0"):
+        [copy] = events(stack, linked, upn)
+        assert copy["attendees"] == [] and copy["subject"] == "Haircut" and copy["isOrganizer"]
+
+
+def test_same_put_ten_times_leaves_one_event_and_writes_once(linked: OrgFixture, stack: Stack) -> None:
+    stack.graph.delete("/_emulator/requests")
+    for _ in range(10):
+        assert stack.api.put(f"/orgs/{linked.id}/appointments/a3", json=appointment()).status_code == 200
+    assert len(events(stack, linked, "ada")) == 1 and len(events(stack, linked, "bob")) == 1
+    assert writes(stack) == 1
+
+
+def test_create_retried_after_503_with_lost_answer_is_not_duplicated(linked: OrgFixture, stack: Stack) -> None:
+    stack.graph.post(
+        "/_emulator/faults",
+        json={
+            "failNext": [
+                {"method": "POST", "pattern": "/users/{id}/events", "status": 503, "afterApply": True, "retryAfter": 0}
+            ]
+        },
+    )
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a4", json=appointment())
+    assert r.status_code == 200 and r.json()["targets"][0]["state"] == "synced"
+    assert len(events(stack, linked, "ada")) == 1
+
+
+def test_graph_down_past_the_bound_answers_202_and_the_queue_finishes(linked: OrgFixture, stack: Stack) -> None:
+    stack.graph.post(
+        "/_emulator/faults",
+        json={
+            "failNext": [
+                {
+                    "method": "POST",
+                    "pattern": "/users/{id}/events",
+                    "status": 503,
+                    "afterApply": True,
+                    "retryAfter": 0,
+                    "count": 3,
+                }
+            ]
+        },
+    )
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a5", json=appointment())
+    assert r.status_code == 202
+    assert r.json()["targets"][0]["state"] == "pending"
+    assert r.json()["targets"][0]["error"]["code"] == "graph_unavailable"
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        view = stack.api.get(f"/orgs/{linked.id}/appointments/a5").json()
+        if view["targets"][0]["state"] == "synced":
+            break
+        time.sleep(0.5)
+    assert view["targets"][0]["state"] == "synced"
+    assert len(events(stack, linked, "ada")) == 1  # the lost answer was found by our property, not re-created
+
+
+def test_update_keeps_the_event_and_patches_only_what_changed(linked: OrgFixture, stack: Stack) -> None:
+    first = stack.api.put(f"/orgs/{linked.id}/appointments/a6", json=appointment()).json()
+    stack.graph.delete("/_emulator/requests")
+    second = stack.api.put(f"/orgs/{linked.id}/appointments/a6", json=appointment(title="Haircut + beard")).json()
+    assert second["targets"][0]["eventId"] == first["targets"][0]["eventId"]
+    [meeting] = events(stack, linked, "ada")
+    assert meeting["subject"] == "Haircut + beard" and meeting["body"]["content"].find("Bring shampoo") >= 0
+    assert writes(stack) == 1
+    [bob] = events(stack, linked, "bob")
+    assert bob["subject"] == "Haircut + beard"
+
+
+def test_delete_removes_the_event_and_repeating_it_is_harmless(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/appointments/a7", json=appointment())
+    r = stack.api.delete(f"/orgs/{linked.id}/appointments/a7")
+    assert r.status_code == 200 and r.json()["targets"] == [] and r.json()["deleted"] is True
+    assert events(stack, linked, "ada") == []
+    [bob] = events(stack, linked, "bob")
+    assert bob["isCancelled"]  # Exchange cancelled the attendee's copy
+    stack.graph.delete("/_emulator/requests")
+    assert stack.api.delete(f"/orgs/{linked.id}/appointments/a7").status_code == 200
+    assert writes(stack) == 0
+    assert stack.api.delete(f"/orgs/{linked.id}/appointments/never-made").status_code == 200
+
+
+def test_unlinked_attendee_is_skipped_while_the_others_sync(linked: OrgFixture, stack: Stack) -> None:
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a8", json=appointment(attendees=["w-bob", "w-dee"]))
+    targets = r.json()["targets"]
+    skipped = [t for t in targets if t["state"] == "skipped"]
+    assert skipped == [
+        {
+            "mailbox": None,
+            "mailboxId": None,
+            "role": "attendee",
+            "worker": "w-dee",
+            "eventId": None,
+            "state": "skipped",
+            "error": {"code": "not_linked", "message": "worker 'w-dee' is not linked to a Microsoft 365 mailbox"},
+        }
+    ]
+    assert [t["state"] for t in targets if t["role"] == "organizer"] == ["synced"]
+    assert len(events(stack, linked, "bob")) == 1
+
+
+def test_new_organizer_moves_the_meeting(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/appointments/a9", json=appointment(attendees=["w-cyd"]))
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a9", json=appointment(organizer="w-bob", attendees=["w-cyd"]))
+    assert [(t["role"], t["mailbox"]) for t in r.json()["targets"]] == [("organizer", f"bob@{D}")]
+    assert events(stack, linked, "ada") == []
+    cyd = events(stack, linked, "cyd")
+    assert sorted(e["isCancelled"] for e in cyd) == [False, True]  # old meeting cancelled, new one invited
+
+
+def test_push_false_opts_out_and_removes_what_was_pushed(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/appointments/a10", json=appointment())
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a10", json=appointment(push=False))
+    assert r.json()["targets"] == [] and events(stack, linked, "ada") == []
+    stack.api.put(f"/orgs/{linked.id}/appointments/a10", json=appointment())
+    assert len(events(stack, linked, "ada")) == 1
+
+
+def test_all_day_appointment(linked: OrgFixture, stack: Stack) -> None:
+    r = stack.api.put(
+        f"/orgs/{linked.id}/appointments/a11",
+        json=appointment(
+            isAllDay=True,
+            start=DAY,
+            end=(datetime.fromisoformat(DAY) + timedelta(days=1)).strftime("%Y-%m-%d"),
+            timeZone="W. Europe Standard Time",
+        ),
+    )
+    assert r.status_code == 200
+    [event] = events(stack, linked, "ada")
+    assert event["isAllDay"] and event["start"]["dateTime"] == f"{DAY}T00:00:00.0000000"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"end": f"{DAY}T09:00:00"}, "end"),
+        ({"isAllDay": True}, "start"),
+        ({"title": "x" * 256}, "title"),
+        ({"title": ""}, "title"),
+        ({"attendees": [f"w{i}" for i in range(501)]}, "attendees"),
+        ({"attendees": ["w-nobody"]}, "attendees"),
+        ({"organizer": "w-nobody"}, "organizer"),
+        ({"resources": ["r-nothing"]}, "resources"),
+        ({"timeZone": "Mars/Olympus Mons"}, "timeZone"),
+        ({"start": "tomorrow at ten"}, "start"),
+        ({"guests": ["not-an-email"]}, "guests[0]"),
+        ({"colour": "blue"}, "colour"),
+        ({"push": "yes"}, "push"),
+    ],
+)
+def test_bad_input_is_400_and_calls_no_graph(linked: OrgFixture, stack: Stack, overrides: dict, field: str) -> None:
+    stack.graph.delete("/_emulator/requests")
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/bad", json=appointment(**overrides))
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field
+    assert stack.graph_calls() == 0
+    assert stack.api.get(f"/orgs/{linked.id}/appointments/bad").status_code == 404
+
+
+def test_get_shows_targets(linked: OrgFixture, stack: Stack) -> None:
+    put = stack.api.put(f"/orgs/{linked.id}/appointments/a12", json=appointment()).json()
+    got = stack.api.get(f"/orgs/{linked.id}/appointments/a12").json()
+    assert got["targets"] == [t for t in put["targets"] if t["state"] != "skipped"]
