@@ -174,6 +174,7 @@ class Emulator:
         self.notifier = Notifier(self.world)
         self.throttle = Throttle(self.world)
         self.requests: Counter[tuple[str, str, str | None]] = Counter()
+        self.statuses: Counter[int] = Counter()  # answers by HTTP status (429s, 503s…)
         self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self._register()
 
@@ -257,9 +258,10 @@ class Emulator:
                     self.throttle.exit(key)
             if rule is not None:
                 raise _fault_error(rule)  # applied, but the answer is lost
-            return reply
         except GraphError as err:
-            return Reply(err.status, _error_body(err.code, err.message), err.headers)
+            reply = Reply(err.status, _error_body(err.code, err.message), err.headers)
+        self.statuses[reply.status] += 1
+        return reply
 
     async def _run(self, handler: Handler, call: Call) -> Reply:
         faults = self.world.faults

@@ -65,6 +65,7 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
         emu.notifier.reset()
         emu.throttle.reset()
         emu.requests.clear()
+        emu.statuses.clear()
         return web.json_response({"status": "reset"})
 
     async def seed(request: web.Request) -> web.Response:
@@ -149,7 +150,8 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
     async def requests(request: web.Request) -> web.Response:
         if request.method == "DELETE":
             emu.requests.clear()
-            return web.json_response({"total": 0, "items": []})
+            emu.statuses.clear()
+            return web.json_response({"total": 0, "items": [], "statuses": {}})
         items = [
             {"method": m, "pattern": p, "mailbox": mb, "count": c}
             for (m, p, mb), c in sorted(emu.requests.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or ""))
@@ -158,7 +160,8 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
             {
                 "total": sum(emu.requests.values()),
                 "items": items,
-                "byPattern": dict(Counter({f"{m} {p}": c for (m, p, _), c in emu.requests.items()})),
+                "byPattern": dict(sum((Counter({f"{m} {p}": c}) for (m, p, _), c in emu.requests.items()), Counter())),
+                "statuses": {str(k): v for k, v in sorted(emu.statuses.items())},
             }
         )
 

@@ -253,3 +253,76 @@ def test_get_shows_targets(linked: OrgFixture, stack: Stack) -> None:
     put = stack.api.put(f"/orgs/{linked.id}/appointments/a12", json=appointment()).json()
     got = stack.api.get(f"/orgs/{linked.id}/appointments/a12").json()
     assert got["targets"] == [t for t in put["targets"] if t["state"] != "skipped"]
+
+
+def bulk(n: int, start: int = 0) -> list[dict]:
+    base = datetime.fromisoformat(f"{DAY}T06:00:00")
+    return [
+        {
+            "appointment": f"bulk-{i}",
+            "title": f"Client {i}",
+            "start": (base + timedelta(minutes=15 * i)).isoformat(),
+            "end": (base + timedelta(minutes=15 * i + 10)).isoformat(),
+            "timeZone": "UTC",
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def wait_job(stack: Stack, org: OrgFixture, job: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = stack.api.get(f"/orgs/{org.id}/jobs/{job}").json()
+        if view["state"] == "done" or time.monotonic() > deadline:
+            return view
+        time.sleep(0.5)
+
+
+def test_bulk_push_1000_under_injected_429s_with_no_duplicates(linked: OrgFixture, stack: Stack) -> None:
+    stack.graph.post("/_emulator/faults", json={"throttle": {"requests": 150, "windowSeconds": 2}})
+    stack.graph.delete("/_emulator/requests")
+    try:
+        r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": bulk(1000)})
+        assert r.status_code == 202, r.text
+        job = r.json()
+        assert job["total"] == 1000 and job["state"] in ("queued", "running")
+        seen_progress = set()
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            view = stack.api.get(f"/orgs/{linked.id}/jobs/{job['job']}").json()
+            seen_progress.add(view["processed"])
+            if view["state"] == "done":
+                break
+            time.sleep(0.5)
+    finally:
+        stack.graph.post("/_emulator/faults", json={"throttle": {"requests": 10000, "windowSeconds": 600}})
+    assert view["state"] == "done" and view["succeeded"] == 1000 and view["failed"] == 0, view
+    assert len(seen_progress) > 2  # progress was visible as it went
+    ada = linked.users[f"ada@{D}"]
+    assert stack.graph.get("/_emulator/requests").json()["statuses"].get("429", 0) > 0  # Graph did push back
+    with stack.graph_as(linked.tenant) as g:
+        subjects, link = [], f"/users/{ada}/events?$top=1000&$select=subject"
+        while link:
+            page = g.get(link.replace(f"{stack.emulator_url}/v1.0", "")).json()
+            subjects += [e["subject"] for e in page["value"]]
+            link = page.get("@odata.nextLink")
+    assert len(subjects) == 1000 and len(set(subjects)) == 1000
+    # Re-running the same job creates nothing new.
+    again = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": bulk(1000)})
+    assert wait_job(stack, linked, again.json()["job"])["succeeded"] == 1000
+    with stack.graph_as(linked.tenant) as g:
+        assert len(g.get(f"/users/{ada}/events", params={"$top": 1000}).json()["value"]) == 1000
+
+
+def test_bulk_push_validates_everything_first(linked: OrgFixture, stack: Stack) -> None:
+    stack.graph.delete("/_emulator/requests")
+    items = bulk(3)
+    items[2]["end"] = items[2]["start"]
+    r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": items})
+    assert r.status_code == 400 and r.json()["field"] == "appointments[2].end"
+    assert stack.api.get(f"/orgs/{linked.id}/appointments/bulk-0").status_code == 404
+    r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": bulk(5001)})
+    assert r.status_code == 413
+    r = stack.api.post(f"/orgs/{linked.id}/workers/w-nobody/push-calendar", json={"appointments": bulk(1)})
+    assert r.status_code == 404
+    assert stack.graph_calls() == 0
