@@ -5,6 +5,7 @@ import azure.functions as func
 from functions.appointments import bp as appointments_bp
 from functions.graph_webhooks import bp as graph_webhooks_bp
 from functions.health import bp as health_bp
+from functions.inbound import bp as inbound_bp
 from functions.jobs import bp as jobs_bp
 from functions.orgs import bp as orgs_bp
 from functions.resources import bp as resources_bp
@@ -16,5 +17,14 @@ from shared.settings import get_settings
 get_settings()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (health_bp, orgs_bp, workers_bp, resources_bp, appointments_bp, jobs_bp, graph_webhooks_bp):
+for blueprint in (
+    health_bp,
+    orgs_bp,
+    workers_bp,
+    resources_bp,
+    appointments_bp,
+    jobs_bp,
+    graph_webhooks_bp,
+    inbound_bp,
+):
     app.register_functions(blueprint)

@@ -29,7 +29,9 @@ from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.subscription import Subscription
+from msgraph.generated.users.item.calendar_view.delta.delta_request_builder import DeltaRequestBuilder
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
 from msgraph.generated.users.item.mailbox_settings.mailbox_settings_request_builder import (
     MailboxSettingsRequestBuilder,
 )
@@ -55,6 +57,8 @@ ERRORS: dict[str, Any] = {"XXX": ODataError}
 MAILBOX_CONCURRENCY = 4
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 UTC_TIMES = 'outlook.timezone="UTC"'
+TEXT_BODIES = 'outlook.body-content-type="text"'
+DELTA_PAGE = 200
 REQUEST_TIMEOUT_S = 30.0
 
 
@@ -173,7 +177,7 @@ class GraphGateway:
             next_info = builder.with_url(link).to_get_request_information()
             for name, values in info.headers.get_all().items():
                 for value in values:
-                    next_info.headers.try_add(name, value)
+                    next_info.headers.add(name, value)
             page = await self.send(tenant_id, next_info)
 
     # -- directory ---------------------------------------------------------------------
@@ -313,6 +317,72 @@ class GraphGateway:
             e async for page in self.pages(tenant_id, builder.to_get_request_information(config), builder) for e in page
         ]
 
+    async def delta(
+        self, tenant_id: str, mailbox_id: str, link: str | None, start: datetime, end: datetime
+    ) -> tuple[list[dict], str]:
+        """One calendarView delta round: every item (through empty pages) and the new deltaLink.
+        Without `link` a fresh round over [start, end). DeltaTokenExpired when Graph dropped it."""
+        client, _ = self.client(tenant_id)
+        builder = client.users.by_user_id(mailbox_id).calendar_view.delta
+        if link:
+            info = builder.with_url(link).to_get_request_information()
+        else:
+            query = DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(
+                start_date_time=start.strftime("%Y-%m-%dT%H:%M:%SZ"), end_date_time=end.strftime("%Y-%m-%dT%H:%M:%SZ")
+            )
+            info = builder.to_get_request_information(RequestConfiguration(query_parameters=query))
+        for value in (f"odata.maxpagesize={DELTA_PAGE}", IMMUTABLE_IDS, UTC_TIMES, TEXT_BODIES):
+            info.headers.add("Prefer", value)
+        items: list[dict] = []
+        page = await self.send(tenant_id, info, mailbox=mailbox_id)
+        while True:
+            items.extend(page.get("value", []))
+            next_link = page.get("@odata.nextLink")
+            if not next_link:
+                return items, page.get("@odata.deltaLink") or ""
+            next_info = builder.with_url(next_link).to_get_request_information()
+            for value in (f"odata.maxpagesize={DELTA_PAGE}", IMMUTABLE_IDS, UTC_TIMES, TEXT_BODIES):
+                next_info.headers.add("Prefer", value)
+            page = await self.send(tenant_id, next_info, mailbox=mailbox_id)
+
+    async def event_tag(self, tenant_id: str, mailbox_id: str, event_id: str, property_id: str) -> str | None:
+        """The value of our extended property on one event (None if it has none or is gone)."""
+        client, _ = self.client(tenant_id)
+        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
+            select=["id"], expand=[f"singleValueExtendedProperties($filter=id eq '{property_id}')"]
+        )
+        config = RequestConfiguration(query_parameters=query)
+        config.headers.add("Prefer", IMMUTABLE_IDS)
+        info = client.users.by_user_id(mailbox_id).events.by_event_id(event_id).to_get_request_information(config)
+        try:
+            data = await self.send(tenant_id, info, mailbox=mailbox_id)
+        except GraphNotFound:
+            return None
+        props = data.get("singleValueExtendedProperties") or []
+        return props[0].get("value") if props else None
+
+    async def find_by_ical(self, tenant_id: str, mailbox_id: str, ical_uid: str, property_id: str) -> str | None:
+        """Our property's value on the event with this iCalUId in a mailbox (the organizer's
+        copy of a meeting), or None."""
+        client, _ = self.client(tenant_id)
+        escaped = ical_uid.replace("'", "''")
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=f"iCalUId eq '{escaped}'",
+            select=["id"],
+            expand=[f"singleValueExtendedProperties($filter=id eq '{property_id}')"],
+        )
+        info = client.users.by_user_id(mailbox_id).events.to_get_request_information(
+            RequestConfiguration(query_parameters=query)
+        )
+        try:
+            data = await self.send(tenant_id, info, mailbox=mailbox_id)
+        except GraphNotFound:
+            return None
+        for event in data.get("value", []):
+            for prop in event.get("singleValueExtendedProperties") or []:
+                return prop.get("value")
+        return None
+
     # -- subscriptions -------------------------------------------------------------------
     async def create_subscription(
         self,
@@ -356,7 +426,7 @@ def _with_body(
     """A builder's request turned into a raw-JSON write (no typed model to build)."""
     info.http_method = method
     for value in prefer:
-        info.headers.try_add("Prefer", value)
+        info.headers.add("Prefer", value)
     if body is not None:
         info.set_stream_content(json.dumps(body).encode(), "application/json")
     return info

@@ -55,6 +55,8 @@ class MailboxLink(Entity):
     mode: str = "push"  # push (subscription) | polling (Graph refused a subscription)
     subscription_id: str | None = None
     subscription_expires_at: datetime | None = None
+    attention: str | None = None  # why an admin must look (held deletions)
+    held_deletions: int = 0
     updated_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -163,6 +165,7 @@ def _common_view(link: MailboxLink) -> dict[str, Any]:
         "subscription": {"id": link.subscription_id, "expiresAt": link.subscription_expires_at}
         if link.subscription_id
         else None,
+        "attention": {"reason": link.attention, "heldDeletions": link.held_deletions} if link.attention else None,
         "updatedAt": link.updated_at,
     }
 

@@ -30,6 +30,7 @@ from shared.outbound import (
     property_value,
     transaction_id,
 )
+from shared.snapshots import SeenEvent
 from shared.tables import Entity
 
 log = logging.getLogger("calsync.push")
@@ -55,7 +56,7 @@ class Target(Entity):
     event_id: str | None = None
     change_key: str | None = None  # what Graph answered to our last write: echo suppression
     ical_uid: str | None = None
-    state: str = "pending"  # pending | synced | failed | deleted
+    state: str = "pending"  # pending | synced | failed | deleting | deleted
     written: dict[str, Any] = field(default_factory=dict)
     transaction_id: str | None = None
     generation: int = 0
@@ -234,10 +235,13 @@ class _Shell:
 
     async def delete(self, target: Target, action: Delete) -> None:
         graph = self.services.graph
+        target.state = "deleting"  # write-ahead: the inbound side ignores our own deletion
+        await self.save(target)
         ids = [action.event_id] if action.event_id else [e["id"] for e in await self._found(action.mailbox)]
         for event_id in ids:
             await graph.delete_event(self.tenant, action.mailbox, event_id, retries=self.retries)
             await self.services.store.delete_key(EventRef, mailbox=action.mailbox, event_id=event_id)
+            await self.services.store.delete_key(SeenEvent, mailbox=action.mailbox, event_id=event_id)
         target.state, target.event_id, target.change_key, target.written = "deleted", None, None, {}
         target.generation += 1
         target.error_code = target.error_message = None

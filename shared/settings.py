@@ -89,6 +89,8 @@ class Settings:
     federated_token_file: str | None = None
     function_key: str | None = field(default=None, repr=False)
     table_prefix: str = "calsync"
+    delta_days_back: int = 30
+    delta_days_ahead: int = 365
 
     def secrets(self) -> list[str]:
         """Every secret value in effect, so log redaction can scrub them."""
@@ -107,6 +109,7 @@ class Settings:
             "publicBaseUrl": self.public_base_url,
             "tablePrefix": self.table_prefix,
             "functionKeyConfigured": bool(self.function_key),
+            "deltaWindowDays": {"back": self.delta_days_back, "ahead": self.delta_days_ahead},
         }
 
 
@@ -174,6 +177,19 @@ def _storage(env: Mapping[str, str]) -> StorageSettings:
     )
 
 
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(name, f"must be between {low} and {high}")
+    return value
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate the settings from `env` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -213,6 +229,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,39}", prefix):
         raise SettingsError("CALSYNC_TABLE_PREFIX", "must be a letter followed by up to 39 letters or digits")
 
+    back = _int(env, "CALSYNC_DELTA_DAYS_BACK", 30, 0, 3650)
+    ahead = _int(env, "CALSYNC_DELTA_DAYS_AHEAD", 365, 1, 3650)
+
     return Settings(
         storage=storage,
         graph_base_url=graph_base_url,
@@ -226,6 +245,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         federated_token_file=token_file,
         function_key=_get(env, "CALSYNC_FUNCTION_KEY"),
         table_prefix=prefix,
+        delta_days_back=back,
+        delta_days_ahead=ahead,
     )
 
 

@@ -328,12 +328,16 @@ class TableStore:
         """Write many entities: grouped per table and partition, ≤100 ops and ≤4 MiB a
         transaction. Each transaction is atomic; a batch larger than one is not.
         Raises ConcurrencyConflict if an insert/update in a transaction lost a race."""
-        groups: dict[tuple[type[Entity], str], list[tuple[str, Entity, dict[str, Any]]]] = {}
+        # Entity types may share a table: group by table and partition, not by type.
+        groups: dict[tuple[str, str], list[tuple[str, Entity, dict[str, Any]]]] = {}
+        classes: dict[str, type[Entity]] = {}
         for kind, entity in ops:
             row = to_table(entity)
-            groups.setdefault((type(entity), row["PartitionKey"]), []).append((kind, entity, row))
-        for (cls, _pk), items in groups.items():
-            table = await self._table(cls)
+            name = self.table_name(type(entity))
+            classes.setdefault(name, type(entity))
+            groups.setdefault((name, row["PartitionKey"]), []).append((kind, entity, row))
+        for (name, _pk), items in groups.items():
+            table = await self._table(classes[name])
             for chunk in _chunks(items):
                 await self._transact(table, chunk)
 

@@ -175,7 +175,12 @@ def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
     return lambda item: bool(pred(item, {}))
 
 
-def apply_select(item: dict[str, Any], select: str | None, keep: tuple[str, ...] = ("id", "@odata.etag")) -> dict:
+def apply_select(
+    item: dict[str, Any],
+    select: str | None,
+    keep: tuple[str, ...] = ("id", "@odata.etag", "singleValueExtendedProperties"),
+) -> dict:
+    """Only the selected properties (plus the id, etag and anything $expand added)."""
     if not select:
         return item
     wanted = {s.strip().lower() for s in select.split(",") if s.strip()}

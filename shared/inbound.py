@@ -1,0 +1,286 @@
+"""Outlook → booking, the pure part: a mailbox's delta items in, feed changes out.
+
+`plan()` sees one delta round of one mailbox, what we know about each event (our own
+write, a copy of our meeting, an event minted from Outlook), the org's policies, and the
+snapshot of what we saw last time. It decides which changes the booking product hears of.
+
+- Echo suppression: an event whose changeKey is the one we saw last (our own write
+  included) is skipped; for our events a field counts as changed in Outlook only if it
+  matches neither what we last wrote nor what the booking product wants now.
+- Deletions of our events are ignored while we are deleting them ourselves.
+- The mass-deletion guard holds a round's deletions when they are too many.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.feed import NewChange
+from shared.timezones import to_utc
+
+FIELDS = ("title", "start", "end", "isAllDay", "location", "body", "isPrivate")
+GUARD_MIN_DELETIONS = 20
+GUARD_SHARE = 0.5
+
+
+def _text(value: str) -> str:
+    if "<" in value and ">" in value:
+        value = html.unescape(re.sub(r"<[^>]+>", " ", value))
+    return re.sub(r"\s+", " ", value).strip()
+
+
+def _utc(value: str, all_day: bool) -> str:
+    value = value[:19]
+    return value[:10] if all_day else value + "Z"
+
+
+def normalize(item: dict[str, Any]) -> dict[str, Any]:
+    """A delta/GET event (UTC times, as we ask for them) → the fields we compare."""
+    all_day = bool(item.get("isAllDay"))
+    body = item.get("body") or {}
+    return {
+        "title": item.get("subject") or "",
+        "start": _utc((item.get("start") or {}).get("dateTime", ""), all_day),
+        "end": _utc((item.get("end") or {}).get("dateTime", ""), all_day),
+        "isAllDay": all_day,
+        "location": ((item.get("location") or {}).get("displayName") or "").strip(),
+        "body": _text(body.get("content") or ""),
+        "isPrivate": item.get("sensitivity") in ("private", "confidential"),
+        "isCancelled": bool(item.get("isCancelled")),
+        "isOrganizer": bool(item.get("isOrganizer")),
+        "iCalUId": item.get("iCalUId"),
+        "organizer": (((item.get("organizer") or {}).get("emailAddress") or {}).get("address") or "").lower(),
+        "attendees": {
+            ((a.get("emailAddress") or {}).get("address") or "").lower(): (a.get("status") or {}).get(
+                "response", "none"
+            )
+            for a in item.get("attendees") or []
+        },
+    }
+
+
+def written_content(written: dict[str, Any]) -> dict[str, Any]:
+    """What we sent to Graph (a target's `written`) → the same comparable fields."""
+    all_day = bool(written.get("isAllDay"))
+
+    def when(key: str) -> str:
+        value = written.get(key) or {}
+        local = value.get("dateTime", "")
+        if not local:
+            return ""
+        if all_day:
+            return local[:10]
+        return to_utc(datetime.fromisoformat(local[:19]), value.get("timeZone") or "UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return {
+        "title": written.get("subject", ""),
+        "start": when("start"),
+        "end": when("end"),
+        "isAllDay": all_day,
+        "location": ((written.get("location") or {}).get("displayName") or "").strip(),
+        "body": _text((written.get("body") or {}).get("content") or ""),
+        "isPrivate": written.get("sensitivity") == "private",
+    }
+
+
+def minted_id(mailbox: str, event_id: str) -> str:
+    """The appointment id we give an event made in Outlook (stable across retries)."""
+    return "outlook-" + hashlib.sha256(f"{mailbox}/{event_id}".encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Snapshot of a mapped event as last seen (or written) in this mailbox."""
+
+    event_id: str
+    appointment: str
+    role: str  # ours | created | copy
+    change_key: str | None
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the shell found about one event before planning."""
+
+    ours: str | None = None  # appointment, when the event is one we wrote (EventRef)
+    meeting: str | None = None  # appointment, when the event is a copy of our meeting (iCalUId)
+    bases: tuple[dict[str, Any], ...] = ()  # what we wrote / what the booking wants now
+    retiring: bool = False  # we are deleting it ourselves (appointment deleted, push off, moved)
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    org: str
+    owner_kind: str  # worker | resource
+    owner_id: str
+    user_id: str
+    restricted: bool = False
+
+
+@dataclass
+class Plan:
+    changes: list[NewChange] = field(default_factory=list)
+    held: list[NewChange] = field(default_factory=list)
+    upsert: list[Seen] = field(default_factory=list)
+    forget: list[str] = field(default_factory=list)  # event ids whose snapshot goes
+
+
+def _who(box: Mailbox) -> dict[str, str]:
+    return {box.owner_kind: box.owner_id}
+
+
+def _values(content: dict[str, Any]) -> dict[str, Any]:
+    return {k: content[k] for k in FIELDS}
+
+
+def plan(
+    box: Mailbox,
+    items: list[dict[str, Any]],
+    known: dict[str, Known],
+    seen: dict[str, Seen],
+    settings: dict[str, Any],
+    *,
+    full_round: bool,
+    people: dict[str, tuple[str, str]],
+) -> Plan:
+    """`people`: lower-cased address → (kind, id) of the org's linked workers and resources."""
+    out = Plan()
+    deletions: list[NewChange] = []
+    present: set[str] = set()
+
+    def delete(event_id: str, appointment: str, role: str, k: Known) -> None:
+        out.forget.append(event_id)
+        if k.retiring or role == "copy":
+            return  # our own delete, or an attendee's copy going away: not the appointment's
+        if box.restricted and box.owner_kind == "worker":
+            if settings.get("restrictedDelete", "detach") == "detach":
+                deletions.append(
+                    NewChange(
+                        "attendee_removed",
+                        appointment,
+                        mailbox=box.user_id,
+                        event_id=event_id,
+                        data={"reason": "deleted_in_outlook"},
+                        **_who(box),
+                    )
+                )
+            return
+        deletions.append(NewChange("deleted", appointment, mailbox=box.user_id, event_id=event_id, **_who(box)))
+
+    for item in items:
+        event_id = item["id"]
+        present.add(event_id)
+        k = known.get(event_id, Known())
+        prior = seen.get(event_id)
+        appointment = k.ours or (prior.appointment if prior else None) or k.meeting
+        role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
+        if "@removed" in item:
+            if appointment and role:
+                delete(event_id, appointment, role, k)
+            continue
+        if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
+            continue  # nothing new (our own write included)
+        content = normalize(item)
+        if appointment is None:
+            created = _maybe_create(box, event_id, item, content, settings)
+            if created is not None:
+                out.changes.append(created)
+                out.upsert.append(Seen(event_id, created.appointment or "", "created", item.get("changeKey"), content))
+            continue
+        if role == "copy":
+            out.upsert.append(Seen(event_id, appointment, "copy", item.get("changeKey"), content))
+            continue
+        if content["isCancelled"]:
+            delete(event_id, appointment, role or "ours", k)
+            continue
+        bases = list(k.bases) + ([prior.content] if prior and role == "created" else [])
+        changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
+        if prior is not None and role == "ours":
+            for address, response in content["attendees"].items():
+                before = prior.content.get("attendees", {}).get(address)
+                if response != before and response not in ("none", "notResponded") and address in people:
+                    kind, ident = people[address]
+                    out.changes.append(
+                        NewChange(
+                            "responded",
+                            appointment,
+                            mailbox=box.user_id,
+                            event_id=event_id,
+                            data={"response": response, "address": address},
+                            **{kind: ident},
+                        )
+                    )
+        out.upsert.append(Seen(event_id, appointment, role or "ours", item.get("changeKey"), content))
+        if not changed:
+            continue
+        if box.restricted and box.owner_kind == "worker" and role == "ours":
+            if settings.get("restrictedEdit", "detach") == "detach":
+                personal = minted_id(box.user_id, event_id)
+                out.changes.append(
+                    NewChange(
+                        "attendee_removed",
+                        appointment,
+                        mailbox=box.user_id,
+                        event_id=event_id,
+                        data={"reason": "edited_in_outlook"},
+                        **_who(box),
+                    )
+                )
+                out.changes.append(
+                    NewChange(
+                        "created",
+                        personal,
+                        mailbox=box.user_id,
+                        event_id=event_id,
+                        data={**_values(content), "detachedFrom": appointment},
+                        **_who(box),
+                    )
+                )
+                out.upsert[-1] = Seen(event_id, personal, "created", item.get("changeKey"), content)
+            continue
+        out.changes.append(
+            NewChange(
+                "updated",
+                appointment,
+                mailbox=box.user_id,
+                event_id=event_id,
+                data={**_values(content), "changed": changed},
+                **_who(box),
+            )
+        )
+
+    if full_round:
+        # A fresh round lists everything in the window: what we saw before and is gone was deleted.
+        for event_id, prior in seen.items():
+            if event_id not in present and prior.role in ("ours", "created"):
+                delete(event_id, prior.appointment, prior.role, known.get(event_id, Known()))
+
+    mapped = sum(1 for s in seen.values() if s.role in ("ours", "created"))
+    if len(deletions) > GUARD_MIN_DELETIONS and len(deletions) > GUARD_SHARE * max(mapped, 1):
+        out.held = deletions
+    else:
+        out.changes.extend(deletions)
+    if settings.get("syncMode", "twoWay") != "twoWay":
+        out.changes, out.held = [], []  # oneWay/off: Outlook changes are not reported (state is kept)
+    return out
+
+
+def _maybe_create(
+    box: Mailbox, event_id: str, item: dict[str, Any], content: dict[str, Any], settings: dict[str, Any]
+) -> NewChange | None:
+    if content["isCancelled"] or not settings.get("createFromOutlook", True):
+        return None
+    # A worker's own events (not invitations from others) with the prefix; any reservation on a room.
+    mine = content["isOrganizer"] and content["title"].startswith(settings.get("createPrefix") or "")
+    if box.owner_kind == "worker" and not mine:
+        return None
+    data = {**_values(content), "organizer": content["organizer"]}
+    return NewChange(
+        "created", minted_id(box.user_id, event_id), mailbox=box.user_id, event_id=event_id, data=data, **_who(box)
+    )

@@ -1,0 +1,369 @@
+"""Outlook → booking through the local host, Azurite and the emulator's notifications."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from devtools.services import free_port
+from shared.webhooks import verify
+from tests.integration.conftest import OrgFixture, Stack
+from tests.integration.test_push import appointment
+
+D = "fabrikam.test"
+DAY = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d")
+
+
+@pytest.fixture
+def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
+    for worker, upn in (("w-ada", "ada"), ("w-bob", "bob"), ("w-cyd", "cyd")):
+        assert (
+            stack.api.put(f"/orgs/{org.id}/workers/{worker}", json={"m365Account": f"{upn}@{D}"}).json()["status"]
+            == "linked"
+        )
+    assert (
+        stack.api.put(f"/orgs/{org.id}/resources/r-room0", json={"mailbox": f"room0@{D}"}).json()["status"] == "linked"
+    )
+    return org
+
+
+def changes(stack: Stack, org: OrgFixture) -> list[dict[str, Any]]:
+    out, after = [], None
+    while True:
+        body = stack.api.get(
+            f"/orgs/{org.id}/changes", params={"after": after, "limit": 500} if after else {"limit": 500}
+        ).json()
+        out += body["changes"]
+        if not body["changes"]:
+            return out
+        after = body["next"]
+
+
+def wait_for(stack: Stack, org: OrgFixture, predicate, timeout: float = 10) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = changes(stack, org)
+        if predicate(found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"feed never matched; it has {found}")
+        time.sleep(0.2)
+
+
+def settle(stack: Stack, seconds: float = 3.0) -> None:
+    """Let notifications in flight reach the app and its queue workers finish."""
+    time.sleep(seconds)
+
+
+def graph(stack: Stack, org: OrgFixture) -> httpx.Client:
+    client = stack.graph_as(org.tenant)
+    client.headers["Prefer"] = 'IdType="ImmutableId"'
+    return client
+
+
+def test_outlook_edit_reaches_the_feed_as_updated(linked: OrgFixture, stack: Stack) -> None:
+    pushed = stack.api.put(
+        f"/orgs/{linked.id}/appointments/a1", json=appointment(start=f"{DAY}T10:00:00", end=f"{DAY}T11:00:00")
+    )
+    event_id = pushed.json()["targets"][0]["eventId"]
+    settle(stack, 1.5)
+    assert changes(stack, linked) == []
+    started = time.monotonic()
+    with graph(stack, linked) as g:
+        r = g.patch(
+            f"/users/{linked.users[f'ada@{D}']}/events/{event_id}",
+            json={
+                "subject": "Moved in Outlook",
+                "start": {"dateTime": f"{DAY}T14:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T15:30:00", "timeZone": "UTC"},
+            },
+        )
+        assert r.status_code == 200
+    feed = wait_for(stack, linked, lambda f: any(c["type"] == "updated" for c in f), timeout=5)
+    assert time.monotonic() - started < 5
+    [update] = [c for c in feed if c["type"] == "updated"]
+    assert update["appointment"] == "a1" and update["worker"] == "w-ada"
+    assert update["data"]["title"] == "Moved in Outlook"
+    assert update["data"]["start"] == f"{DAY}T14:00:00Z" and update["data"]["end"] == f"{DAY}T15:30:00Z"
+    assert sorted(update["data"]["changed"]) == ["end", "start", "title"]
+
+
+def test_a_hundred_pushes_of_our_own_make_no_feed_entry(linked: OrgFixture, stack: Stack) -> None:
+    base = datetime.fromisoformat(f"{DAY}T06:00:00")
+    for i in range(50):
+        body = appointment(
+            start=(base + timedelta(minutes=10 * i)).isoformat(),
+            end=(base + timedelta(minutes=10 * i + 5)).isoformat(),
+            attendees=["w-bob"],
+            resources=["r-room0"] if i % 10 == 0 else [],
+        )
+        assert stack.api.put(f"/orgs/{linked.id}/appointments/own-{i}", json=body).status_code == 200
+    for i in range(50):  # and fifty updates
+        body = appointment(
+            title=f"Renamed {i}",
+            start=(base + timedelta(minutes=10 * i)).isoformat(),
+            end=(base + timedelta(minutes=10 * i + 5)).isoformat(),
+            attendees=["w-bob"],
+            resources=["r-room0"] if i % 10 == 0 else [],
+        )
+        assert stack.api.put(f"/orgs/{linked.id}/appointments/own-{i}", json=body).status_code == 200
+    settle(stack, 6)
+    feed = changes(stack, linked)
+    # The room accepting our bookings is Exchange's answer, not an echo; nothing else may appear.
+    assert [c for c in feed if not (c["type"] == "responded" and c["resource"] == "r-room0")] == []
+
+
+def _delivered(stack: Stack, subscription: str) -> dict[str, Any]:
+    deliveries = stack.graph.get("/_emulator/deliveries").json()["deliveries"]
+    return next(
+        d["body"]
+        for d in reversed(deliveries)
+        if d["kind"] == "notification" and d["body"]["value"][0]["subscriptionId"] == subscription
+    )
+
+
+def test_bad_notifications_change_nothing_and_repeats_yield_one_change(
+    linked: OrgFixture, stack: Stack, app_host
+) -> None:
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/a2", json=appointment()).json()
+    event_id = pushed["targets"][0]["eventId"]
+    sub_id = stack.api.get(f"/orgs/{linked.id}/workers/w-ada").json()["subscription"]["id"]
+    settle(stack, 1.5)
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+    try:
+        with graph(stack, linked) as g:
+            g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{event_id}", json={"subject": "Quiet edit"})
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+        with graph(stack, linked) as g:  # an edit elsewhere, just to capture a real delivery's shape
+            g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{event_id}", json={"location": {"displayName": "X"}})
+        good = _delivered(stack, sub_id)
+    finally:
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    feed = wait_for(stack, linked, lambda f: len(f) >= 1)
+    assert len(feed) == 1  # both Outlook edits, read in one round or two: one change per round
+    url = f"{app_host.url}/api/graph/notifications"
+    bads = []
+    for field, value in (
+        ("clientState", "forged"),
+        ("subscriptionId", "00000000-0000-0000-0000-000000000000"),
+        ("tenantId", "11111111-1111-1111-1111-111111111111"),
+    ):
+        item = {**good["value"][0], field: value}
+        bads.append({"value": [item]})
+    with graph(stack, linked) as g:
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+        g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{event_id}", json={"subject": "Third edit"})
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    for bad in bads:
+        assert httpx.post(url, json=bad).status_code == 202
+    settle(stack, 2)
+    assert len(changes(stack, linked)) == 1  # forged, unknown, foreign: ignored
+    for _ in range(3):
+        assert httpx.post(url, json=good).status_code == 202
+    feed = wait_for(stack, linked, lambda f: len(f) >= 2)
+    settle(stack, 2)
+    feed = changes(stack, linked)
+    assert [c["data"]["title"] for c in feed if c["type"] == "updated"][-1] == "Third edit"
+    assert len(feed) == 2
+    assert httpx.post(url, content=b"{not json").status_code == 400
+    assert httpx.post(url, json={"value": "nope"}).status_code == 400
+
+
+def test_outlook_created_event_with_prefix_then_edited(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"createPrefix": "[B]"})
+    with graph(stack, linked) as g:
+        bob = linked.users[f"bob@{D}"]
+        made = g.post(
+            f"/users/{bob}/events",
+            json={
+                "subject": "[B] Walk-in",
+                "start": {"dateTime": f"{DAY}T12:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T12:30:00", "timeZone": "UTC"},
+            },
+        ).json()
+        g.post(
+            f"/users/{bob}/events",
+            json={
+                "subject": "Lunch",
+                "start": {"dateTime": f"{DAY}T13:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T13:30:00", "timeZone": "UTC"},
+            },
+        )
+        feed = wait_for(stack, linked, lambda f: any(c["type"] == "created" for c in f))
+        g.patch(f"/users/{bob}/events/{made['id']}", json={"subject": "[B] Walk-in (late)"})
+    feed = wait_for(stack, linked, lambda f: any(c["type"] == "updated" for c in f))
+    created = [c for c in feed if c["type"] == "created"]
+    assert len(created) == 1 and created[0]["worker"] == "w-bob" and created[0]["data"]["title"] == "[B] Walk-in"
+    [updated] = [c for c in feed if c["type"] == "updated"]
+    assert updated["appointment"] == created[0]["appointment"] and updated["data"]["title"] == "[B] Walk-in (late)"
+
+
+def test_attendee_declining_our_meeting_is_responded(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/appointments/a3", json=appointment(attendees=["w-bob"]))
+    settle(stack, 1.5)
+    with graph(stack, linked) as g:
+        bob = linked.users[f"bob@{D}"]
+        copy = next(e for e in g.get(f"/users/{bob}/events").json()["value"] if e["subject"] == "Haircut")
+        assert g.post(f"/users/{bob}/events/{copy['id']}/decline", json={"comment": "busy"}).status_code == 202
+    feed = wait_for(stack, linked, lambda f: any(c["type"] == "responded" for c in f))
+    [responded] = [c for c in feed if c["type"] == "responded"]
+    assert (responded["appointment"], responded["worker"], responded["data"]["response"]) == ("a3", "w-bob", "declined")
+    settle(stack, 1.5)
+    assert not any(c["type"] == "deleted" for c in changes(stack, linked))  # a decline is not a deletion
+
+
+def test_reservation_made_on_a_linked_room_is_created_for_the_resource(linked: OrgFixture, stack: Stack) -> None:
+    with graph(stack, linked) as g:
+        g.post(
+            f"/users/{linked.users[f'room0@{D}']}/events",
+            json={
+                "subject": "Board meeting",
+                "start": {"dateTime": f"{DAY}T16:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T17:00:00", "timeZone": "UTC"},
+            },
+        )
+    feed = wait_for(stack, linked, lambda f: any(c["type"] == "created" for c in f))
+    [created] = [c for c in feed if c["type"] == "created"]
+    assert created["resource"] == "r-room0" and created["data"]["title"] == "Board meeting"
+
+
+def test_one_way_mode_reports_nothing(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"syncMode": "oneWay"})
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/a4", json=appointment()).json()
+    with graph(stack, linked) as g:
+        g.patch(
+            f"/users/{linked.users[f'ada@{D}']}/events/{pushed['targets'][0]['eventId']}", json={"subject": "edited"}
+        )
+        g.post(
+            f"/users/{linked.users[f'ada@{D}']}/events",
+            json={
+                "subject": "new",
+                "start": {"dateTime": f"{DAY}T16:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T17:00:00", "timeZone": "UTC"},
+            },
+        )
+    settle(stack, 4)
+    assert changes(stack, linked) == []
+
+
+def test_mass_deletion_is_held_until_confirmed(linked: OrgFixture, stack: Stack) -> None:
+    base = datetime.fromisoformat(f"{DAY}T06:00:00")
+    ids = []
+    for i in range(40):
+        r = stack.api.put(
+            f"/orgs/{linked.id}/appointments/m{i}",
+            json=appointment(
+                attendees=[],
+                start=(base + timedelta(minutes=15 * i)).isoformat(),
+                end=(base + timedelta(minutes=15 * i + 10)).isoformat(),
+            ),
+        )
+        ids.append(r.json()["targets"][0]["eventId"])
+    settle(stack, 3)
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+    try:
+        with graph(stack, linked) as g:
+            for event_id in ids[:30]:
+                assert g.delete(f"/users/{linked.users[f'ada@{D}']}/events/{event_id}").status_code == 204
+    finally:
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    with graph(stack, linked) as g:  # one more change, so a notification starts the round
+        g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{ids[39]}", json={"subject": "nudge"})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        worker = stack.api.get(f"/orgs/{linked.id}/workers/w-ada").json()
+        if worker["attention"]:
+            break
+        time.sleep(0.2)
+    assert worker["attention"]["heldDeletions"] == 30
+    assert not any(c["type"] == "deleted" for c in changes(stack, linked))
+    r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/confirm-deletions")
+    assert r.json() == {"worker": "w-ada", "released": 30}
+    deleted = [c for c in changes(stack, linked) if c["type"] == "deleted"]
+    assert sorted(c["appointment"] for c in deleted) == sorted(f"m{i}" for i in range(30))
+    assert stack.api.get(f"/orgs/{linked.id}/workers/w-ada").json()["attention"] is None
+
+
+def test_expired_delta_token_recovers_without_duplicates_or_losses(linked: OrgFixture, stack: Stack) -> None:
+    a = stack.api.put(f"/orgs/{linked.id}/appointments/e1", json=appointment(attendees=[])).json()
+    b = stack.api.put(
+        f"/orgs/{linked.id}/appointments/e2",
+        json=appointment(attendees=[], start=f"{DAY}T12:00:00", end=f"{DAY}T13:00:00"),
+    ).json()
+    settle(stack, 1.5)
+    ada = linked.users[f"ada@{D}"]
+    with graph(stack, linked) as g:
+        g.patch(f"/users/{ada}/events/{a['targets'][0]['eventId']}", json={"subject": "first edit"})
+        wait_for(stack, linked, lambda f: len(f) == 1)
+        stack.graph.post("/_emulator/delta/expire", json={"mailbox": ada})
+        g.patch(f"/users/{ada}/events/{b['targets'][0]['eventId']}", json={"subject": "second edit"})
+    feed = wait_for(stack, linked, lambda f: len(f) >= 2)
+    settle(stack, 2)
+    feed = changes(stack, linked)
+    assert [(c["appointment"], c["data"]["title"]) for c in feed] == [("e1", "first edit"), ("e2", "second edit")]
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[bytes, str]]] = []
+    failing = False
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).failing:
+            self.send_response(500)
+        else:
+            type(self).received.append((body, self.headers["Calsync-Signature"]))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.received, Receiver.failing = [], False
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/calsync"
+    server.shutdown()
+
+
+def test_webhook_gets_signed_batches_and_loses_nothing_while_failing(
+    linked: OrgFixture, stack: Stack, receiver: str
+) -> None:
+    secret = "whsec-0123456789abcdef"
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"webhookUrl": receiver, "webhookSecret": secret})
+    Receiver.failing = True
+    ada = linked.users[f"ada@{D}"]
+    with graph(stack, linked) as g:
+        for i in range(3):
+            g.post(
+                f"/users/{ada}/events",
+                json={
+                    "subject": f"Outlook {i}",
+                    "start": {"dateTime": f"{DAY}T1{i}:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": f"{DAY}T1{i}:30:00", "timeZone": "UTC"},
+                },
+            )
+            time.sleep(0.3)
+    wait_for(stack, linked, lambda f: len(f) == 3)
+    time.sleep(1)
+    assert Receiver.received == []
+    Receiver.failing = False
+    deadline = time.monotonic() + 60  # retries back off: 2 s, 4 s, 8 s…
+    while time.monotonic() < deadline and sum(len(json.loads(b)["changes"]) for b, _ in Receiver.received) < 3:
+        time.sleep(0.3)
+    delivered = [c for body, _ in Receiver.received for c in json.loads(body)["changes"]]
+    assert sorted(c["data"]["title"] for c in delivered) == ["Outlook 0", "Outlook 1", "Outlook 2"]
+    for body, signature in Receiver.received:
+        assert verify(secret, body, signature)
+        assert not verify("another-secret-value", body, signature)
