@@ -81,7 +81,7 @@ async def deliver(services: Services, org_id: str, attempt: int) -> dict[str, An
         if len(rows) == BATCH:
             await services.queues.send(WEBHOOK_QUEUE, {"org": org_id, "attempt": 0})
         return {"delivered": len(rows)}
-    delay = min(MAX_DELAY_S, 5 * 2**attempt)
+    delay = min(MAX_DELAY_S, 2 * 2**attempt)
     log.warning("webhook delivery failed (%s); retrying in %ds", error, delay)
     await services.queues.send(WEBHOOK_QUEUE, {"org": org_id, "attempt": attempt + 1}, delay_seconds=delay)
     return {"delivered": 0, "error": error}
