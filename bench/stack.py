@@ -19,6 +19,14 @@ class BenchStack:
     api: httpx.Client
     graph: httpx.Client
     graph_url: str
+    app_url: str
+
+    def graph_as(self, tenant_id: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.graph_url}/v1.0",
+            timeout=60,
+            headers={"Authorization": f"Bearer emulator:{tenant_id}", "Prefer": 'IdType="ImmutableId"'},
+        )
 
     def tenant(self, users: list[dict], tenant_id: str | None = None) -> tuple[str, dict[str, str]]:
         tenant_id = tenant_id or str(uuid.uuid4())
@@ -56,7 +64,7 @@ def stack(**host_env: str) -> Iterator[BenchStack]:
             httpx.Client(base_url=f"{host.url}/api", headers={"x-functions-key": KEY}, timeout=120) as api,
             httpx.Client(base_url=f"http://127.0.0.1:{gport}", timeout=60) as graph,
         ):
-            yield BenchStack(api, graph, f"http://127.0.0.1:{gport}")
+            yield BenchStack(api, graph, f"http://127.0.0.1:{gport}", host.url)
     finally:
         for service in (host, emulator, azurite):
             service.stop()

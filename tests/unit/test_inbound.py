@@ -1,0 +1,165 @@
+"""The pure Outlook → booking planner: echo suppression, mapping, policies, the guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.inbound import Known, Mailbox, Seen, minted_id, normalize, plan
+
+BOX = Mailbox("o", "worker", "w1", "uid-1")
+SETTINGS = {
+    "syncMode": "twoWay",
+    "createFromOutlook": True,
+    "createPrefix": "",
+    "restrictedEdit": "detach",
+    "restrictedDelete": "detach",
+}
+
+
+def item(event_id: str, ck: str = "ck2", **kw: Any) -> dict[str, Any]:
+    base = {
+        "id": event_id,
+        "changeKey": ck,
+        "subject": "Cut",
+        "isAllDay": False,
+        "isOrganizer": True,
+        "start": {"dateTime": "2026-12-01T10:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-01T11:00:00.0000000", "timeZone": "UTC"},
+        "location": {"displayName": "A"},
+        "body": {"content": "b"},
+        "sensitivity": "normal",
+        "attendees": [],
+        "organizer": {"emailAddress": {"address": "ada@x.test"}},
+        "iCalUId": "ical",
+    }
+    base.update(kw)
+    return base
+
+
+def ours(event_id: str = "e1", **kw: Any) -> tuple[dict[str, Known], dict[str, Seen]]:
+    content = normalize(item(event_id, "ck1"))
+    return (
+        {event_id: Known(ours="a1", bases=(content,), **kw)},
+        {event_id: Seen(event_id, "a1", "ours", "ck1", content)},
+    )
+
+
+def test_same_change_key_is_an_echo() -> None:
+    known, seen = ours()
+    assert (
+        plan(BOX, [item("e1", "ck1", subject="whatever")], known, seen, SETTINGS, full_round=False, people={}).changes
+        == []
+    )
+
+
+def test_new_change_key_with_what_we_wrote_is_not_a_change() -> None:
+    known, seen = ours()
+    assert plan(BOX, [item("e1", "ck9")], known, seen, SETTINGS, full_round=False, people={}).changes == []
+
+
+def test_outlook_edit_is_updated_with_the_changed_fields() -> None:
+    known, seen = ours()
+    [change] = plan(
+        BOX,
+        [item("e1", "ck9", subject="New", location={"displayName": "B"})],
+        known,
+        seen,
+        SETTINGS,
+        full_round=False,
+        people={},
+    ).changes
+    assert (change.type, change.appointment, change.worker) == ("updated", "a1", "w1")
+    assert change.data["changed"] == ["title", "location"] and change.data["title"] == "New"
+
+
+def test_removal_while_we_retire_it_is_ours() -> None:
+    known, seen = ours(retiring=True)
+    out = plan(
+        BOX, [{"id": "e1", "@removed": {"reason": "deleted"}}], known, seen, SETTINGS, full_round=False, people={}
+    )
+    assert out.changes == [] and out.forget == ["e1"]
+
+
+def test_outlook_deletion_and_restricted_policies() -> None:
+    known, seen = ours()
+    removed = [{"id": "e1", "@removed": {"reason": "deleted"}}]
+    [change] = plan(BOX, removed, known, seen, SETTINGS, full_round=False, people={}).changes
+    assert change.type == "deleted"
+    restricted = Mailbox("o", "worker", "w1", "uid-1", restricted=True)
+    [detached] = plan(restricted, removed, known, seen, SETTINGS, full_round=False, people={}).changes
+    assert detached.type == "attendee_removed"
+    edit = plan(restricted, [item("e1", "ck9", subject="Mine now")], known, seen, SETTINGS, full_round=False, people={})
+    assert [c.type for c in edit.changes] == ["attendee_removed", "created"]
+    assert edit.changes[1].appointment == minted_id("uid-1", "e1") and edit.upsert[0].role == "created"
+    ignore = {**SETTINGS, "restrictedEdit": "ignore"}
+    assert (
+        plan(restricted, [item("e1", "ck9", subject="x")], known, seen, ignore, full_round=False, people={}).changes
+        == []
+    )
+
+
+def test_created_needs_the_prefix_and_own_events() -> None:
+    prefixed = {**SETTINGS, "createPrefix": "[B]"}
+    out = plan(
+        BOX,
+        [
+            item("n1", subject="[B] Walk-in"),
+            item("n2", subject="Lunch"),
+            item("n3", subject="[B] Their meeting", isOrganizer=False),
+        ],
+        {},
+        {},
+        prefixed,
+        full_round=False,
+        people={},
+    )
+    assert [(c.type, c.event_id) for c in out.changes] == [("created", "n1")]
+
+
+def test_room_reservations_are_created_for_the_resource() -> None:
+    room = Mailbox("o", "resource", "r1", "uid-r")
+    [change] = plan(room, [item("n1", isOrganizer=False)], {}, {}, SETTINGS, full_round=False, people={}).changes
+    assert (change.type, change.resource) == ("created", "r1")
+
+
+def test_copies_of_our_meetings_are_not_changes() -> None:
+    out = plan(
+        BOX, [item("c1", isOrganizer=False)], {"c1": Known(meeting="a1")}, {}, SETTINGS, full_round=False, people={}
+    )
+    assert out.changes == [] and out.upsert[0].role == "copy"
+
+
+def test_responses_on_our_meeting() -> None:
+    known, seen = ours()
+    answered = item(
+        "e1",
+        "ck9",
+        attendees=[{"emailAddress": {"address": "BOB@x.test"}, "status": {"response": "declined"}, "type": "required"}],
+    )
+    [change] = plan(
+        BOX, [answered], known, seen, SETTINGS, full_round=False, people={"bob@x.test": ("worker", "w2")}
+    ).changes
+    assert (change.type, change.worker, change.data["response"]) == ("responded", "w2", "declined")
+
+
+def test_fresh_round_finds_deletions_and_the_guard_holds_mass_deletions() -> None:
+    seen = {f"e{i}": Seen(f"e{i}", f"a{i}", "ours", "ck", normalize(item(f"e{i}"))) for i in range(40)}
+    known = {f"e{i}": Known(ours=f"a{i}") for i in range(40)}
+    few = plan(BOX, [item(f"e{i}", "ck") for i in range(5, 40)], known, seen, SETTINGS, full_round=True, people={})
+    assert sorted(c.appointment for c in few.changes) == [f"a{i}" for i in range(5)] and few.held == []
+    many = plan(BOX, [item(f"e{i}", "ck") for i in range(30, 40)], known, seen, SETTINGS, full_round=True, people={})
+    assert many.changes == [] and len(many.held) == 30
+
+
+def test_one_way_reports_nothing_but_keeps_snapshots() -> None:
+    known, seen = ours()
+    out = plan(
+        BOX,
+        [item("e1", "ck9", subject="New")],
+        known,
+        seen,
+        {**SETTINGS, "syncMode": "oneWay"},
+        full_round=False,
+        people={},
+    )
+    assert out.changes == [] and out.upsert
