@@ -7,6 +7,7 @@ from functions.graph_webhooks import bp as graph_webhooks_bp
 from functions.health import bp as health_bp
 from functions.inbound import bp as inbound_bp
 from functions.jobs import bp as jobs_bp
+from functions.maintenance import bp as maintenance_bp
 from functions.orgs import bp as orgs_bp
 from functions.resources import bp as resources_bp
 from functions.workers import bp as workers_bp
@@ -26,5 +27,6 @@ for blueprint in (
     jobs_bp,
     graph_webhooks_bp,
     inbound_bp,
+    maintenance_bp,
 ):
     app.register_functions(blueprint)

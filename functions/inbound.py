@@ -1,5 +1,7 @@
 """Inbound: the mailbox delta worker, the change feed, held deletions, the product webhook."""
 
+from datetime import datetime
+
 import azure.functions as func
 
 from functions.http import handle, json_response, query_int
@@ -15,8 +17,9 @@ bp = func.Blueprint()
 async def sync_mailbox(msg: func.QueueMessage, context: func.Context) -> None:
     """One delta round for one mailbox; a lost race or a Graph failure raises and retries."""
     work = msg.get_json()
+    at = datetime.fromisoformat(work["at"]) if work.get("at") else None
     with log_context(org=work["org"], operation="sync_mailbox", invocation=context.invocation_id):
-        await mailbox_sync.run(services(), work["org"], work["kind"], work["owner"])
+        await mailbox_sync.run(services(), work["org"], work["kind"], work["owner"], notified_at=at)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=mailbox_sync.WEBHOOK_QUEUE, connection="AzureWebJobsStorage")

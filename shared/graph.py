@@ -408,6 +408,27 @@ class GraphGateway:
         data = await self.send(tenant_id, client.subscriptions.to_post_request_information(body, config))
         return SubscriptionInfo(data["id"], _parse_time(data["expirationDateTime"]))
 
+    async def renew_subscription(self, tenant_id: str, subscription_id: str, expires_at: datetime) -> datetime:
+        """PATCH expirationDateTime (renewing also reauthorizes); GraphNotFound if it is gone."""
+        client, _ = self.client(tenant_id)
+        builder = client.subscriptions.by_subscription_id(subscription_id)
+        body = {"expirationDateTime": expires_at.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")}
+        data = await self.send(tenant_id, _with_body(builder.to_get_request_information(), Method.PATCH, body))
+        return _parse_time(data["expirationDateTime"])
+
+    async def reauthorize_subscription(self, tenant_id: str, subscription_id: str) -> None:
+        client, _ = self.client(tenant_id)
+        info = client.subscriptions.by_subscription_id(subscription_id).reauthorize.to_post_request_information()
+        await self.send(tenant_id, info)
+
+    async def list_subscriptions(self, tenant_id: str) -> list[dict]:
+        """Our app's subscriptions in one tenant, every page."""
+        client, _ = self.client(tenant_id)
+        builder = client.subscriptions
+        return [
+            sub async for page in self.pages(tenant_id, builder.to_get_request_information(), builder) for sub in page
+        ]
+
     async def delete_subscription(self, tenant_id: str, subscription_id: str) -> bool:
         """Delete; False when Graph no longer knows it."""
         client, _ = self.client(tenant_id)

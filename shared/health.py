@@ -37,3 +37,40 @@ async def check(services: Services) -> HealthReport:
         checks=checks,
         settings=services.settings.describe(),
     )
+
+
+async def org_health(services: Services, org_id: str) -> dict[str, object]:
+    """Counts of links per health state and the worst links first: what is wrong, since when."""
+    from shared.links import ResourceLink, WorkerLink, health
+    from shared.orgs import require_org
+
+    org = await require_org(services, org_id)
+    counts = {"healthy": 0, "stale": 0, "attention": 0, "error": 0}
+    worst: list[tuple[int, dict[str, object]]] = []
+    rank = {"error": 0, "attention": 1, "stale": 2}
+    for cls in (WorkerLink, ResourceLink):
+        async for link in services.store.query(cls, org=org_id, filter="status ne @s", parameters={"s": "unlinked"}):
+            state = health(link)
+            if state is None:
+                continue
+            counts[state] += 1
+            if state in rank:
+                worst.append(
+                    (
+                        rank[state],
+                        {
+                            link.KIND: link.owner_id,
+                            "account": link.account,
+                            "health": state,
+                            "error": {"code": link.error_code, "message": link.error_message}
+                            if state == "error"
+                            else None,
+                            "attention": link.attention,
+                            "lastSyncAt": link.last_sync_at,
+                            "subscriptionExpiresAt": link.subscription_expires_at,
+                            "since": link.updated_at,
+                        },
+                    )
+                )
+    worst.sort(key=lambda item: item[0])
+    return {"org": org.org, "status": org.status, "links": counts, "worst": [w for _, w in worst[:20]]}

@@ -129,6 +129,7 @@ class Plan:
     held: list[NewChange] = field(default_factory=list)
     upsert: list[Seen] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)  # event ids whose snapshot goes
+    restore: list[tuple[str, bool]] = field(default_factory=list)  # oneWay: (appointment, deleted)
 
 
 def _who(box: Mailbox) -> dict[str, str]:
@@ -266,7 +267,20 @@ def plan(
         out.held = deletions
     else:
         out.changes.extend(deletions)
-    if settings.get("syncMode", "twoWay") != "twoWay":
+    mode = settings.get("syncMode", "twoWay")
+    if mode == "oneWay":
+        # The booking product is the only source: our events changed or deleted in Outlook
+        # get the booking's version back.
+        restore = {
+            c.appointment: c.type != "updated"
+            for c in out.changes + out.held
+            if c.type in ("updated", "deleted", "attendee_removed")
+            and c.appointment
+            and c.event_id in known
+            and known[c.event_id].ours
+        }
+        out.restore = sorted(restore.items())
+    if mode != "twoWay":
         out.changes, out.held = [], []  # oneWay/off: Outlook changes are not reported (state is kept)
     return out
 

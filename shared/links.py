@@ -57,6 +57,8 @@ class MailboxLink(Entity):
     subscription_expires_at: datetime | None = None
     attention: str | None = None  # why an admin must look (held deletions)
     held_deletions: int = 0
+    last_sync_at: datetime | None = None  # the last successful delta round
+    last_notification_at: datetime | None = None
     updated_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -166,8 +168,30 @@ def _common_view(link: MailboxLink) -> dict[str, Any]:
         if link.subscription_id
         else None,
         "attention": {"reason": link.attention, "heldDeletions": link.held_deletions} if link.attention else None,
+        "health": health(link),
+        "lastSyncAt": link.last_sync_at,
+        "lastNotificationAt": link.last_notification_at,
         "updatedAt": link.updated_at,
     }
+
+
+STALE_AFTER = timedelta(minutes=30)  # two reconcile periods
+
+
+def health(link: MailboxLink, now: datetime | None = None) -> str | None:
+    """healthy | stale | attention | error (None for an unlinked link)."""
+    now = now or datetime.now(UTC)
+    if link.status == "unlinked":
+        return None
+    if link.status == "error":
+        return "error"
+    if link.attention:
+        return "attention"
+    if link.subscription_expires_at is not None and link.subscription_expires_at < now:
+        return "stale"  # the subscription is past due: notifications have stopped
+    if link.last_sync_at is None or now - link.last_sync_at > STALE_AFTER:
+        return "stale"
+    return "healthy"
 
 
 def worker_view(link: WorkerLink) -> dict[str, Any]:
@@ -373,6 +397,13 @@ async def apply_account(services: Services, org: Org, link: MailboxLink, account
         if changed or link.etag is None:
             link.updated_at = utcnow()
             await services.store.upsert(link)
+        if changed and link.status == "linked":
+            from shared.mailbox_sync import SYNC_QUEUE  # (import here: mailbox_sync imports this module)
+
+            # The first delta round sets the baseline (and the link's health) right away.
+            await services.queues.send(
+                SYNC_QUEUE, {"org": org.org, "kind": link.KIND, "owner": link.owner_id, "reason": "linked"}
+            )
         return changed
 
 

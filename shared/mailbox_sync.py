@@ -18,12 +18,12 @@ from typing import Any
 from shared import feed, inbound
 from shared.appointments import Appointment
 from shared.bootstrap import Services
-from shared.errors import DeltaTokenExpired
+from shared.errors import ConsentRequired, DeltaTokenExpired, GraphNotFound, MailboxNotEnabled
 from shared.links import MailboxLink, ResourceLink, WorkerLink
 from shared.logctx import log_context
 from shared.orgs import DEFAULT_SETTINGS, Org, utcnow
 from shared.outbound import PROPERTY_ID
-from shared.push import EventRef, Target
+from shared.push import RETRY_QUEUE, EventRef, Target
 from shared.snapshots import HeldDeletion, IcalRef, SeenEvent
 from shared.tables import ConcurrencyConflict, encode_key
 
@@ -45,6 +45,22 @@ async def load_link(services: Services, org_id: str, kind: str, owner: str) -> M
     if kind == "worker":
         return await services.store.get(WorkerLink, org=org_id, worker=owner)
     return await services.store.get(ResourceLink, org=org_id, resource=owner)
+
+
+async def save_link_fields(services: Services, link: MailboxLink, **fields: Any) -> None:
+    """Set a few fields on a link without losing a concurrent change to its other fields."""
+    for _ in range(5):
+        for name, value in fields.items():
+            setattr(link, name, value)
+        try:
+            await (services.store.update(link) if link.etag else services.store.upsert(link))
+            return
+        except ConcurrencyConflict:
+            fresh = await load_link(services, link.org, link.KIND, link.owner_id)
+            if fresh is None:
+                return
+            link = fresh
+    raise ConcurrencyConflict(f"link {link.owner_id} keeps changing")
 
 
 async def _people(services: Services, org_id: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
@@ -127,7 +143,9 @@ _running: dict[tuple[str, str, str], asyncio.Event] = {}
 _again: set[tuple[str, str, str]] = set()
 
 
-async def run(services: Services, org_id: str, kind: str, owner: str) -> RoundResult | None:
+async def run(
+    services: Services, org_id: str, kind: str, owner: str, *, notified_at: datetime | None = None
+) -> RoundResult | None:
     """Rounds for one mailbox, coalesced in this process: a request that arrives while a
     round runs makes that round go once more instead of racing it. A race with another
     instance is retried here a few times, then left to the queue."""
@@ -142,7 +160,7 @@ async def run(services: Services, org_id: str, kind: str, owner: str) -> RoundRe
             _again.discard(key)
             for attempt in range(3):
                 try:
-                    result = await _round(services, org_id, kind, owner)
+                    result = await _round(services, org_id, kind, owner, notified_at)
                     break
                 except ConcurrencyConflict:
                     if attempt == 2:
@@ -153,7 +171,9 @@ async def run(services: Services, org_id: str, kind: str, owner: str) -> RoundRe
         _running.pop(key).set()
 
 
-async def _round(services: Services, org_id: str, kind: str, owner: str) -> RoundResult | None:
+async def _round(
+    services: Services, org_id: str, kind: str, owner: str, notified_at: datetime | None = None
+) -> RoundResult | None:
     """One round for the mailbox of worker/resource `owner`; None if it is not linked."""
     store = services.store
     org = await store.get(Org, org=org_id)
@@ -170,11 +190,21 @@ async def _round(services: Services, org_id: str, kind: str, owner: str) -> Roun
         end = now + timedelta(days=services.settings.delta_days_ahead)
         fresh = not state.delta_link
         try:
-            items, new_link = await services.graph.delta(org.m365_tenant_id, mailbox, state.delta_link, start, end)
-        except DeltaTokenExpired:
-            log.info("delta token expired; starting a fresh round")
-            fresh = True
-            items, new_link = await services.graph.delta(org.m365_tenant_id, mailbox, None, start, end)
+            try:
+                items, new_link = await services.graph.delta(org.m365_tenant_id, mailbox, state.delta_link, start, end)
+            except DeltaTokenExpired:
+                log.info("delta token expired; starting a fresh round")
+                fresh = True
+                items, new_link = await services.graph.delta(org.m365_tenant_id, mailbox, None, start, end)
+        except (MailboxNotEnabled, ConsentRequired, GraphNotFound) as exc:
+            # Not something a retry fixes (a licence removed, consent revoked, user deleted):
+            # the link says so, with Graph's reason, until an admin acts.
+            code = {"MailboxNotEnabled": "no_mailbox", "ConsentRequired": "consent_required"}.get(
+                type(exc).__name__, "account_not_found"
+            )
+            log.warning("delta round failed: %s", exc.message)
+            await save_link_fields(services, link, status="error", error_code=code, error_message=exc.message)
+            return None
 
         seen = {
             s.event_id: inbound.Seen(s.event_id, s.appointment, s.role, s.change_key, s.content)
@@ -198,6 +228,12 @@ async def _round(services: Services, org_id: str, kind: str, owner: str) -> Roun
         state.owner_kind, state.owner_id = kind, owner
         await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
         await _apply_snapshots(services, org_id, mailbox, result)
+        stamps: dict[str, Any] = {"last_sync_at": state.last_sync_at}
+        if notified_at is not None and (link.last_notification_at is None or notified_at > link.last_notification_at):
+            stamps["last_notification_at"] = notified_at
+        await save_link_fields(services, link, **stamps)
+        if result.restore:
+            await _restore(services, org, mailbox, result.restore)
         if result.held:
             await _hold(services, org, link, result.held)
         if result.changes and settings.get("webhookUrl"):
@@ -205,6 +241,20 @@ async def _round(services: Services, org_id: str, kind: str, owner: str) -> Roun
         if result.changes:
             log.info("%d change(s) from %d item(s)", len(result.changes), len(items))
         return RoundResult(len(result.changes), len(result.held), len(items), fresh)
+
+
+async def _restore(services: Services, org: Org, mailbox: str, restore: list[tuple[str, bool]]) -> None:
+    """oneWay: put the booking's version back on our events changed or deleted in Outlook."""
+    for appointment, deleted in restore:
+        target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
+        if target is None or target.state in ("deleting", "deleted"):
+            continue
+        if deleted and target.event_id:
+            await services.store.delete_key(EventRef, mailbox=mailbox, event_id=target.event_id)
+            target.event_id, target.state, target.generation = None, "pending", target.generation + 1
+        target.written = {}  # what Outlook shows now is not what we wrote: send everything again
+        await services.store.upsert(target)
+        await services.queues.send(RETRY_QUEUE, {"org": org.org, "appointment": appointment})
 
 
 async def _apply_snapshots(services: Services, org_id: str, mailbox: str, result: inbound.Plan) -> None:

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.bootstrap import Services
@@ -62,6 +63,7 @@ def forget(subscription_id: str) -> None:
 
 async def receive(services: Services, raw: bytes, *, lifecycle: bool) -> Receipt:
     items = parse(raw)
+    received = datetime.now(UTC).isoformat()
     work: dict[tuple[str, str, str], dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
     ignored = 0
@@ -92,7 +94,13 @@ async def receive(services: Services, raw: bytes, *, lifecycle: bool) -> Receipt
         key = (record.org, record.owner_kind, record.owner_id)
         work.setdefault(
             key,
-            {"org": record.org, "kind": record.owner_kind, "owner": record.owner_id, "reason": event or "notification"},
+            {
+                "org": record.org,
+                "kind": record.owner_kind,
+                "owner": record.owner_id,
+                "reason": event or "notification",
+                "at": received,
+            },
         )
     for message in work.values():
         await services.queues.send(SYNC_QUEUE, message)

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
@@ -91,6 +92,11 @@ class Settings:
     table_prefix: str = "calsync"
     delta_days_back: int = 30
     delta_days_ahead: int = 365
+    renew_horizon_hours: int = 24
+
+    @property
+    def renew_horizon(self) -> timedelta:
+        return timedelta(hours=self.renew_horizon_hours)
 
     def secrets(self) -> list[str]:
         """Every secret value in effect, so log redaction can scrub them."""
@@ -110,6 +116,7 @@ class Settings:
             "tablePrefix": self.table_prefix,
             "functionKeyConfigured": bool(self.function_key),
             "deltaWindowDays": {"back": self.delta_days_back, "ahead": self.delta_days_ahead},
+            "renewHorizonHours": self.renew_horizon_hours,
         }
 
 
@@ -230,6 +237,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("CALSYNC_TABLE_PREFIX", "must be a letter followed by up to 39 letters or digits")
 
     back = _int(env, "CALSYNC_DELTA_DAYS_BACK", 30, 0, 3650)
+    horizon = _int(env, "CALSYNC_RENEW_HORIZON_HOURS", 24, 1, 70)
     ahead = _int(env, "CALSYNC_DELTA_DAYS_AHEAD", 365, 1, 3650)
 
     return Settings(
@@ -247,6 +255,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         table_prefix=prefix,
         delta_days_back=back,
         delta_days_ahead=ahead,
+        renew_horizon_hours=horizon,
     )
 
 

@@ -47,7 +47,32 @@ def verify(secret: str, body: bytes, header: str, tolerance_s: int = 300, now: f
     return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")
 
 
+_running: set[str] = set()
+_again: set[str] = set()
+
+
 async def deliver(services: Services, org_id: str, attempt: int) -> dict[str, Any]:
+    """Send what the org's webhook has not acknowledged yet. One sender per org in this
+    process: a request that arrives while it runs makes it look once more."""
+    if org_id in _running:
+        _again.add(org_id)
+        return {"delivered": 0, "coalesced": True}
+    _running.add(org_id)
+    total = 0
+    try:
+        while True:
+            _again.discard(org_id)
+            result = await _deliver_batch(services, org_id, attempt)
+            total += result.get("delivered", 0)
+            if result.get("error") or result.get("raced"):
+                return {**result, "delivered": total}
+            if not result.get("delivered") and org_id not in _again:
+                return {"delivered": total}
+    finally:
+        _running.discard(org_id)
+
+
+async def _deliver_batch(services: Services, org_id: str, attempt: int) -> dict[str, Any]:
     store = services.store
     org = await store.get(Org, org=org_id)
     url, secret = (org.setting("webhookUrl"), org.setting("webhookSecret")) if org else (None, None)
@@ -78,8 +103,6 @@ async def deliver(services: Services, org_id: str, attempt: int) -> dict[str, An
     except ConcurrencyConflict:
         return {"delivered": 0, "raced": True}  # another sender moved on; it carries on from there
     if error is None:
-        if len(rows) == BATCH:
-            await services.queues.send(WEBHOOK_QUEUE, {"org": org_id, "attempt": 0})
         return {"delivered": len(rows)}
     delay = min(MAX_DELAY_S, 2 * 2**attempt)
     log.warning("webhook delivery failed (%s); retrying in %ds", error, delay)
