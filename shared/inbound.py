@@ -149,8 +149,11 @@ def plan(
     *,
     full_round: bool,
     people: dict[str, tuple[str, str]],
+    mapped: int | None = None,
 ) -> Plan:
-    """`people`: lower-cased address → (kind, id) of the org's linked workers and resources."""
+    """`people`: lower-cased address → (kind, id) of the org's linked workers and resources.
+    `mapped`: how many mapped events the mailbox has (default: those in `seen`, which is
+    complete on a full round)."""
     out = Plan()
     deletions: list[NewChange] = []
     present: set[str] = set()
@@ -262,7 +265,8 @@ def plan(
             if event_id not in present and prior.role in ("ours", "created"):
                 delete(event_id, prior.appointment, prior.role, known.get(event_id, Known()))
 
-    mapped = sum(1 for s in seen.values() if s.role in ("ours", "created"))
+    if mapped is None:
+        mapped = sum(1 for s in seen.values() if s.role in ("ours", "created"))
     if len(deletions) > GUARD_MIN_DELETIONS and len(deletions) > GUARD_SHARE * max(mapped, 1):
         out.held = deletions
     else:

@@ -6,6 +6,7 @@ azure-storage-queue client sends plain text unless told otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -25,6 +26,7 @@ class QueueSender:
         self._storage = storage
         self._service: QueueServiceClient | None = None
         self._queues: dict[str, QueueClient] = {}
+        self._lock = asyncio.Lock()
 
     def _service_client(self) -> QueueServiceClient:
         if self._service is None:
@@ -45,6 +47,13 @@ class QueueSender:
         return self._service
 
     async def queue(self, name: str) -> QueueClient:
+        client = self._queues.get(name)
+        if client is not None:
+            return client
+        async with self._lock:  # concurrent first sends must not each build a client
+            return await self._create(name)
+
+    async def _create(self, name: str) -> QueueClient:
         client = self._queues.get(name)
         if client is None:
             # get_queue_client() drops the service client's encode policy: build it here.

@@ -15,6 +15,7 @@ Works unchanged against Azurite and Azure (connection string, or endpoint + iden
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import types
@@ -181,6 +182,7 @@ class TableStore:
         self._prefix = prefix
         self._service: TableServiceClient | None = None
         self._tables: dict[str, TableClient] = {}
+        self._lock = asyncio.Lock()
 
     # -- clients -----------------------------------------------------------------
     def table_name(self, cls: type[Entity]) -> str:
@@ -203,8 +205,11 @@ class TableStore:
         name = self.table_name(cls)
         client = self._tables.get(name)
         if client is None:
-            client = await self._service_client().create_table_if_not_exists(name)
-            self._tables[name] = client
+            async with self._lock:  # concurrent first uses must not each build a client
+                client = self._tables.get(name)
+                if client is None:
+                    client = await self._service_client().create_table_if_not_exists(name)
+                    self._tables[name] = client
         return client
 
     async def ping(self) -> None:
