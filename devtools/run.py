@@ -7,8 +7,25 @@ import signal
 import sys
 import time
 
+import httpx
+
+from devtools.graph_emulator.state import DEMO_TENANT_ID
 from devtools.host.config import load_local_settings
 from devtools.services import ROOT, start_azurite, start_host, start_python
+
+
+def demo_org(base: str, key: str) -> None:
+    """The demo organisation: connected to the demo tenant, rooms imported, two workers linked."""
+    headers = {"x-functions-key": key}
+    with httpx.Client(base_url=f"{base}/api", headers=headers, timeout=60) as api:
+        org = api.put("/orgs/demo", json={"m365TenantId": DEMO_TENANT_ID, "displayName": "Contoso (demo)"}).json()
+        imported = api.post("/orgs/demo/resources/import").json()["totals"]
+        for worker, account in (("adele", "adele.vance@contoso.com"), ("alex", "alex.wilber@contoso.com")):
+            api.put(f"/orgs/demo/workers/{worker}", json={"m365Account": account})
+    print(
+        f"demo org       'demo' ({org['status']}): {imported['created'] + imported['unchanged']} resources, "
+        "workers adele and alex linked (send the function key from local settings as x-functions-key)"
+    )
 
 
 def _interrupt(*_: object) -> None:
@@ -44,6 +61,7 @@ def main() -> None:
         host = start_host({}, port=int(os.environ.get("CALSYNC_PORT", "7071")))
         services.append(host)
         print(f"calsync        {host.url}/api/health")
+        demo_org(host.url, os.environ.get("CALSYNC_FUNCTION_KEY", "local-dev-key"))
         print("Ctrl-C stops everything.")
         while all(s.proc.poll() is None for s in services):
             time.sleep(0.5)
