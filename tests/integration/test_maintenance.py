@@ -23,15 +23,16 @@ DAY = (datetime.now(UTC) + timedelta(days=4)).strftime("%Y-%m-%d")
 @pytest.fixture
 def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
     for worker, upn in (("w-ada", "ada"), ("w-bob", "bob")):
-        assert stack.api.put(f"/orgs/{org.id}/workers/{worker}",
-                             json={"m365Account": f"{upn}@{D}"}).json()["status"] == "linked"
+        assert (
+            stack.api.put(f"/orgs/{org.id}/workers/{worker}", json={"m365Account": f"{upn}@{D}"}).json()["status"]
+            == "linked"
+        )
     settle(stack, 1.5)  # the first (baseline) rounds
     return org
 
 
 def run_timer(app_host: Service, name: str) -> None:
-    r = httpx.post(f"{app_host.url}/admin/functions/{name}", json={"input": ""},
-                   headers={"x-functions-key": TEST_KEY})
+    r = httpx.post(f"{app_host.url}/admin/functions/{name}", json={"input": ""}, headers={"x-functions-key": TEST_KEY})
     assert r.status_code == 202
 
 
@@ -54,8 +55,9 @@ def emulator_sub(stack: Stack, sub_id: str) -> dict[str, Any] | None:
     return next((s for s in stack.subscriptions() if s["id"] == sub_id), None)
 
 
-def test_subscription_near_expiry_is_renewed(linked: OrgFixture, stack: Stack, app_host: Service,
-                                             storage_conn: str) -> None:
+def test_subscription_near_expiry_is_renewed(
+    linked: OrgFixture, stack: Stack, app_host: Service, storage_conn: str
+) -> None:
     sub_id = worker(stack, linked)["subscription"]["id"]
     soon = datetime.now(UTC) + timedelta(hours=1)
     with stack.graph_as(linked.tenant) as g:  # Graph's side: one hour left
@@ -72,8 +74,9 @@ def test_subscription_near_expiry_is_renewed(linked: OrgFixture, stack: Stack, a
     eventually(renewed)
     expires = datetime.fromisoformat(emulator_sub(stack, sub_id)["expirationDateTime"])
     assert expires <= datetime.now(UTC) + timedelta(minutes=4230)
-    eventually(lambda: datetime.fromisoformat(worker(stack, linked)["subscription"]["expiresAt"]) > soon
-               + timedelta(hours=24))
+    eventually(
+        lambda: datetime.fromisoformat(worker(stack, linked)["subscription"]["expiresAt"]) > soon + timedelta(hours=24)
+    )
 
 
 def test_removed_subscription_is_recreated_and_catches_up(linked: OrgFixture, stack: Stack) -> None:
@@ -82,8 +85,10 @@ def test_removed_subscription_is_recreated_and_catches_up(linked: OrgFixture, st
     old = worker(stack, linked)["subscription"]["id"]
     assert stack.graph.delete(f"/_emulator/subscriptions/{old}").json() == {"sent": True}
     with graph(stack, linked) as g:  # while it is gone: no notification for this
-        g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{pushed['targets'][0]['eventId']}",
-                json={"subject": "Changed while unsubscribed"})
+        g.patch(
+            f"/users/{linked.users[f'ada@{D}']}/events/{pushed['targets'][0]['eventId']}",
+            json={"subject": "Changed while unsubscribed"},
+        )
     feed = wait_for(stack, linked, lambda f: any(c["type"] == "updated" for c in f), timeout=15)
     assert feed[-1]["data"]["title"] == "Changed while unsubscribed"
     new = worker(stack, linked)["subscription"]["id"]
@@ -96,8 +101,10 @@ def test_missed_and_reauthorization_required(linked: OrgFixture, stack: Stack) -
     sub_id = worker(stack, linked)["subscription"]["id"]
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
     with graph(stack, linked) as g:
-        g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{pushed['targets'][0]['eventId']}",
-                json={"subject": "Missed edit"})
+        g.patch(
+            f"/users/{linked.users[f'ada@{D}']}/events/{pushed['targets'][0]['eventId']}",
+            json={"subject": "Missed edit"},
+        )
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
     settle(stack, 1)
     assert changes(stack, linked) == []
@@ -105,8 +112,7 @@ def test_missed_and_reauthorization_required(linked: OrgFixture, stack: Stack) -
     feed = wait_for(stack, linked, lambda f: len(f) == 1)
     assert feed[0]["data"]["title"] == "Missed edit"
     stack.graph.delete("/_emulator/requests")
-    stack.graph.post(f"/_emulator/subscriptions/{sub_id}/lifecycle",
-                     json={"lifecycleEvent": "reauthorizationRequired"})
+    stack.graph.post(f"/_emulator/subscriptions/{sub_id}/lifecycle", json={"lifecycleEvent": "reauthorizationRequired"})
 
     def reauthorized() -> bool:
         items = stack.graph.get("/_emulator/requests").json()["items"]
@@ -116,8 +122,9 @@ def test_missed_and_reauthorization_required(linked: OrgFixture, stack: Stack) -
     assert worker(stack, linked)["subscription"]["id"] == sub_id
 
 
-def test_reconcile_catches_every_change_when_notifications_are_off(linked: OrgFixture, stack: Stack,
-                                                                  app_host: Service) -> None:
+def test_reconcile_catches_every_change_when_notifications_are_off(
+    linked: OrgFixture, stack: Stack, app_host: Service
+) -> None:
     pushed = stack.api.put(f"/orgs/{linked.id}/appointments/c1", json=appointment(attendees=[])).json()
     settle(stack, 1.5)
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
@@ -125,9 +132,14 @@ def test_reconcile_catches_every_change_when_notifications_are_off(linked: OrgFi
         with graph(stack, linked) as g:
             ada, bob = linked.users[f"ada@{D}"], linked.users[f"bob@{D}"]
             g.patch(f"/users/{ada}/events/{pushed['targets'][0]['eventId']}", json={"subject": "Silent edit"})
-            g.post(f"/users/{bob}/events", json={
-                "subject": "Silent new", "start": {"dateTime": f"{DAY}T09:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{DAY}T10:00:00", "timeZone": "UTC"}})
+            g.post(
+                f"/users/{bob}/events",
+                json={
+                    "subject": "Silent new",
+                    "start": {"dateTime": f"{DAY}T09:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": f"{DAY}T10:00:00", "timeZone": "UTC"},
+                },
+            )
         settle(stack, 1)
         assert changes(stack, linked) == []
         stack.graph.post("/_emulator/delta/expire", json={"mailbox": ada})  # and ada's token expired
@@ -137,15 +149,18 @@ def test_reconcile_catches_every_change_when_notifications_are_off(linked: OrgFi
         feed = changes(stack, linked)
     finally:
         stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
-    assert sorted((c["type"], c["data"]["title"]) for c in feed) == [("created", "Silent new"),
-                                                                     ("updated", "Silent edit")]
+    assert sorted((c["type"], c["data"]["title"]) for c in feed) == [
+        ("created", "Silent new"),
+        ("updated", "Silent edit"),
+    ]
     run_timer(app_host, "reconcile")
     settle(stack, 3)
     assert len(changes(stack, linked)) == 2  # a second reconcile adds nothing
 
 
-def test_lost_licence_shows_error_and_the_org_health_counts_it(linked: OrgFixture, stack: Stack,
-                                                              app_host: Service) -> None:
+def test_lost_licence_shows_error_and_the_org_health_counts_it(
+    linked: OrgFixture, stack: Stack, app_host: Service
+) -> None:
     eventually(lambda: worker(stack, linked)["health"] == "healthy")
     stack.graph.patch(f"/_emulator/users/{linked.users[f'bob@{D}']}", json={"hasMailbox": False})
     run_timer(app_host, "reconcile")
@@ -160,10 +175,16 @@ def test_lost_licence_shows_error_and_the_org_health_counts_it(linked: OrgFixtur
 def test_orphan_subscriptions_are_deleted(linked: OrgFixture, stack: Stack, app_host: Service) -> None:
     notification_url = f"{app_host.url}/api/graph/notifications"
     with stack.graph_as(linked.tenant) as g:
-        orphan = g.post("/subscriptions", json={
-            "changeType": "updated", "notificationUrl": notification_url, "clientState": "lost",
-            "resource": f"/users/{linked.users[f'cyd@{D}']}/events",
-            "expirationDateTime": (datetime.now(UTC) + timedelta(hours=5)).isoformat()}).json()
+        orphan = g.post(
+            "/subscriptions",
+            json={
+                "changeType": "updated",
+                "notificationUrl": notification_url,
+                "clientState": "lost",
+                "resource": f"/users/{linked.users[f'cyd@{D}']}/events",
+                "expirationDateTime": (datetime.now(UTC) + timedelta(hours=5)).isoformat(),
+            },
+        ).json()
     assert emulator_sub(stack, orphan["id"]) is not None
     run_timer(app_host, "reconcile")
     eventually(lambda: emulator_sub(stack, orphan["id"]) is None)
