@@ -2,13 +2,12 @@
 
 import azure.functions as func
 
-from functions.http import handle, json_response, query_int, read_json
+from functions import link_routes
+from functions.http import handle, json_response, read_json
 from shared import links
 from shared.bootstrap import services
-from shared.errors import InvalidInput
 
 bp = func.Blueprint()
-STATUSES = ("linked", "error", "unlinked")
 
 
 @bp.route(route="orgs/{org}/resources/import", methods=["POST"])
@@ -32,10 +31,7 @@ async def put_resource(req: func.HttpRequest, context: func.Context) -> func.Htt
 @bp.route(route="orgs/{org}/resources/{resource}", methods=["GET"])
 async def get_resource(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
-        link = await links.get_link(
-            services(), links.ResourceLink, req.route_params["org"], resource=req.route_params["resource"]
-        )
-        return json_response(links.resource_view(link))
+        return await link_routes.get_response(req, links.ResourceLink, links.resource_view)
 
     return await handle(req, context, "get_resource", run)
 
@@ -43,10 +39,7 @@ async def get_resource(req: func.HttpRequest, context: func.Context) -> func.Htt
 @bp.route(route="orgs/{org}/resources/{resource}", methods=["DELETE"])
 async def delete_resource(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
-        await links.delete_link(
-            services(), links.ResourceLink, req.route_params["org"], resource=req.route_params["resource"]
-        )
-        return func.HttpResponse(status_code=204)
+        return await link_routes.delete_response(req, links.ResourceLink)
 
     return await handle(req, context, "delete_resource", run)
 
@@ -54,17 +47,6 @@ async def delete_resource(req: func.HttpRequest, context: func.Context) -> func.
 @bp.route(route="orgs/{org}/resources", methods=["GET"])
 async def list_resources(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
-        status = req.params.get("status")
-        if status and status not in STATUSES:
-            raise InvalidInput("status", f"status must be one of {', '.join(STATUSES)}")
-        items, cursor = await links.list_links(
-            services(),
-            links.ResourceLink,
-            req.route_params["org"],
-            status=status,
-            limit=query_int(req, "limit", 100, 1, 1000),
-            after=req.params.get("after"),
-        )
-        return json_response({"resources": [links.resource_view(i) for i in items], "next": cursor})
+        return await link_routes.list_response(req, links.ResourceLink, links.resource_view)
 
     return await handle(req, context, "list_resources", run)

@@ -26,6 +26,7 @@ from shared.validation import boolean, email, identifier, known_keys, optional_s
 log = logging.getLogger("calsync.appointments")
 
 MAX_TITLE = 255
+RETRY_DELAY_S = 10  # first retry of a push Graph held up
 MAX_ATTENDEES = 500  # Graph/Exchange: at most 500 attendees per event
 FIELDS = {
     "title",
@@ -235,20 +236,24 @@ def pending(view: dict[str, Any]) -> bool:
     return any(t["state"] == "pending" for t in view["targets"])
 
 
+async def _sync_or_queue(
+    services: Services, org: Org, appt: Appointment, boxes: dict[tuple[str, str], Mailbox]
+) -> dict[str, Any]:
+    """Sync now; what Graph held up is finished from the queue (nothing accepted is lost)."""
+    view = await sync(services, org, appt, boxes)
+    if pending(view):
+        await services.queues.send(
+            RETRY_QUEUE, {"org": org.org, "appointment": appt.appointment}, delay_seconds=RETRY_DELAY_S
+        )
+    return view
+
+
 async def put(services: Services, org_id: str, appointment_id: str, body: dict[str, Any]) -> dict[str, Any]:
     org = await require_org(services, org_id)
     appt = parse(org_id, appointment_id, body, bool(org.setting("pushAppointmentsByDefault")))
     boxes = await check_references(services, appt)  # 400 before anything is written
     await services.store.upsert(appt)
-    view = await sync(services, org, appt, boxes)
-    if pending(view):
-        await services.queues.send(
-            RETRY_QUEUE, {"org": org_id, "appointment": appointment_id}, delay_seconds=RETRY_DELAY_S
-        )
-    return view
-
-
-RETRY_DELAY_S = 10
+    return await _sync_or_queue(services, org, appt, boxes)
 
 
 async def delete(services: Services, org_id: str, appointment_id: str) -> dict[str, Any]:
@@ -259,12 +264,7 @@ async def delete(services: Services, org_id: str, appointment_id: str) -> dict[s
         appt = Appointment(org=org_id, appointment=appointment_id)
     appt.deleted, appt.updated_at = True, utcnow()
     await services.store.upsert(appt)
-    view = await sync(services, org, appt, {})
-    if pending(view):
-        await services.queues.send(
-            RETRY_QUEUE, {"org": org_id, "appointment": appointment_id}, delay_seconds=RETRY_DELAY_S
-        )
-    return view
+    return await _sync_or_queue(services, org, appt, {})
 
 
 async def get(services: Services, org_id: str, appointment_id: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ log = logging.getLogger("calsync.links")
 # Graph's maximum for events is 4,230 minutes; stay a little under it.
 SUBSCRIPTION_MINUTES = 4200
 LINK_CONCURRENCY = 8
+LINK_STATUSES = ("linked", "error", "unlinked")
 
 
 @dataclass(kw_only=True)
@@ -496,6 +497,8 @@ async def list_links(
     services: Services, cls: type[L], org_id: str, *, status: str | None, limit: int, after: str | None
 ) -> tuple[list[L], str | None]:
     await require_org(services, org_id)
+    if status and status not in LINK_STATUSES:
+        raise InvalidInput("status", f"status must be one of {', '.join(LINK_STATUSES)}")
     clauses, params = [], {}
     if status:
         clauses.append("status eq @status")

@@ -92,3 +92,15 @@ def org(stack: Stack) -> OrgFixture:
     r = stack.api.put(f"/orgs/{org_id}", json={"m365TenantId": tenant, "displayName": "Fabrikam"})
     assert r.status_code == 200 and r.json()["status"] == "connected", r.text
     return OrgFixture(org_id, tenant, users)
+
+
+@pytest.fixture
+def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
+    """Workers w-ada, w-bob and w-cyd linked, w-dee registered without an account, room r-room0 linked."""
+    for worker, upn in (("w-ada", "ada"), ("w-bob", "bob"), ("w-cyd", "cyd")):
+        r = stack.api.put(f"/orgs/{org.id}/workers/{worker}", json={"m365Account": f"{upn}@fabrikam.test"})
+        assert r.json()["status"] == "linked", r.text
+    stack.api.put(f"/orgs/{org.id}/workers/w-dee", json={"displayName": "Dee (not linked)"})
+    r = stack.api.put(f"/orgs/{org.id}/resources/r-room0", json={"mailbox": "room0@fabrikam.test"})
+    assert r.json()["status"] == "linked", r.text
+    return org

@@ -22,19 +22,6 @@ D = "fabrikam.test"
 DAY = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d")
 
 
-@pytest.fixture
-def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
-    for worker, upn in (("w-ada", "ada"), ("w-bob", "bob"), ("w-cyd", "cyd")):
-        assert (
-            stack.api.put(f"/orgs/{org.id}/workers/{worker}", json={"m365Account": f"{upn}@{D}"}).json()["status"]
-            == "linked"
-        )
-    assert (
-        stack.api.put(f"/orgs/{org.id}/resources/r-room0", json={"mailbox": f"room0@{D}"}).json()["status"] == "linked"
-    )
-    return org
-
-
 def changes(stack: Stack, org: OrgFixture) -> list[dict[str, Any]]:
     out, after = [], None
     while True:
