@@ -751,23 +751,32 @@ async def import_resources(services: Services, org_id: str) -> dict[str, Any]:
 
 
 # -- organisations ----------------------------------------------------------------------------
-ORG_PARTITIONED: list[type[Entity]] = [WorkerLink, ResourceLink, MailboxClaim]
-
-
 async def delete_org(services: Services, org_id: str) -> dict[str, int]:
-    """Unlink everything (deleting our Graph subscriptions) and delete the org's state."""
+    """Unlink everything (deleting our Graph subscriptions) and delete the org's state.
+    Events we wrote stay in people's calendars: they are theirs now."""
+    from shared.appointments import Appointment
+    from shared.feed import FeedCounter
+    from shared.jobs import Job
+    from shared.push import EventRef, Target
+    from shared.snapshots import HeldDeletion, SeenEvent
+
     org = await require_org(services, org_id)
     released = 0
+    mailboxes: set[str] = set()
     for cls in (WorkerLink, ResourceLink):
         async for link in services.store.query(cls, org=org_id):
             if link.subscription_id:
                 released += 1
+            if link.m365_user_id:
+                mailboxes.add(link.m365_user_id)
             await release(services, org, link)
-    for cls in ORG_PARTITIONED:
-        rows = [("delete", e) async for e in services.store.query(cls, org=org_id)]
-        for e in rows:
-            e[1].etag = None
-        if rows:
-            await services.store.submit(rows)
+    for mailbox in mailboxes:  # per-mailbox indexes, when no other org shares the mailbox
+        for cls in (SeenEvent, EventRef):
+            rows = [r async for r in services.store.query(cls, mailbox=mailbox)]
+            for row in rows:
+                if row.org == org_id:
+                    await services.store.delete_key(cls, mailbox=mailbox, event_id=row.event_id)
+    for cls in (WorkerLink, ResourceLink, MailboxClaim, Appointment, Target, Job, FeedCounter, HeldDeletion):
+        await services.store.delete_partition(cls, org=org_id)
     await services.store.delete(org)
     return {"subscriptionsDeleted": released}

@@ -298,6 +298,20 @@ class TableStore:
         table = await self._table(cls)
         await table.delete_entity(_key(cls, cls.PARTITION, key), _key(cls, cls.ROW, key))
 
+    async def delete_partition(self, cls: type[Entity], **partition: str) -> int:
+        """Delete every row of one partition of cls's table, whatever entity types share it."""
+        table = await self._table(cls)
+        pk = _key(cls, cls.PARTITION, partition)
+        keys = [
+            row["RowKey"]
+            async for row in table.query_entities("PartitionKey eq @pk", parameters={"pk": pk}, select=["RowKey"])
+        ]
+        for start in range(0, len(keys), MAX_BATCH):
+            await table.submit_transaction(
+                [("delete", {"PartitionKey": pk, "RowKey": rk}) for rk in keys[start : start + MAX_BATCH]]
+            )
+        return len(keys)
+
     # -- queries ---------------------------------------------------------------------
     async def query(
         self,

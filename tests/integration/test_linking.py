@@ -270,10 +270,23 @@ def test_delete_org_removes_links_and_subscriptions(org: OrgFixture, stack: Stac
     stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"})
     stack.api.put(f"/orgs/{org.id}/resources/r1", json={"mailbox": f"room0@{D}"})
     assert len([s for s in stack.subscriptions() if s["tenantId"] == org.tenant]) == 2
+    pushed = stack.api.put(
+        f"/orgs/{org.id}/appointments/a1",
+        json={
+            "title": "Kept in Outlook",
+            "start": "2027-01-05T10:00:00",
+            "end": "2027-01-05T11:00:00",
+            "organizer": "w1",
+        },
+    )
+    assert pushed.status_code == 200
     r = stack.api.delete(f"/orgs/{org.id}")
     assert r.status_code == 200 and r.json()["subscriptionsDeleted"] == 2
     assert [s for s in stack.subscriptions() if s["tenantId"] == org.tenant] == []
     assert stack.api.get(f"/orgs/{org.id}").status_code == 404
-    # The mailboxes are free for a new org with the same tenant.
+    # The mailboxes are free for a new org with the same tenant, and nothing of the old one is left.
     stack.api.put(f"/orgs/{org.id}", json={"m365TenantId": org.tenant})
     assert stack.api.put(f"/orgs/{org.id}/workers/w2", json={"m365Account": f"ada@{D}"}).json()["status"] == "linked"
+    assert stack.api.get(f"/orgs/{org.id}/appointments/a1").status_code == 404
+    assert stack.api.get(f"/orgs/{org.id}/workers").json()["workers"][0]["worker"] == "w2"
+    assert stack.api.get(f"/orgs/{org.id}/changes").json()["changes"] == []
