@@ -110,7 +110,7 @@ def test_same_put_twice_changes_nothing_and_makes_no_graph_call(org: OrgFixture,
     stack.graph.delete("/_emulator/requests")
     again = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
     assert again["subscription"] == first["subscription"]
-    assert stack.graph_calls() == 0
+    assert stack.graph_calls(org) == 0
 
 
 def test_moving_a_worker_to_another_account_moves_the_subscription(org: OrgFixture, stack: Stack) -> None:
@@ -167,7 +167,7 @@ def test_batch_link_json_and_limits(org: OrgFixture, stack: Stack) -> None:
         ).status_code
         == 400
     )
-    assert stack.graph_calls() == 0
+    assert stack.graph_calls(org) == 0
 
 
 def test_room_resource_push_mode_and_mailbox_in_use(org: OrgFixture, stack: Stack) -> None:
@@ -262,7 +262,7 @@ def test_bad_input_is_4xx_and_calls_no_graph(
     assert problem["status"] == status and problem["code"] and problem["detail"]
     if field:
         assert problem["field"] == field
-    assert stack.graph_calls() == 0
+    assert stack.graph_calls(org) == 0
     assert stack.api.get(f"/orgs/{org.id}/workers").json()["workers"] == []
 
 

@@ -231,7 +231,7 @@ def test_bad_input_is_400_and_calls_no_graph(linked: OrgFixture, stack: Stack, o
     r = stack.api.put(f"/orgs/{linked.id}/appointments/bad", json=appointment(**overrides))
     assert r.status_code == 400, r.text
     assert r.json()["field"] == field
-    assert stack.graph_calls() == 0
+    assert stack.graph_calls(linked) == 0
     assert stack.api.get(f"/orgs/{linked.id}/appointments/bad").status_code == 404
 
 
@@ -320,4 +320,4 @@ def test_bulk_push_validates_everything_first(linked: OrgFixture, stack: Stack) 
     assert r.status_code == 413
     r = stack.api.post(f"/orgs/{linked.id}/workers/w-nobody/push-calendar", json={"appointments": bulk(1)})
     assert r.status_code == 404
-    assert stack.graph_calls() == 0
+    assert stack.graph_calls(linked) == 0
