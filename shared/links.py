@@ -385,6 +385,7 @@ def _accepts(link: MailboxLink, org: Org, purpose: str) -> tuple[str, str] | Non
 async def apply_account(services: Services, org: Org, link: MailboxLink, account: str | None) -> bool:
     """Point `link` at `account` (None unlinks). Saves the link; True if anything changed."""
     before = _state(link)
+    was_linked_to = link.m365_user_id if link.status == "linked" else None
     same = (account or "").casefold() == (link.account or "").casefold()
     with log_context(org=org.org, mailbox=account or link.account, operation=f"link_{link.KIND}"):
         if account is None:
@@ -398,10 +399,11 @@ async def apply_account(services: Services, org: Org, link: MailboxLink, account
         if changed or link.etag is None:
             link.updated_at = utcnow()
             await services.store.upsert(link)
-        if changed and link.status == "linked":
+        if link.status == "linked" and link.m365_user_id != was_linked_to:
             from shared.mailbox_sync import SYNC_QUEUE  # (import here: mailbox_sync imports this module)
 
-            # The first delta round sets the baseline (and the link's health) right away.
+            # Newly linked to this mailbox: the first delta round sets the baseline (and the
+            # link's health) right away. A name change alone needs no round.
             await services.queues.send(
                 SYNC_QUEUE, {"org": org.org, "kind": link.KIND, "owner": link.owner_id, "reason": "linked"}
             )
