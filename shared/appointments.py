@@ -286,5 +286,14 @@ async def retry(services: Services, org_id: str, appointment_id: str, *, final: 
     appt = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
     if appt is None:
         return True
-    view = await sync(services, org, appt, retries=4, final=final)
+    try:
+        view = await sync(services, org, appt, retries=4, final=final)
+    except InvalidInput as exc:
+        # A worker or resource it names was deleted meanwhile: no retry can fix that, so the
+        # waiting targets fail visibly instead of the message ending in the poison queue.
+        for target in await stored_targets(services, org_id, appointment_id):
+            if target.state == "pending":
+                target.state, target.error_code, target.error_message = "failed", exc.code, exc.message
+                await services.store.upsert(target)
+        return True
     return not pending(view)
