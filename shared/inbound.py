@@ -158,24 +158,19 @@ def plan(
     deletions: list[NewChange] = []
     present: set[str] = set()
 
+    def change(kind: str, appointment: str | None, event_id: str, data: dict[str, Any] | None = None) -> NewChange:
+        """A change seen in this mailbox, attributed to its worker or resource."""
+        return NewChange(kind, appointment, mailbox=box.user_id, event_id=event_id, data=data or {}, **_who(box))
+
     def delete(event_id: str, appointment: str, role: str, k: Known) -> None:
         out.forget.append(event_id)
         if k.retiring or role == "copy":
             return  # our own delete, or an attendee's copy going away: not the appointment's
         if box.restricted and box.owner_kind == "worker":
             if settings.get("restrictedDelete", "detach") == "detach":
-                deletions.append(
-                    NewChange(
-                        "attendee_removed",
-                        appointment,
-                        mailbox=box.user_id,
-                        event_id=event_id,
-                        data={"reason": "deleted_in_outlook"},
-                        **_who(box),
-                    )
-                )
+                deletions.append(change("attendee_removed", appointment, event_id, {"reason": "deleted_in_outlook"}))
             return
-        deletions.append(NewChange("deleted", appointment, mailbox=box.user_id, event_id=event_id, **_who(box)))
+        deletions.append(change("deleted", appointment, event_id))
 
     for item in items:
         event_id = item["id"]
@@ -210,6 +205,7 @@ def plan(
                 before = prior.content.get("attendees", {}).get(address)
                 if response != before and response not in ("none", "notResponded") and address in people:
                     kind, ident = people[address]
+                    # Attributed to whoever answered, not to this mailbox's owner.
                     out.changes.append(
                         NewChange(
                             "responded",
@@ -226,38 +222,13 @@ def plan(
         if box.restricted and box.owner_kind == "worker" and role == "ours":
             if settings.get("restrictedEdit", "detach") == "detach":
                 personal = minted_id(box.user_id, event_id)
+                out.changes.append(change("attendee_removed", appointment, event_id, {"reason": "edited_in_outlook"}))
                 out.changes.append(
-                    NewChange(
-                        "attendee_removed",
-                        appointment,
-                        mailbox=box.user_id,
-                        event_id=event_id,
-                        data={"reason": "edited_in_outlook"},
-                        **_who(box),
-                    )
-                )
-                out.changes.append(
-                    NewChange(
-                        "created",
-                        personal,
-                        mailbox=box.user_id,
-                        event_id=event_id,
-                        data={**_values(content), "detachedFrom": appointment},
-                        **_who(box),
-                    )
+                    change("created", personal, event_id, {**_values(content), "detachedFrom": appointment})
                 )
                 out.upsert[-1] = Seen(event_id, personal, "created", item.get("changeKey"), content)
             continue
-        out.changes.append(
-            NewChange(
-                "updated",
-                appointment,
-                mailbox=box.user_id,
-                event_id=event_id,
-                data={**_values(content), "changed": changed},
-                **_who(box),
-            )
-        )
+        out.changes.append(change("updated", appointment, event_id, {**_values(content), "changed": changed}))
 
     if full_round:
         # A fresh round lists everything in the window: what we saw before and is gone was deleted.
