@@ -50,6 +50,20 @@ def settle(stack: Stack, seconds: float = 3.0) -> None:
     time.sleep(seconds)
 
 
+def outlook_event(g: httpx.Client, mailbox: str, subject: str, start: str, end: str) -> dict[str, Any]:
+    """Someone creates an event in Outlook (a plain Graph call, not through calsync); UTC times."""
+    r = g.post(
+        f"/users/{mailbox}/events",
+        json={
+            "subject": subject,
+            "start": {"dateTime": start, "timeZone": "UTC"},
+            "end": {"dateTime": end, "timeZone": "UTC"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def graph(stack: Stack, org: OrgFixture) -> httpx.Client:
     client = stack.graph_as(org.tenant)
     client.headers["Prefer"] = 'IdType="ImmutableId"'
@@ -168,22 +182,8 @@ def test_outlook_created_event_with_prefix_then_edited(linked: OrgFixture, stack
     stack.api.put(f"/orgs/{linked.id}/settings", json={"createPrefix": "[B]"})
     with graph(stack, linked) as g:
         bob = linked.users[f"bob@{D}"]
-        made = g.post(
-            f"/users/{bob}/events",
-            json={
-                "subject": "[B] Walk-in",
-                "start": {"dateTime": f"{DAY}T12:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{DAY}T12:30:00", "timeZone": "UTC"},
-            },
-        ).json()
-        g.post(
-            f"/users/{bob}/events",
-            json={
-                "subject": "Lunch",
-                "start": {"dateTime": f"{DAY}T13:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{DAY}T13:30:00", "timeZone": "UTC"},
-            },
-        )
+        made = outlook_event(g, bob, "[B] Walk-in", f"{DAY}T12:00:00", f"{DAY}T12:30:00")
+        outlook_event(g, bob, "Lunch", f"{DAY}T13:00:00", f"{DAY}T13:30:00")
         feed = wait_for(stack, linked, lambda f: any(c["type"] == "created" for c in f))
         g.patch(f"/users/{bob}/events/{made['id']}", json={"subject": "[B] Walk-in (late)"})
     feed = wait_for(stack, linked, lambda f: any(c["type"] == "updated" for c in f))
@@ -209,14 +209,7 @@ def test_attendee_declining_our_meeting_is_responded(linked: OrgFixture, stack: 
 
 def test_reservation_made_on_a_linked_room_is_created_for_the_resource(linked: OrgFixture, stack: Stack) -> None:
     with graph(stack, linked) as g:
-        g.post(
-            f"/users/{linked.users[f'room0@{D}']}/events",
-            json={
-                "subject": "Board meeting",
-                "start": {"dateTime": f"{DAY}T16:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{DAY}T17:00:00", "timeZone": "UTC"},
-            },
-        )
+        outlook_event(g, linked.users[f"room0@{D}"], "Board meeting", f"{DAY}T16:00:00", f"{DAY}T17:00:00")
     feed = wait_for(stack, linked, lambda f: any(c["type"] == "created" for c in f))
     [created] = [c for c in feed if c["type"] == "created"]
     assert created["resource"] == "r-room0" and created["data"]["title"] == "Board meeting"
@@ -229,14 +222,7 @@ def test_one_way_mode_reports_nothing(linked: OrgFixture, stack: Stack) -> None:
         g.patch(
             f"/users/{linked.users[f'ada@{D}']}/events/{pushed['targets'][0]['eventId']}", json={"subject": "edited"}
         )
-        g.post(
-            f"/users/{linked.users[f'ada@{D}']}/events",
-            json={
-                "subject": "new",
-                "start": {"dateTime": f"{DAY}T16:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{DAY}T17:00:00", "timeZone": "UTC"},
-            },
-        )
+        outlook_event(g, linked.users[f"ada@{D}"], "new", f"{DAY}T16:00:00", f"{DAY}T17:00:00")
     settle(stack, 4)
     assert changes(stack, linked) == []
 
@@ -333,14 +319,7 @@ def test_webhook_gets_signed_batches_and_loses_nothing_while_failing(
     ada = linked.users[f"ada@{D}"]
     with graph(stack, linked) as g:
         for i in range(3):
-            g.post(
-                f"/users/{ada}/events",
-                json={
-                    "subject": f"Outlook {i}",
-                    "start": {"dateTime": f"{DAY}T1{i}:00:00", "timeZone": "UTC"},
-                    "end": {"dateTime": f"{DAY}T1{i}:30:00", "timeZone": "UTC"},
-                },
-            )
+            outlook_event(g, ada, f"Outlook {i}", f"{DAY}T1{i}:00:00", f"{DAY}T1{i}:30:00")
             time.sleep(0.3)
     wait_for(stack, linked, lambda f: len(f) == 3)
     time.sleep(1)

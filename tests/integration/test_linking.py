@@ -28,6 +28,24 @@ def test_connect_org_and_unknown_tenant(stack: Stack) -> None:
     assert "redirect_uri=https%3A%2F%2Fbooking.example%2Fconsented" in r.json()["adminConsentUrl"]
 
 
+def test_the_demo_org_connects_and_imports_the_demo_rooms(stack: Stack) -> None:
+    """What `make run` does, against the emulator's demo tenant."""
+    from devtools.graph_emulator.state import DEMO_TENANT_ID, demo_seed
+
+    stack.graph.post("/_emulator/seed", json=demo_seed())
+    org_id = f"demo-{uuid.uuid4().hex[:6]}"
+    assert stack.api.put(f"/orgs/{org_id}", json={"m365TenantId": DEMO_TENANT_ID}).json()["status"] == "connected"
+    imported = stack.api.post(f"/orgs/{org_id}/resources/import").json()["results"]
+    assert {(r["mailbox"], r["kind"], r["group"], r["status"]) for r in imported} == {
+        ("room.fuji@contoso.com", "room", "HQ rooms", "linked"),
+        ("room.kilimanjaro@contoso.com", "room", "HQ rooms", "linked"),
+        ("room.matterhorn@contoso.com", "room", "HQ rooms", "linked"),
+        ("projector.1@contoso.com", "equipment", None, "linked"),
+    }
+    r = stack.api.put(f"/orgs/{org_id}/workers/w1", json={"m365Account": "former.employee@contoso.com"})
+    assert r.json()["error"]["code"] == "no_mailbox"
+
+
 def test_settings_defaults_validation_and_secret(org: OrgFixture, stack: Stack) -> None:
     r = stack.api.get(f"/orgs/{org.id}/settings")
     assert r.json()["syncMode"] == "twoWay" and r.json()["maxResources"] is None

@@ -13,7 +13,7 @@ from azure.data.tables import TableClient, UpdateMode
 from devtools.services import Service
 from tests.conftest import TEST_KEY
 from tests.integration.conftest import OrgFixture, Stack
-from tests.integration.test_inbound import changes, graph, settle, wait_for
+from tests.integration.test_inbound import changes, graph, outlook_event, settle, wait_for
 from tests.integration.test_push import appointment
 
 D = "fabrikam.test"
@@ -132,14 +132,7 @@ def test_reconcile_catches_every_change_when_notifications_are_off(
         with graph(stack, linked) as g:
             ada, bob = linked.users[f"ada@{D}"], linked.users[f"bob@{D}"]
             g.patch(f"/users/{ada}/events/{pushed['targets'][0]['eventId']}", json={"subject": "Silent edit"})
-            g.post(
-                f"/users/{bob}/events",
-                json={
-                    "subject": "Silent new",
-                    "start": {"dateTime": f"{DAY}T09:00:00", "timeZone": "UTC"},
-                    "end": {"dateTime": f"{DAY}T10:00:00", "timeZone": "UTC"},
-                },
-            )
+            outlook_event(g, bob, "Silent new", f"{DAY}T09:00:00", f"{DAY}T10:00:00")
         settle(stack, 1)
         assert changes(stack, linked) == []
         stack.graph.post("/_emulator/delta/expire", json={"mailbox": ada})  # and ada's token expired
