@@ -25,6 +25,7 @@ $(AZURITE): devtools/azurite/package.json devtools/azurite/package-lock.json
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit

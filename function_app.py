@@ -11,7 +11,7 @@ from functions.maintenance import bp as maintenance_bp
 from functions.orgs import bp as orgs_bp
 from functions.resources import bp as resources_bp
 from functions.workers import bp as workers_bp
-from shared.settings import get_settings
+from shared.adapters.settings import get_settings
 
 # Validate settings when the worker indexes the app: a missing or invalid setting stops
 # start-up with a message naming it, instead of failing on the first request.

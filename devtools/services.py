@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.settings import AZURITE_ACCOUNT, AZURITE_KEY
+from shared.adapters.settings import AZURITE_ACCOUNT, AZURITE_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 AZURITE_BIN = ROOT / "devtools" / "azurite" / "node_modules" / ".bin" / "azurite"

@@ -2,14 +2,13 @@
 
 import azure.functions as func
 
-from functions.http import handle, json_response, read_json
-from shared import appointments
-from shared.bootstrap import services
-from shared.logctx import log_context
-from shared.push import RETRY_QUEUE
+from functions import queue
+from functions.http import json_response, operation, read_json
+from shared.adapters.messages import AppointmentRetry
+from shared.service import appointments
+from shared.service.ports import Services
 
 bp = func.Blueprint()
-MAX_DEQUEUE = 5  # host.json maxDequeueCount
 
 
 def _answer(view: dict) -> func.HttpResponse:
@@ -18,40 +17,28 @@ def _answer(view: dict) -> func.HttpResponse:
 
 
 @bp.route(route="orgs/{org}/appointments/{appointment}", methods=["PUT"])
-async def put_appointment(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        body = read_json(req)
-        return _answer(
-            await appointments.put(services(), req.route_params["org"], req.route_params["appointment"], body)
-        )
-
-    return await handle(req, context, "put_appointment", run)
+@operation("put_appointment")
+async def put_appointment(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    body = read_json(req)
+    return _answer(await appointments.put(svc, req.route_params["org"], req.route_params["appointment"], body))
 
 
 @bp.route(route="orgs/{org}/appointments/{appointment}", methods=["DELETE"])
-async def delete_appointment(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return _answer(await appointments.delete(services(), req.route_params["org"], req.route_params["appointment"]))
-
-    return await handle(req, context, "delete_appointment", run)
+@operation("delete_appointment")
+async def delete_appointment(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return _answer(await appointments.delete(svc, req.route_params["org"], req.route_params["appointment"]))
 
 
 @bp.route(route="orgs/{org}/appointments/{appointment}", methods=["GET"])
-async def get_appointment(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return json_response(
-            await appointments.get(services(), req.route_params["org"], req.route_params["appointment"])
-        )
-
-    return await handle(req, context, "get_appointment", run)
+@operation("get_appointment")
+async def get_appointment(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return json_response(await appointments.get(svc, req.route_params["org"], req.route_params["appointment"]))
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=RETRY_QUEUE, connection="AzureWebJobsStorage")
-async def retry_appointment(msg: func.QueueMessage, context: func.Context) -> None:
+@bp.queue_trigger(arg_name="msg", queue_name=AppointmentRetry.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(AppointmentRetry, "retry_appointment")
+async def retry_appointment(work: AppointmentRetry, svc: Services, final: bool) -> None:
     """Finish a sync that Graph held up. Raise to retry; the last try marks what is left failed."""
-    work = msg.get_json()
-    final = (msg.dequeue_count or 1) >= MAX_DEQUEUE
-    with log_context(org=work["org"], operation="retry_appointment", invocation=context.invocation_id):
-        done = await appointments.retry(services(), work["org"], work["appointment"], final=final)
+    done = await appointments.retry(svc, work.org, work.appointment, final=final)
     if not done and not final:
-        raise RuntimeError(f"appointment {work['appointment']} still pending; retrying")
+        raise queue.RetryLater(f"appointment {work.appointment} still pending; retrying")

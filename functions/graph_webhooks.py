@@ -2,9 +2,9 @@
 
 import azure.functions as func
 
-from functions.http import handle
-from shared import notifications
-from shared.bootstrap import services
+from functions.http import operation
+from shared.service import notifications
+from shared.service.ports import Services
 
 bp = func.Blueprint()
 
@@ -18,24 +18,22 @@ def _handshake(req: func.HttpRequest) -> func.HttpResponse | None:
     return func.HttpResponse(token, status_code=200, mimetype="text/plain")
 
 
-async def _receive(req: func.HttpRequest, context: func.Context, lifecycle: bool) -> func.HttpResponse:
+async def _receive(req: func.HttpRequest, svc: Services, *, lifecycle: bool) -> func.HttpResponse:
     answer = _handshake(req)
     if answer is not None:
         return answer
-
-    async def run() -> func.HttpResponse:
-        await notifications.receive(services(), req.get_body(), lifecycle=lifecycle)
-        return func.HttpResponse(status_code=202)
-
-    # A queue failure becomes a 5xx, so Graph delivers again: nothing accepted is lost.
-    return await handle(req, context, "graph_lifecycle" if lifecycle else "graph_notifications", run)
+    # Durable before we answer; a queue failure becomes a 5xx, so Graph delivers again.
+    await notifications.receive(svc, req.get_body(), lifecycle=lifecycle)
+    return func.HttpResponse(status_code=202)
 
 
 @bp.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-async def graph_notifications(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    return await _receive(req, context, lifecycle=False)
+@operation("graph_notifications")
+async def graph_notifications(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return await _receive(req, svc, lifecycle=False)
 
 
 @bp.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-async def graph_lifecycle(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    return await _receive(req, context, lifecycle=True)
+@operation("graph_lifecycle")
+async def graph_lifecycle(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return await _receive(req, svc, lifecycle=True)

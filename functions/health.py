@@ -2,18 +2,17 @@
 
 import azure.functions as func
 
-from functions.http import json_response
-from shared import health
-from shared.bootstrap import services
-from shared.logctx import log_context
+from functions.http import json_response, operation
+from shared.service import health
+from shared.service.ports import Services
 
 bp = func.Blueprint()
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-async def health_check(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    with log_context(operation="health", invocation=context.invocation_id):
-        report = await health.check(services())
+@operation("health")
+async def health_check(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    report = await health.check(svc)
     body = {
         "status": "healthy" if report.healthy else "unhealthy",
         "checks": report.checks,

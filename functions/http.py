@@ -1,6 +1,5 @@
-"""Response helpers shared by the HTTP blueprints: JSON bodies and RFC 9457 problems."""
-
-from __future__ import annotations
+"""What every HTTP function shares: one decorator for log context and error mapping, JSON
+bodies and RFC 9457 problems."""
 
 import json
 import logging
@@ -9,13 +8,17 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.errors import CalsyncError, InvalidInput
-from shared.logctx import log_context
-from shared.validation import parse_json_object
+from shared.bootstrap import services
+from shared.core.errors import CalsyncError, InvalidInput
+from shared.core.logcontext import log_context
+from shared.core.validation import parse_json_object
+from shared.service.ports import Services
 
 log = logging.getLogger("calsync.http")
 
 PROBLEM_TYPE_BASE = "urn:calsync:problem:"
+Operation = Callable[[func.HttpRequest, Services], Awaitable[func.HttpResponse]]
+HttpFunction = Callable[[func.HttpRequest, func.Context], Awaitable[func.HttpResponse]]
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -44,18 +47,29 @@ def problem(status: int, code: str, detail: str, **extensions: Any) -> func.Http
     )
 
 
-async def handle(
-    req: func.HttpRequest, context: func.Context, operation: str, run: Callable[[], Awaitable[func.HttpResponse]]
-) -> func.HttpResponse:
-    """Run one operation with log context; our errors become problem+json, others a 500."""
-    with log_context(operation=operation, invocation=context.invocation_id, org=req.route_params.get("org")):
-        try:
-            return await run()
-        except CalsyncError as exc:
-            return problem(exc.status, exc.code, exc.message, **exc.details)
-        except Exception:
-            log.exception("unhandled error in %s", operation)
-            return problem(500, "internal_error", "calsync failed to handle the request; it has been logged")
+def operation(name: str) -> Callable[[Operation], HttpFunction]:
+    """Make `fn(req, services)` an HTTP function: log context (operation, invocation, org),
+    our errors as problem+json, anything else a logged 500.
+
+    The function keeps the worker's `(req, context)` signature and `fn`'s name (the
+    function's name in the app), so it is decorated with `@bp.route` like any other."""
+
+    def wrap(fn: Operation) -> HttpFunction:
+        async def handler(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+            with log_context(operation=name, invocation=context.invocation_id, org=req.route_params.get("org")):
+                try:
+                    return await fn(req, services())
+                except CalsyncError as exc:
+                    return problem(exc.status, exc.code, exc.message, **exc.details)
+                except Exception:
+                    log.exception("unhandled error in %s", name)
+                    return problem(500, "internal_error", "calsync failed to handle the request; it has been logged")
+
+        handler.__name__, handler.__qualname__, handler.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+        handler.__module__ = fn.__module__
+        return handler
+
+    return wrap
 
 
 def read_json(req: func.HttpRequest) -> dict[str, Any]:

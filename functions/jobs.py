@@ -2,39 +2,32 @@
 
 import azure.functions as func
 
-from functions.http import handle, json_response, read_json
-from shared import jobs
-from shared.bootstrap import services
-from shared.logctx import log_context
+from functions import queue
+from functions.http import json_response, operation, read_json
+from shared.adapters.messages import PushChunk
+from shared.service import bulk_jobs
+from shared.service.ports import Services
 
 bp = func.Blueprint()
-MAX_DEQUEUE = 5  # host.json maxDequeueCount
 
 
 @bp.route(route="orgs/{org}/workers/{worker}/push-calendar", methods=["POST"])
-async def push_calendar(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        body = read_json(req)
-        view = await jobs.submit(services(), req.route_params["org"], req.route_params["worker"], body)
-        return json_response(view, 202)
-
-    return await handle(req, context, "push_calendar", run)
+@operation("push_calendar")
+async def push_calendar(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    view = await bulk_jobs.submit(svc, req.route_params["org"], req.route_params["worker"], read_json(req))
+    return json_response(view, 202)
 
 
 @bp.route(route="orgs/{org}/jobs/{job}", methods=["GET"])
-async def get_job(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return json_response(await jobs.view(services(), req.route_params["org"], req.route_params["job"]))
-
-    return await handle(req, context, "get_job", run)
+@operation("get_job")
+async def get_job(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return json_response(await bulk_jobs.view(svc, req.route_params["org"], req.route_params["job"]))
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=jobs.JOB_QUEUE, connection="AzureWebJobsStorage")
-async def run_push_chunk(msg: func.QueueMessage, context: func.Context) -> None:
+@bp.queue_trigger(arg_name="msg", queue_name=PushChunk.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(PushChunk, "push_chunk")
+async def run_push_chunk(work: PushChunk, svc: Services, final: bool) -> None:
     """One chunk of a bulk push. Raise to retry what Graph held up; the last try settles it."""
-    work = msg.get_json()
-    final = (msg.dequeue_count or 1) >= MAX_DEQUEUE
-    with log_context(org=work["org"], operation="push_chunk", invocation=context.invocation_id):
-        done = await jobs.run_chunk(services(), work, final=final)
+    done = await bulk_jobs.run_chunk(svc, work, final=final)
     if not done and not final:
-        raise RuntimeError(f"job {work['job']} chunk {work['chunk']}: some appointments still pending")
+        raise queue.RetryLater(f"job {work.job} chunk {work.chunk}: some appointments still pending")

@@ -2,20 +2,22 @@
 
 import azure.functions as func
 
-from functions.http import handle, json_response
-from shared import maintenance
+from functions import queue
+from functions.http import json_response, operation
+from shared.adapters.messages import OrgReconcile, RenewSubscription, SubscriptionLifecycle
 from shared.bootstrap import services
-from shared.health import org_health
-from shared.logctx import log_context
+from shared.core.logcontext import log_context
+from shared.service import maintenance
+from shared.service.health import org_health
+from shared.service.ports import Services
 
 bp = func.Blueprint()
-MAX_DEQUEUE = 5  # host.json maxDequeueCount
 
 
 @bp.timer_trigger(schedule="%CALSYNC_RENEW_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def renew_subscriptions(timer: func.TimerRequest, context: func.Context) -> None:
     with log_context(operation="renew_subscriptions", invocation=context.invocation_id):
-        await maintenance.enqueue_renewals(services(), services().settings.renew_horizon)
+        await maintenance.enqueue_renewals(services())
 
 
 @bp.timer_trigger(schedule="%CALSYNC_RECONCILE_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
@@ -24,30 +26,25 @@ async def reconcile(timer: func.TimerRequest, context: func.Context) -> None:
         await maintenance.enqueue_reconcile(services())
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=maintenance.MAINTENANCE_QUEUE, connection="AzureWebJobsStorage")
-async def maintain_subscription(msg: func.QueueMessage, context: func.Context) -> None:
-    work = msg.get_json()
-    with log_context(operation="renew_subscription", invocation=context.invocation_id):
-        await maintenance.renew(services(), work["subscriptionId"], final=(msg.dequeue_count or 1) >= MAX_DEQUEUE)
+@bp.queue_trigger(arg_name="msg", queue_name=RenewSubscription.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(RenewSubscription, "renew_subscription")
+async def maintain_subscription(work: RenewSubscription, svc: Services, final: bool) -> None:
+    await maintenance.renew(svc, work.subscription_id, final=final)
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=maintenance.LIFECYCLE_QUEUE, connection="AzureWebJobsStorage")
-async def handle_lifecycle(msg: func.QueueMessage, context: func.Context) -> None:
-    work = msg.get_json()
-    with log_context(org=work.get("org"), operation="lifecycle", invocation=context.invocation_id):
-        await maintenance.lifecycle(services(), work, final=(msg.dequeue_count or 1) >= MAX_DEQUEUE)
+@bp.queue_trigger(arg_name="msg", queue_name=SubscriptionLifecycle.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(SubscriptionLifecycle, "lifecycle")
+async def handle_lifecycle(work: SubscriptionLifecycle, svc: Services, final: bool) -> None:
+    await maintenance.lifecycle(svc, work, final=final)
 
 
-@bp.queue_trigger(arg_name="msg", queue_name=maintenance.RECONCILE_QUEUE, connection="AzureWebJobsStorage")
-async def reconcile_org(msg: func.QueueMessage, context: func.Context) -> None:
-    work = msg.get_json()
-    with log_context(org=work["org"], operation="reconcile_org", invocation=context.invocation_id):
-        await maintenance.reconcile_org(services(), work["org"])
+@bp.queue_trigger(arg_name="msg", queue_name=OrgReconcile.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(OrgReconcile, "reconcile_org")
+async def reconcile_org(work: OrgReconcile, svc: Services, final: bool) -> None:
+    await maintenance.reconcile_org(svc, work.org)
 
 
 @bp.route(route="orgs/{org}/health", methods=["GET"])
-async def get_org_health(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return json_response(await org_health(services(), req.route_params["org"]))
-
-    return await handle(req, context, "org_health", run)
+@operation("org_health")
+async def get_org_health(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return json_response(await org_health(svc, req.route_params["org"]))

@@ -2,51 +2,44 @@
 
 import azure.functions as func
 
-from functions import link_routes
-from functions.http import handle, json_response, read_json
-from shared import links
-from shared.bootstrap import services
+from functions import links
+from functions.http import json_response, operation, read_json
+from shared.adapters.records import ResourceLink
+from shared.service import linking, room_import
+from shared.service.link_requests import parse_resource
+from shared.service.link_views import resource_view
+from shared.service.ports import Services
 
 bp = func.Blueprint()
 
 
 @bp.route(route="orgs/{org}/resources/import", methods=["POST"])
-async def import_resources(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return json_response(await links.import_resources(services(), req.route_params["org"]))
-
-    return await handle(req, context, "import_resources", run)
+@operation("import_resources")
+async def import_resources(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return json_response(await room_import.import_resources(svc, req.route_params["org"]))
 
 
 @bp.route(route="orgs/{org}/resources/{resource}", methods=["PUT"])
-async def put_resource(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        request = links.parse_resource(req.route_params["resource"], read_json(req))
-        link, _ = await links.put_resource(services(), req.route_params["org"], request)
-        return json_response(links.resource_view(link))
-
-    return await handle(req, context, "put_resource", run)
+@operation("put_resource")
+async def put_resource(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    request = parse_resource(req.route_params["resource"], read_json(req))
+    link, _ = await linking.put_resource(svc, req.route_params["org"], request)
+    return json_response(resource_view(link, svc.clock.now()))
 
 
 @bp.route(route="orgs/{org}/resources/{resource}", methods=["GET"])
-async def get_resource(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return await link_routes.get_response(req, links.ResourceLink, links.resource_view)
-
-    return await handle(req, context, "get_resource", run)
+@operation("get_resource")
+async def get_resource(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return await links.get_response(req, svc, ResourceLink)
 
 
 @bp.route(route="orgs/{org}/resources/{resource}", methods=["DELETE"])
-async def delete_resource(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return await link_routes.delete_response(req, links.ResourceLink)
-
-    return await handle(req, context, "delete_resource", run)
+@operation("delete_resource")
+async def delete_resource(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return await links.delete_response(req, svc, ResourceLink)
 
 
 @bp.route(route="orgs/{org}/resources", methods=["GET"])
-async def list_resources(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    async def run() -> func.HttpResponse:
-        return await link_routes.list_response(req, links.ResourceLink, links.resource_view)
-
-    return await handle(req, context, "list_resources", run)
+@operation("list_resources")
+async def list_resources(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return await links.list_response(req, svc, ResourceLink)

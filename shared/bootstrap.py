@@ -1,4 +1,4 @@
-"""Composition root: the one place real dependencies are built, lazily, per event loop.
+"""Composition root: the one place real adapters are built, lazily, per event loop.
 
 Azure SDK aio clients are bound to the loop that created them; the Functions worker runs
 one loop, tests may run several, so services are cached per running loop.
@@ -7,27 +7,16 @@ one loop, tests may run several, so services are cached per running loop.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
-from shared import logctx
-from shared.graph import GraphGateway
-from shared.queues import QueueSender
-from shared.settings import Settings, get_settings
-from shared.tables import TableStore
-
-
-@dataclass
-class Services:
-    settings: Settings
-    store: TableStore
-    queues: QueueSender
-    graph: GraphGateway
-
-    async def close(self) -> None:
-        await self.store.close()
-        await self.queues.close()
-        await self.graph.close()
-
+from shared.adapters import log_setup
+from shared.adapters.graph import GraphGateway
+from shared.adapters.queues import QueueSender
+from shared.adapters.settings import get_settings
+from shared.adapters.tables import TableStore
+from shared.adapters.webhook_http import HttpWebhookClient
+from shared.core.clock import SystemClock
+from shared.core.settings import Settings
+from shared.service.ports import Services
 
 _by_loop: dict[int, Services] = {}
 _logging_installed = False
@@ -39,6 +28,8 @@ def build(settings: Settings) -> Services:
         store=TableStore(settings.storage, settings.table_prefix),
         queues=QueueSender(settings.storage),
         graph=GraphGateway(settings),
+        webhooks=HttpWebhookClient(),
+        clock=SystemClock(),
     )
 
 
@@ -50,7 +41,7 @@ def services() -> Services:
     if found is None:
         settings = get_settings()
         if not _logging_installed:
-            logctx.install(settings.secrets())
+            log_setup.install(settings.secrets())
             _logging_installed = True
         found = _by_loop[loop_id] = build(settings)
     return found

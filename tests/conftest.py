@@ -11,7 +11,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
 from devtools.services import Service, free_port, start_azurite, start_python
-from shared.settings import load
+from shared.adapters.settings import load
 
 TEST_KEY = "test-function-key"
 

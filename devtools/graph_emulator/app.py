@@ -33,7 +33,7 @@ from devtools.graph_emulator.state import (
     new_guid,
     now,
 )
-from shared.timezones import UnknownTimeZone, zone
+from shared.core.timezones import UnknownTimeZone, zone
 
 MAX_SUBSCRIPTION_MINUTES = 4230
 MIN_SUBSCRIPTION_MINUTES = 45

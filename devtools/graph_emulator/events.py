@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devtools.graph_emulator.state import Attendee, Event, User, World, new_event_ids, new_ical_uid, now
-from shared.timezones import UnknownTimeZone, zone
+from shared.core.timezones import UnknownTimeZone, zone
 
 Notify = Callable[[Event, str], None]  # (event, changeType) — after every change
 

@@ -24,12 +24,12 @@ log = logging.getLogger("devtools.host")
 
 async def serve(args: argparse.Namespace) -> None:
     from devtools.host.server import LocalHost, find_app
-    from shared import logctx
+    from shared.adapters import log_setup
 
     key = os.environ.get("CALSYNC_FUNCTION_KEY")
     if not key:
         raise SystemExit("setting CALSYNC_FUNCTION_KEY is required by the local host (the function key)")
-    logctx.install([key], stream_handler=True)
+    log_setup.install([key], stream_handler=True)
     host = LocalHost(find_app(args.app), load_host_config(Path(args.host_json) if args.host_json else None), key)
     runner = web.AppRunner(host.web_app(), access_log=None)
     await runner.setup()
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     used = load_local_settings(Path(args.settings) if args.settings else None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log.info("settings from %s", used.name if used else "the environment only")
-    from shared.settings import SettingsError
+    from shared.core.errors import SettingsError
 
     try:
         asyncio.run(serve(args))

@@ -109,6 +109,6 @@ def storage_connection(setting: str | None) -> str:
     value = os.environ.get(name) or os.environ.get(f"AzureWebJobs{name}")
     if not value:
         raise KeyError(f"connection setting {name} is not set")
-    from shared.settings import AZURITE_CONNECTION_STRING
+    from shared.adapters.settings import AZURITE_CONNECTION_STRING
 
     return AZURITE_CONNECTION_STRING if value.rstrip(";").lower() == "usedevelopmentstorage=true" else value

@@ -14,8 +14,8 @@ from aiohttp import web
 from msgraph import GraphServiceClient
 
 from devtools.services import Service, free_port
-from shared.graph_auth import graph_client
-from shared.settings import load
+from shared.adapters.graph_auth import graph_client
+from shared.adapters.settings import load
 
 
 @dataclass

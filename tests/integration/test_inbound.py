@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from devtools.services import free_port
-from shared.webhooks import verify
+from shared.service.webhooks import verify
 from tests.integration.conftest import OrgFixture, Stack
 from tests.integration.test_push import appointment
 

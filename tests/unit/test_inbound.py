@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.inbound import Known, Mailbox, Seen, minted_id, normalize, plan
+from shared.core.inbound import Known, Mailbox, Seen, plan
+from shared.core.mapping import minted_id, normalize
+from shared.core.org_settings import OrgSettings
 
 BOX = Mailbox("o", "worker", "w1", "uid-1")
-SETTINGS = {
-    "syncMode": "twoWay",
-    "createFromOutlook": True,
-    "createPrefix": "",
-    "restrictedEdit": "detach",
-    "restrictedDelete": "detach",
-}
+SETTINGS = OrgSettings()
 
 
 def item(event_id: str, ck: str = "ck2", **kw: Any) -> dict[str, Any]:
@@ -91,7 +87,7 @@ def test_outlook_deletion_and_restricted_policies() -> None:
     edit = plan(restricted, [item("e1", "ck9", subject="Mine now")], known, seen, SETTINGS, full_round=False, people={})
     assert [c.type for c in edit.changes] == ["attendee_removed", "created"]
     assert edit.changes[1].appointment == minted_id("uid-1", "e1") and edit.upsert[0].role == "created"
-    ignore = {**SETTINGS, "restrictedEdit": "ignore"}
+    ignore = SETTINGS.merged({"restrictedEdit": "ignore"})
     assert (
         plan(restricted, [item("e1", "ck9", subject="x")], known, seen, ignore, full_round=False, people={}).changes
         == []
@@ -99,7 +95,7 @@ def test_outlook_deletion_and_restricted_policies() -> None:
 
 
 def test_created_needs_the_prefix_and_own_events() -> None:
-    prefixed = {**SETTINGS, "createPrefix": "[B]"}
+    prefixed = SETTINGS.merged({"createPrefix": "[B]"})
     out = plan(
         BOX,
         [
@@ -158,7 +154,7 @@ def test_one_way_reports_nothing_but_keeps_snapshots() -> None:
         [item("e1", "ck9", subject="New")],
         known,
         seen,
-        {**SETTINGS, "syncMode": "oneWay"},
+        SETTINGS.merged({"syncMode": "oneWay"}),
         full_round=False,
         people={},
     )

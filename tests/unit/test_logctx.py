@@ -1,6 +1,7 @@
 import logging
 
-from shared.logctx import ContextFilter, log_context
+from shared.adapters.log_setup import ContextFilter
+from shared.core.logcontext import log_context
 
 
 def _capture(flt: ContextFilter):

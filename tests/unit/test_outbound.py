@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.outbound import COMPARED, Create, Delete, Desired, Keep, Mailbox, Skip, Stored, Update, plan
+from shared.core.mapping import COMPARED, Desired
+from shared.core.outbound import Create, Delete, Keep, Mailbox, Skip, Stored, Update, plan
 
 WORKERS = ["w1", "w2", "w3", "w4"]
 ROOMS = ["r1", "r2"]

@@ -1,6 +1,7 @@
 import pytest
 
-from shared.settings import AZURITE_CONNECTION_STRING, SettingsError, load
+from shared.adapters.settings import AZURITE_CONNECTION_STRING, load
+from shared.core.errors import SettingsError
 
 BASE = {
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",

@@ -1,0 +1,32 @@
+"""What the worker and resource blueprints share: read, list and forget a link."""
+
+import azure.functions as func
+
+from functions.http import json_response, query_int
+from shared.adapters.records import MailboxLink
+from shared.service import links
+from shared.service.link_views import link_view
+from shared.service.ports import Services
+
+
+async def get_response(req: func.HttpRequest, svc: Services, cls: type[MailboxLink]) -> func.HttpResponse:
+    link = await links.get_link(svc, cls, req.route_params["org"], req.route_params[cls.KIND])
+    return json_response(link_view(link, svc.clock.now()))
+
+
+async def delete_response(req: func.HttpRequest, svc: Services, cls: type[MailboxLink]) -> func.HttpResponse:
+    await links.delete_link(svc, cls, req.route_params["org"], req.route_params[cls.KIND])
+    return func.HttpResponse(status_code=204)
+
+
+async def list_response(req: func.HttpRequest, svc: Services, cls: type[MailboxLink]) -> func.HttpResponse:
+    items, cursor = await links.list_links(
+        svc,
+        cls,
+        req.route_params["org"],
+        status=req.params.get("status"),
+        limit=query_int(req, "limit", 100, 1, 1000),
+        after=req.params.get("after"),
+    )
+    now = svc.clock.now()
+    return json_response({f"{cls.KIND}s": [link_view(i, now) for i in items], "next": cursor})

@@ -1,0 +1,129 @@
+"""Every queue calsync uses, and the one typed message each carries.
+
+A message is a frozen dataclass naming its QUEUE; `to_wire` gives the JSON object the queue
+holds (the keys are the wire names below, unchanged since the first release), `from_wire`
+reads one back and raises `BadMessage` when it is not of that shape (the host then retries
+it and finally moves it to `<queue>-poison`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+
+class BadMessage(ValueError):
+    """A queue message that is not of its queue's shape."""
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    QUEUE: ClassVar[str]
+    WIRE: ClassVar[dict[str, str]] = {}  # field name → wire name, where they differ
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            out[self.WIRE.get(f.name, f.name)] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Self:
+        if not isinstance(data, dict):
+            raise BadMessage(f"{cls.QUEUE}: a message is a JSON object")
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            wire = cls.WIRE.get(f.name, f.name)
+            if wire not in data:
+                if f.default is dataclasses.MISSING:
+                    raise BadMessage(f"{cls.QUEUE}: the message has no {wire!r}")
+                continue
+            value = data[wire]
+            if f.type in ("datetime | None", "datetime") and isinstance(value, str):
+                try:
+                    value = datetime.fromisoformat(value)
+                except ValueError:
+                    raise BadMessage(f"{cls.QUEUE}: {wire!r} is not an ISO date-time") from None
+            values[f.name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class MailboxSync(QueueMessage):
+    """One delta round for one worker's or resource's mailbox."""
+
+    QUEUE: ClassVar[str] = "mailbox-sync"
+    org: str
+    kind: str  # worker | resource
+    owner: str
+    reason: str = "notification"  # notification | missed | reconcile | linked | catch-up | reauthorized
+    at: datetime | None = None  # when Graph's notification arrived
+
+
+@dataclass(frozen=True)
+class WebhookDelivery(QueueMessage):
+    QUEUE: ClassVar[str] = "webhook-delivery"
+    org: str
+    attempt: int = 0
+
+
+@dataclass(frozen=True)
+class AppointmentRetry(QueueMessage):
+    """Finish a push Graph held up."""
+
+    QUEUE: ClassVar[str] = "appointment-sync"
+    org: str
+    appointment: str
+
+
+@dataclass(frozen=True)
+class PushChunk(QueueMessage):
+    """Up to 20 appointments of one bulk push job."""
+
+    QUEUE: ClassVar[str] = "push-jobs"
+    org: str
+    job: str
+    chunk: str
+    appointments: list[str]
+
+
+@dataclass(frozen=True)
+class RenewSubscription(QueueMessage):
+    QUEUE: ClassVar[str] = "subscription-maintenance"
+    WIRE: ClassVar[dict[str, str]] = {"subscription_id": "subscriptionId"}
+    subscription_id: str
+    action: str = "renew"
+
+
+@dataclass(frozen=True)
+class SubscriptionLifecycle(QueueMessage):
+    QUEUE: ClassVar[str] = "subscription-lifecycle"
+    WIRE: ClassVar[dict[str, str]] = {"subscription_id": "subscriptionId", "lifecycle_event": "lifecycleEvent"}
+    org: str
+    kind: str
+    owner: str
+    subscription_id: str
+    lifecycle_event: str  # subscriptionRemoved | reauthorizationRequired
+
+
+@dataclass(frozen=True)
+class OrgReconcile(QueueMessage):
+    QUEUE: ClassVar[str] = "org-reconcile"
+    org: str
+
+
+MESSAGES: tuple[type[QueueMessage], ...] = (
+    MailboxSync,
+    WebhookDelivery,
+    AppointmentRetry,
+    PushChunk,
+    RenewSubscription,
+    SubscriptionLifecycle,
+    OrgReconcile,
+)
+QUEUES: tuple[str, ...] = tuple(m.QUEUE for m in MESSAGES)

@@ -1,0 +1,408 @@
+"""Every table record calsync stores, with the fields that make its keys.
+
+A record is a dataclass subclass of `Entity` naming its table (without the deployment's
+prefix) and the fields that make the PartitionKey and the RowKey; the table store encodes
+them (shared.adapters.tables). Records sharing a table share its partitions: the feed's
+counter, changes, delta states and webhook cursor are one partition per org, so a round
+commits them in one transaction.
+The table of tables is in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from shared.core.clock import utcnow
+from shared.core.mapping import Desired
+from shared.core.org_settings import OrgSettings
+
+
+@dataclass(kw_only=True)
+class Entity:
+    """Base for stored records. Subclasses set TABLE, PARTITION and ROW (field names)."""
+
+    TABLE: ClassVar[str]
+    PARTITION: ClassVar[tuple[str, ...]]
+    ROW: ClassVar[tuple[str, ...]]
+
+    etag: str | None = field(default=None, compare=False, repr=False)
+
+
+# -- organisations ---------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class Org(Entity):
+    TABLE: ClassVar[str] = "Orgs"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("org",)
+
+    org: str
+    m365_tenant_id: str
+    display_name: str = ""
+    status: str = "pending"  # connected | error | pending
+    error_code: str | None = None
+    error_message: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # OrgSettings, stored by API name
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def config(self) -> OrgSettings:
+        return OrgSettings.from_stored(self.settings)
+
+
+# -- links -------------------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class MailboxLink(Entity):
+    """What workers and resources share: the mailbox, the subscription, the status."""
+
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    KIND: ClassVar[str]
+
+    org: str
+    m365_user_id: str | None = None
+    display_name: str = ""
+    status: str = "unlinked"  # linked | error | unlinked
+    error_code: str | None = None
+    error_message: str | None = None
+    mode: str = "push"  # push (subscription) | polling (Graph refused a subscription)
+    subscription_id: str | None = None
+    subscription_expires_at: datetime | None = None
+    attention: str | None = None  # why an admin must look (held deletions)
+    held_deletions: int = 0
+    last_sync_at: datetime | None = None  # the last successful delta round
+    last_notification_at: datetime | None = None
+    updated_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def owner_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def account(self) -> str | None:
+        raise NotImplementedError
+
+    def set_account(self, value: str | None) -> None:
+        raise NotImplementedError
+
+    def fail(self, code: str, message: str) -> None:
+        self.status, self.error_code, self.error_message = "error", code, message
+
+
+@dataclass(kw_only=True)
+class WorkerLink(MailboxLink):
+    TABLE: ClassVar[str] = "Workers"
+    ROW: ClassVar[tuple[str, ...]] = ("worker",)
+    KIND: ClassVar[str] = "worker"
+
+    worker: str
+    m365_account: str | None = None
+    restricted: bool = False
+
+    @property
+    def owner_id(self) -> str:
+        return self.worker
+
+    @property
+    def account(self) -> str | None:
+        return self.m365_account
+
+    def set_account(self, value: str | None) -> None:
+        self.m365_account = value
+
+
+@dataclass(kw_only=True)
+class ResourceLink(MailboxLink):
+    TABLE: ClassVar[str] = "Resources"
+    ROW: ClassVar[tuple[str, ...]] = ("resource",)
+    KIND: ClassVar[str] = "resource"
+
+    resource: str
+    mailbox: str | None = None
+    kind: str = "room"  # room | equipment
+    group: str | None = None  # the room list it came from, on import
+
+    @property
+    def owner_id(self) -> str:
+        return self.resource
+
+    @property
+    def account(self) -> str | None:
+        return self.mailbox
+
+    def set_account(self, value: str | None) -> None:
+        self.mailbox = value
+
+
+LINK_CLASSES: dict[str, type[MailboxLink]] = {"worker": WorkerLink, "resource": ResourceLink}
+
+
+@dataclass(kw_only=True)
+class MailboxClaim(Entity):
+    """One mailbox (by object id) belongs to at most one worker or resource of an org."""
+
+    TABLE: ClassVar[str] = "Mailboxes"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("user_id",)
+
+    org: str
+    user_id: str
+    owner_kind: str
+    owner_id: str
+
+
+@dataclass(kw_only=True)
+class SubscriptionRecord(Entity):
+    """Our Graph subscriptions by id: what a notification is checked against."""
+
+    TABLE: ClassVar[str] = "Subscriptions"
+    PARTITION: ClassVar[tuple[str, ...]] = ("subscription_id",)
+    ROW: ClassVar[tuple[str, ...]] = ("subscription_id",)
+
+    subscription_id: str
+    org: str
+    tenant_id: str
+    mailbox_id: str
+    owner_kind: str
+    owner_id: str
+    client_state: str
+    expires_at: datetime
+
+
+# -- appointments and their targets ----------------------------------------------------------
+@dataclass(kw_only=True)
+class Appointment(Entity):
+    TABLE: ClassVar[str] = "Appointments"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("appointment",)
+
+    org: str
+    appointment: str
+    title: str = ""
+    start: str = ""
+    end: str = ""
+    time_zone: str = "UTC"
+    is_all_day: bool = False
+    location: str = ""
+    body: str = ""
+    is_private: bool = False
+    organizer: str | None = None
+    attendees: list[str] = field(default_factory=list)
+    guests: list[str] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    push: bool = True
+    deleted: bool = False
+    updated_at: datetime = field(default_factory=utcnow)
+
+    def desired(self) -> Desired:
+        """The planner's view of this appointment (lists become tuples)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(Desired)}
+        return Desired(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+@dataclass(kw_only=True)
+class Target(Entity):
+    """One appointment in one mailbox: the event we keep there and how it went."""
+
+    TABLE: ClassVar[str] = "Targets"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("appointment", "mailbox")
+
+    org: str
+    appointment: str
+    mailbox: str  # the mailbox's user id
+    address: str = ""
+    role: str = "organizer"
+    owner_kind: str = "worker"
+    owner_id: str = ""
+    event_id: str | None = None
+    change_key: str | None = None  # what Graph answered to our last write: echo suppression
+    ical_uid: str | None = None
+    state: str = "pending"  # pending | synced | failed | deleting | deleted
+    written: dict[str, Any] = field(default_factory=dict)
+    transaction_id: str | None = None
+    generation: int = 0
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(kw_only=True)
+class EventRef(Entity):
+    """Reverse index for the inbound side: (mailbox, event id) → our appointment."""
+
+    TABLE: ClassVar[str] = "EventIndex"
+    PARTITION: ClassVar[tuple[str, ...]] = ("mailbox",)
+    ROW: ClassVar[tuple[str, ...]] = ("event_id",)
+
+    mailbox: str
+    event_id: str
+    org: str
+    appointment: str
+    role: str
+    change_key: str | None = None
+
+
+@dataclass(kw_only=True)
+class IcalRef(Entity):
+    """iCalUId of one of our meetings → the appointment (finds attendee and room copies)."""
+
+    TABLE: ClassVar[str] = "IcalIndex"
+    PARTITION: ClassVar[tuple[str, ...]] = ("ical_uid",)
+    ROW: ClassVar[tuple[str, ...]] = ("ical_uid",)
+
+    ical_uid: str
+    org: str
+    appointment: str
+
+
+# -- bulk push jobs ------------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class Job(Entity):
+    TABLE: ClassVar[str] = "Jobs"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("job",)
+
+    org: str
+    job: str
+    worker: str
+    total: int
+    chunks: int
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(kw_only=True)
+class JobChunk(Entity):
+    TABLE: ClassVar[str] = "JobChunks"
+    PARTITION: ClassVar[tuple[str, ...]] = ("job",)
+    ROW: ClassVar[tuple[str, ...]] = ("chunk",)
+
+    job: str
+    chunk: str
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    pending: int = 0
+    final: bool = False
+    attempts: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+# -- the change feed (one partition per org) -----------------------------------------------------
+@dataclass(kw_only=True)
+class FeedCounter(Entity):
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind",)
+
+    org: str
+    kind: str = "seq"
+    value: int = 0
+
+
+@dataclass(kw_only=True)
+class WebhookCursor(Entity):
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind",)
+
+    org: str
+    kind: str = "webhook"
+    delivered: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    # While a retry is scheduled (the org's one retry chain), rounds enqueue no delivery.
+    retry_at: datetime | None = None
+
+
+@dataclass(kw_only=True)
+class DeltaState(Entity):
+    """A mailbox's delta position; committed with the changes its round produced."""
+
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind", "mailbox")
+
+    org: str
+    kind: str = "delta"
+    mailbox: str
+    owner_kind: str = "worker"
+    owner_id: str = ""
+    delta_link: str | None = None
+    last_sync_at: datetime | None = None
+    rounds: int = 0
+
+
+@dataclass(kw_only=True)
+class FeedChange(Entity):
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind", "seq")
+
+    org: str
+    kind: str = "change"
+    seq: str  # zero-padded so RowKey order is sequence order
+    type: str
+    appointment: str | None = None
+    worker: str | None = None
+    resource: str | None = None
+    mailbox: str | None = None
+    event_id: str | None = None
+    at: datetime = field(default_factory=utcnow)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# -- what the inbound side remembers ---------------------------------------------------------------
+@dataclass(kw_only=True)
+class SeenEvent(Entity):
+    """A mapped event as last seen (or written by us) in one mailbox."""
+
+    TABLE: ClassVar[str] = "Seen"
+    PARTITION: ClassVar[tuple[str, ...]] = ("mailbox",)
+    ROW: ClassVar[tuple[str, ...]] = ("event_id",)
+
+    mailbox: str
+    event_id: str
+    org: str
+    appointment: str
+    role: str  # ours | created | copy
+    change_key: str | None = None
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class HeldDeletion(Entity):
+    """A deletion the mass-deletion guard holds until an admin confirms it."""
+
+    TABLE: ClassVar[str] = "Held"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("owner_kind", "owner_id", "event_id")
+
+    org: str
+    owner_kind: str
+    owner_id: str
+    event_id: str
+    type: str
+    appointment: str | None
+    mailbox: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    held_at: datetime = field(default_factory=utcnow)
+
+
+# Records kept in partitions keyed by org (one delete_partition each removes an org's rows;
+# the Feed partition holds FeedChange, DeltaState and WebhookCursor too).
+ORG_PARTITIONED: tuple[type[Entity], ...] = (
+    WorkerLink,
+    ResourceLink,
+    MailboxClaim,
+    Appointment,
+    Target,
+    Job,
+    FeedCounter,
+    HeldDeletion,
+)

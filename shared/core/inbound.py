@@ -1,0 +1,202 @@
+"""Outlook → booking, the pure part: a mailbox's delta items in, feed changes out.
+
+`plan()` sees one delta round of one mailbox, what we know about each event (our own
+write, a copy of our meeting, an event minted from Outlook), the org's policies, and the
+snapshot of what we saw last time. It decides which changes the booking product hears of.
+
+- Echo suppression: an event whose changeKey is the one we saw last (our own write
+  included) is skipped; for our events a field counts as changed in Outlook only if it
+  matches neither what we last wrote nor what the booking product wants now.
+- Deletions of our events are ignored while we are deleting them ourselves.
+- The mass-deletion guard holds a round's deletions when they are too many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.core.changes import NewChange
+from shared.core.mapping import FIELDS, minted_id, normalize, values
+from shared.core.org_settings import OrgSettings, RestrictedPolicy, SyncMode
+
+GUARD_MIN_DELETIONS = 20
+GUARD_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Snapshot of a mapped event as last seen (or written) in this mailbox."""
+
+    event_id: str
+    appointment: str
+    role: str  # ours | created | copy
+    change_key: str | None
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the shell found about one event before planning."""
+
+    ours: str | None = None  # appointment, when the event is one we wrote (EventRef)
+    meeting: str | None = None  # appointment, when the event is a copy of our meeting (iCalUId)
+    bases: tuple[dict[str, Any], ...] = ()  # what we wrote / what the booking wants now
+    retiring: bool = False  # we are deleting it ourselves (appointment deleted, push off, moved)
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    org: str
+    owner_kind: str  # worker | resource
+    owner_id: str
+    user_id: str
+    restricted: bool = False
+
+
+@dataclass
+class Plan:
+    changes: list[NewChange] = field(default_factory=list)
+    held: list[NewChange] = field(default_factory=list)
+    upsert: list[Seen] = field(default_factory=list)
+    forget: list[str] = field(default_factory=list)  # event ids whose snapshot goes
+    restore: list[tuple[str, bool]] = field(default_factory=list)  # oneWay: (appointment, deleted)
+
+
+def _who(box: Mailbox) -> dict[str, str]:
+    return {box.owner_kind: box.owner_id}
+
+
+def plan(
+    box: Mailbox,
+    items: list[dict[str, Any]],
+    known: dict[str, Known],
+    seen: dict[str, Seen],
+    settings: OrgSettings,
+    *,
+    full_round: bool,
+    people: dict[str, tuple[str, str]],
+    mapped: int | None = None,
+) -> Plan:
+    """`people`: lower-cased address → (kind, id) of the org's linked workers and resources.
+    `mapped`: how many mapped events the mailbox has (default: those in `seen`, which is
+    complete on a full round)."""
+    out = Plan()
+    deletions: list[NewChange] = []
+    present: set[str] = set()
+
+    def change(kind: str, appointment: str | None, event_id: str, data: dict[str, Any] | None = None) -> NewChange:
+        """A change seen in this mailbox, attributed to its worker or resource."""
+        return NewChange(kind, appointment, mailbox=box.user_id, event_id=event_id, data=data or {}, **_who(box))
+
+    def delete(event_id: str, appointment: str, role: str, k: Known) -> None:
+        out.forget.append(event_id)
+        if k.retiring or role == "copy":
+            return  # our own delete, or an attendee's copy going away: not the appointment's
+        if box.restricted and box.owner_kind == "worker":
+            if settings.restricted_delete is RestrictedPolicy.DETACH:
+                deletions.append(change("attendee_removed", appointment, event_id, {"reason": "deleted_in_outlook"}))
+            return
+        deletions.append(change("deleted", appointment, event_id))
+
+    for item in items:
+        event_id = item["id"]
+        present.add(event_id)
+        k = known.get(event_id, Known())
+        prior = seen.get(event_id)
+        appointment = k.ours or (prior.appointment if prior else None) or k.meeting
+        role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
+        if "@removed" in item:
+            if appointment and role:
+                delete(event_id, appointment, role, k)
+            continue
+        if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
+            continue  # nothing new (our own write included)
+        content = normalize(item)
+        if appointment is None:
+            created = _maybe_create(box, event_id, item, content, settings)
+            if created is not None:
+                out.changes.append(created)
+                out.upsert.append(Seen(event_id, created.appointment or "", "created", item.get("changeKey"), content))
+            continue
+        if role == "copy":
+            out.upsert.append(Seen(event_id, appointment, "copy", item.get("changeKey"), content))
+            continue
+        if content["isCancelled"]:
+            delete(event_id, appointment, role or "ours", k)
+            continue
+        bases = list(k.bases) + ([prior.content] if prior and role == "created" else [])
+        changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
+        if prior is not None and role == "ours":
+            for address, response in content["attendees"].items():
+                before = prior.content.get("attendees", {}).get(address)
+                if response != before and response not in ("none", "notResponded") and address in people:
+                    kind, ident = people[address]
+                    # Attributed to whoever answered, not to this mailbox's owner.
+                    out.changes.append(
+                        NewChange(
+                            "responded",
+                            appointment,
+                            mailbox=box.user_id,
+                            event_id=event_id,
+                            data={"response": response, "address": address},
+                            **{kind: ident},
+                        )
+                    )
+        out.upsert.append(Seen(event_id, appointment, role or "ours", item.get("changeKey"), content))
+        if not changed:
+            continue
+        if box.restricted and box.owner_kind == "worker" and role == "ours":
+            if settings.restricted_edit is RestrictedPolicy.DETACH:
+                personal = minted_id(box.user_id, event_id)
+                out.changes.append(change("attendee_removed", appointment, event_id, {"reason": "edited_in_outlook"}))
+                out.changes.append(
+                    change("created", personal, event_id, {**values(content), "detachedFrom": appointment})
+                )
+                out.upsert[-1] = Seen(event_id, personal, "created", item.get("changeKey"), content)
+            continue
+        out.changes.append(change("updated", appointment, event_id, {**values(content), "changed": changed}))
+
+    if full_round:
+        # A fresh round lists everything in the window: what we saw before and is gone was deleted.
+        for event_id, prior in seen.items():
+            if event_id not in present and prior.role in ("ours", "created"):
+                delete(event_id, prior.appointment, prior.role, known.get(event_id, Known()))
+
+    if mapped is None:
+        mapped = sum(1 for s in seen.values() if s.role in ("ours", "created"))
+    if len(deletions) > GUARD_MIN_DELETIONS and len(deletions) > GUARD_SHARE * max(mapped, 1):
+        out.held = deletions
+    else:
+        out.changes.extend(deletions)
+    mode = settings.sync_mode
+    if mode is SyncMode.ONE_WAY:
+        # The booking product is the only source: our events changed or deleted in Outlook
+        # get the booking's version back.
+        restore = {
+            c.appointment: c.type != "updated"
+            for c in out.changes + out.held
+            if c.type in ("updated", "deleted", "attendee_removed")
+            and c.appointment
+            and c.event_id in known
+            and known[c.event_id].ours
+        }
+        out.restore = sorted(restore.items())
+    if mode is not SyncMode.TWO_WAY:
+        out.changes, out.held = [], []  # oneWay/off: Outlook changes are not reported (state is kept)
+    return out
+
+
+def _maybe_create(
+    box: Mailbox, event_id: str, item: dict[str, Any], content: dict[str, Any], settings: OrgSettings
+) -> NewChange | None:
+    if content["isCancelled"] or not settings.create_from_outlook:
+        return None
+    # A worker's own events (not invitations from others) with the prefix; any reservation on a room.
+    mine = content["isOrganizer"] and content["title"].startswith(settings.create_prefix)
+    if box.owner_kind == "worker" and not mine:
+        return None
+    data = {**values(content), "organizer": content["organizer"]}
+    return NewChange(
+        "created", minted_id(box.user_id, event_id), mailbox=box.user_id, event_id=event_id, data=data, **_who(box)
+    )

@@ -1,0 +1,124 @@
+"""An organisation's settings: typed, with every default in one place.
+
+Stored (and answered) under the API's camelCase names; `OrgSettings.from_stored` reads what
+is stored, `merged` validates a PUT body over it (unknown keys refused, each field checked).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from shared.core.errors import InvalidInput
+from shared.core.validation import boolean, https_url, known_keys, optional_str
+
+
+class SyncMode(StrEnum):
+    TWO_WAY = "twoWay"  # both ways
+    ONE_WAY = "oneWay"  # booking → Outlook only; Outlook edits of our events are reverted
+    OFF = "off"
+
+
+class RestrictedPolicy(StrEnum):
+    # Centerbase's restricted-user rules: an Outlook edit or delete by a restricted worker
+    # detaches them (attendee_removed, plus a personal copy for edits) — or is ignored.
+    DETACH = "detach"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    sync_mode: SyncMode = SyncMode.TWO_WAY
+    push_appointments_by_default: bool = True
+    use_organizer: bool = True
+    create_from_outlook: bool = True
+    create_prefix: str = ""
+    restricted_edit: RestrictedPolicy = RestrictedPolicy.DETACH
+    restricted_delete: RestrictedPolicy = RestrictedPolicy.DETACH
+    max_resources: int | None = None
+    allow_user_mailboxes_as_resources: bool = False
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> OrgSettings:
+        values: dict[str, Any] = {}
+        for api, name in _API_NAMES.items():
+            if api in stored:
+                values[name] = stored[api]
+        if "sync_mode" in values:
+            values["sync_mode"] = SyncMode(values["sync_mode"])
+        for name in ("restricted_edit", "restricted_delete"):
+            if name in values:
+                values[name] = RestrictedPolicy(values[name])
+        return cls(**values)
+
+    def to_stored(self) -> dict[str, Any]:
+        return {api: _plain(getattr(self, name)) for api, name in _API_NAMES.items()}
+
+    def view(self) -> dict[str, Any]:
+        """The answer of GET …/settings: every setting, never the webhook secret."""
+        out = self.to_stored()
+        out["webhookSecret"] = None
+        out["webhookSecretSet"] = bool(self.webhook_secret)
+        return out
+
+    def merged(self, body: dict[str, Any]) -> OrgSettings:
+        """`body` (a PUT) over these settings; every field checked, unknown keys refused."""
+        known_keys(body, set(_API_NAMES))
+        changes: dict[str, Any] = {}
+        for api in ("pushAppointmentsByDefault", "useOrganizer", "createFromOutlook", "allowUserMailboxesAsResources"):
+            if api in body:
+                changes[_API_NAMES[api]] = boolean(body, api, False)
+        if "syncMode" in body:
+            changes["sync_mode"] = _choice(body, "syncMode", SyncMode)
+        for api in ("restrictedEdit", "restrictedDelete"):
+            if api in body:
+                changes[_API_NAMES[api]] = _choice(body, api, RestrictedPolicy)
+        if "createPrefix" in body:
+            changes["create_prefix"] = optional_str(body, "createPrefix", max_len=64) or ""
+        if "maxResources" in body:
+            value = body["maxResources"]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise InvalidInput("maxResources", "maxResources must be a whole number ≥ 0, or null for no limit")
+            changes["max_resources"] = value
+        if "webhookUrl" in body:
+            url = optional_str(body, "webhookUrl", max_len=2048)
+            changes["webhook_url"] = https_url("webhookUrl", url) if url else None
+        if "webhookSecret" in body:
+            secret = optional_str(body, "webhookSecret", max_len=256)
+            if secret is not None and len(secret) < 16:
+                raise InvalidInput("webhookSecret", "webhookSecret must be at least 16 characters")
+            changes["webhook_secret"] = secret
+        result = dataclasses.replace(self, **changes)
+        if result.webhook_url and not result.webhook_secret:
+            raise InvalidInput("webhookSecret", "webhookSecret is required when webhookUrl is set")
+        return result
+
+
+_API_NAMES = {
+    "syncMode": "sync_mode",
+    "pushAppointmentsByDefault": "push_appointments_by_default",
+    "useOrganizer": "use_organizer",
+    "createFromOutlook": "create_from_outlook",
+    "createPrefix": "create_prefix",
+    "restrictedEdit": "restricted_edit",
+    "restrictedDelete": "restricted_delete",
+    "maxResources": "max_resources",
+    "allowUserMailboxesAsResources": "allow_user_mailboxes_as_resources",
+    "webhookUrl": "webhook_url",
+    "webhookSecret": "webhook_secret",
+}
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _choice(body: dict[str, Any], name: str, enum: type[StrEnum]) -> Any:
+    allowed = [m.value for m in enum]
+    if body[name] not in allowed:
+        raise InvalidInput(name, f"{name} must be one of {', '.join(allowed)}")
+    return enum(body[name])

@@ -1,0 +1,196 @@
+"""Booking → Outlook, the pure part: what should exist in which calendar, and what to do.
+
+`plan()` takes the appointment as the booking product wants it, the links of the people
+and rooms it names, and the targets we stored last time; it returns small action objects
+and does no I/O. The imperative shell (`shared.service.push`) carries them out.
+
+Targets: with `useOrganizer` (the default) one meeting in the organizer's calendar whose
+linked attendees, guests and rooms Exchange invites (role `organizer`); otherwise — or
+when the organizer is not linked — one copy in each linked worker's calendar (`copy`) and
+each linked resource's calendar (`resource`), with no invitations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.core.mapping import (
+    PROPERTY_ID,
+    Desired,
+    attendee,
+    event_body,
+    property_value,
+    same,
+    transaction_id,
+)
+
+__all__ = ["Action", "Create", "Delete", "Desired", "Keep", "Mailbox", "Skip", "Stored", "Update", "plan"]
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """A worker or resource as the planner sees its link."""
+
+    kind: str  # worker | resource
+    id: str
+    user_id: str | None
+    address: str | None
+    display_name: str = ""
+
+    @property
+    def linked(self) -> bool:
+        return self.user_id is not None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A target as stored after the last sync."""
+
+    mailbox: str
+    role: str
+    event_id: str | None
+    written: dict[str, Any]
+    state: str  # pending | synced | failed | deleted
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class Create:
+    mailbox: str
+    address: str
+    role: str
+    owner_kind: str
+    owner_id: str
+    event: dict[str, Any]
+    transaction_id: str
+    generation: int
+    maybe_exists: bool  # a previous create may have reached Graph: look it up first
+
+
+@dataclass(frozen=True)
+class Update:
+    mailbox: str
+    role: str
+    event_id: str
+    patch: dict[str, Any]
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delete:
+    mailbox: str
+    role: str
+    event_id: str | None  # None: a create that may have reached Graph; find it by property
+
+
+@dataclass(frozen=True)
+class Keep:
+    mailbox: str
+    role: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    kind: str
+    id: str
+    role: str
+    reason: str  # not_linked
+
+
+Action = Create | Update | Delete | Keep | Skip
+
+
+def desired_targets(
+    desired: Desired, use_organizer: bool, mailboxes: dict[tuple[str, str], Mailbox]
+) -> tuple[dict[str, tuple[Mailbox, str, dict[str, Any]]], list[Skip]]:
+    """mailbox user id → (mailbox, role, event body), plus what is skipped and why."""
+    skips: list[Skip] = []
+    if desired.deleted or not desired.push:
+        return {}, skips
+
+    def look(kind: str, ident: str, role: str) -> Mailbox | None:
+        box = mailboxes.get((kind, ident))
+        if box is None or not box.linked:
+            skips.append(Skip(kind, ident, role, "not_linked"))
+            return None
+        return box
+
+    people = list(dict.fromkeys(([desired.organizer] if desired.organizer else []) + list(desired.attendees)))
+    organizer = mailboxes.get(("worker", desired.organizer)) if desired.organizer else None
+    rooms = [r for r in desired.resources]
+    targets: dict[str, tuple[Mailbox, str, dict[str, Any]]] = {}
+    if use_organizer and organizer is not None and organizer.linked:
+        attendees: list[dict[str, Any]] = []
+        for worker in desired.attendees:
+            if worker == desired.organizer:
+                continue
+            box = look("worker", worker, "attendee")
+            if box is not None and box.user_id != organizer.user_id:
+                attendees.append(attendee(box.address or "", box.display_name, "required"))
+        attendees += [attendee(g, g, "required") for g in desired.guests]
+        room_names = []
+        for resource in rooms:
+            box = look("resource", resource, "resource")
+            if box is not None:
+                attendees.append(attendee(box.address or "", box.display_name, "resource"))
+                room_names.append(box.display_name or box.address or "")
+        location = desired.location or "; ".join(room_names)
+        targets[organizer.user_id or ""] = (
+            organizer,
+            "organizer",
+            event_body(desired, "organizer", attendees, location),
+        )
+        return targets, skips
+    for worker in people:
+        box = look("worker", worker, "organizer" if worker == desired.organizer else "attendee")
+        if box is not None and box.user_id not in targets:
+            targets[box.user_id or ""] = (box, "copy", event_body(desired, "copy", [], desired.location))
+    for resource in rooms:
+        box = look("resource", resource, "resource")
+        if box is not None and box.user_id not in targets:
+            targets[box.user_id or ""] = (
+                box,
+                "resource",
+                event_body(desired, "resource", [], desired.location or box.display_name),
+            )
+    return targets, skips
+
+
+def plan(
+    desired: Desired, use_organizer: bool, mailboxes: dict[tuple[str, str], Mailbox], stored: list[Stored]
+) -> list[Action]:
+    wanted, actions = desired_targets(desired, use_organizer, mailboxes)
+    have = {s.mailbox: s for s in stored if s.state != "deleted" or s.event_id}
+    generations = {s.mailbox: s.generation for s in stored}
+    value = property_value(desired.org, desired.appointment)
+    for user_id, (box, role, event) in wanted.items():
+        current = have.get(user_id)
+        if current is not None and current.event_id and current.role == role:
+            patch = {k: v for k, v in event.items() if not same(k, current.written.get(k), v)}
+            if patch:
+                actions.append(Update(user_id, role, current.event_id, patch, event))
+            else:
+                actions.append(Keep(user_id, role, current.event_id))
+            continue
+        if current is not None and current.event_id and current.role != role:
+            # Organizer meeting ↔ plain copy: replace the event, don't mutate it.
+            actions.append(Delete(user_id, current.role, current.event_id))
+            generation = current.generation + 1
+            maybe = False
+        else:
+            generation = generations.get(user_id, 0)
+            maybe = current is not None and current.state in ("pending", "failed") and current.event_id is None
+        full = {
+            **event,
+            "transactionId": transaction_id(desired.org, desired.appointment, user_id, generation),
+            "singleValueExtendedProperties": [{"id": PROPERTY_ID, "value": value}],
+        }
+        actions.append(
+            Create(user_id, box.address or "", role, box.kind, box.id, full, full["transactionId"], generation, maybe)
+        )
+    for user_id, current in have.items():
+        if user_id not in wanted and (current.event_id or current.state == "pending"):
+            actions.append(Delete(user_id, current.role, current.event_id))
+    return actions

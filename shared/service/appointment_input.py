@@ -1,0 +1,136 @@
+"""An appointment as the booking product sends it: every field checked (naming the bad
+one, with its path in a bulk request), and every worker and resource it names looked up."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from shared.adapters.records import LINK_CLASSES, Appointment
+from shared.core.errors import InvalidInput, UnknownTimeZone
+from shared.core.outbound import Mailbox
+from shared.core.timezones import zone
+from shared.core.validation import boolean, email, identifier, known_keys, optional_str
+from shared.service.ports import Services
+
+MAX_TITLE = 255
+MAX_ATTENDEES = 500  # Graph/Exchange: at most 500 attendees per event
+FIELDS = {
+    "title",
+    "start",
+    "end",
+    "timeZone",
+    "isAllDay",
+    "location",
+    "body",
+    "isPrivate",
+    "organizer",
+    "attendees",
+    "guests",
+    "resources",
+    "push",
+}
+
+
+# -- validation -------------------------------------------------------------------------------
+def _when(field_name: str, value: Any, tz_name: str, all_day: bool, prefix: str) -> datetime:
+    """ISO date-time (naive = wall clock in timeZone; with offset = converted) → naive local."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(prefix + field_name, f"{prefix + field_name} must be an ISO 8601 date-time")
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = (
+            datetime.combine(date.fromisoformat(text), time())
+            if all_day and len(text) == 10
+            else datetime.fromisoformat(text)
+        )
+    except ValueError:
+        raise InvalidInput(
+            prefix + field_name, f"{prefix + field_name}: {value!r} is not an ISO 8601 date-time"
+        ) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(zone(tz_name)).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)
+
+
+def _ids(body: dict[str, Any], name: str, prefix: str) -> list[str]:
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(prefix + name, f"{prefix + name} must be a list of strings")
+    return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+
+def parse(org_id: str, appointment_id: str, body: dict[str, Any], default_push: bool, prefix: str = "") -> Appointment:
+    """Check every field (naming the bad one); no I/O."""
+    identifier(prefix + "appointment", appointment_id)
+    known_keys(body, FIELDS | ({"appointment"} if prefix else set()), prefix)
+    title = optional_str(body, "title", max_len=MAX_TITLE, prefix=prefix)
+    if not title or not title.strip():
+        raise InvalidInput(prefix + "title", f"{prefix}title is required (1-{MAX_TITLE} characters)")
+    tz_name = body.get("timeZone") or "UTC"
+    if not isinstance(tz_name, str):
+        raise InvalidInput(prefix + "timeZone", f"{prefix}timeZone must be a string")
+    try:
+        zone(tz_name)
+    except UnknownTimeZone as exc:
+        raise InvalidInput(prefix + "timeZone", f"{prefix}timeZone: {exc}") from None
+    all_day = boolean(body, "isAllDay", False, prefix)
+    start = _when("start", body.get("start"), tz_name, all_day, prefix)
+    end = _when("end", body.get("end"), tz_name, all_day, prefix)
+    if end <= start:
+        raise InvalidInput(prefix + "end", f"{prefix}end must be after start")
+    if all_day and (start.time() != time() or end.time() != time()):
+        raise InvalidInput(prefix + "start", f"{prefix}an all-day appointment must start and end at midnight")
+    organizer = body.get("organizer")
+    if organizer is not None and (not isinstance(organizer, str) or not organizer.strip()):
+        raise InvalidInput(prefix + "organizer", f"{prefix}organizer must be a worker id")
+    attendees = _ids(body, "attendees", prefix)
+    guests = [email(f"{prefix}guests[{i}]", g) for i, g in enumerate(_ids(body, "guests", prefix))]
+    resources = _ids(body, "resources", prefix)
+    if len(attendees) + len(guests) + len(resources) > MAX_ATTENDEES:
+        raise InvalidInput(
+            prefix + "attendees",
+            f"{prefix}at most {MAX_ATTENDEES} attendees, guests and resources together (Exchange's limit)",
+        )
+    return Appointment(
+        org=org_id,
+        appointment=appointment_id,
+        title=title.strip(),
+        start=start.isoformat(),
+        end=end.isoformat(),
+        time_zone=tz_name,
+        is_all_day=all_day,
+        location=optional_str(body, "location", max_len=255, prefix=prefix) or "",
+        body=optional_str(body, "body", max_len=30_000, prefix=prefix) or "",
+        is_private=boolean(body, "isPrivate", False, prefix),
+        organizer=organizer.strip() if organizer else None,
+        attendees=attendees,
+        guests=guests,
+        resources=resources,
+        push=boolean(body, "push", default_push, prefix),
+    )
+
+
+async def check_references(
+    services: Services, appt: Appointment, prefix: str = "", known: dict[tuple[str, str], Mailbox] | None = None
+) -> dict[tuple[str, str], Mailbox]:
+    """Every worker and resource named must exist (400 naming it); returns their links."""
+    boxes = dict(known or {})
+    wanted = [
+        ("worker", w, "organizer" if w == appt.organizer else "attendees")
+        for w in ([appt.organizer] if appt.organizer else []) + appt.attendees
+    ]
+    wanted += [("resource", r, "resources") for r in appt.resources]
+    for kind, ident, field_name in wanted:
+        if (kind, ident) in boxes:
+            continue
+        link = await services.store.get(LINK_CLASSES[kind], org=appt.org, **{kind: ident})
+        if link is None:
+            raise InvalidInput(
+                prefix + field_name, f"{prefix + field_name}: unknown {kind} {ident!r}", code=f"unknown_{kind}"
+            )
+        linked = link.status == "linked" and link.m365_user_id is not None
+        boxes[(kind, ident)] = Mailbox(
+            kind, ident, link.m365_user_id if linked else None, link.account, link.display_name
+        )
+    return boxes

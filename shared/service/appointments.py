@@ -1,0 +1,116 @@
+"""Appointments from the booking product: storage, and the sync to Outlook.
+
+A sync is gather (the appointment, the links it names, our stored targets) → plan (pure,
+`shared.core.outbound`) → apply (`shared.service.push`). Every step is idempotent, so a
+retry from the queue, a repeated PUT or a re-run bulk job creates nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from shared.adapters.messages import AppointmentRetry
+from shared.adapters.records import Appointment, Org, Target
+from shared.core.errors import InvalidInput, NotFound
+from shared.core.logcontext import log_context
+from shared.core.outbound import Mailbox, Stored, plan
+from shared.core.validation import identifier
+from shared.service.appointment_input import check_references, parse
+from shared.service.orgs import require_org
+from shared.service.ports import Services
+from shared.service.push import apply, target_view
+
+log = logging.getLogger("calsync.appointments")
+
+RETRY_DELAY_S = 10  # first retry of a push Graph held up
+
+
+async def stored_targets(services: Services, org: str, appointment: str) -> list[Target]:
+    return [t async for t in services.store.query(Target, org=org, row_prefix={"appointment": appointment})]
+
+
+async def sync(
+    services: Services,
+    org: Org,
+    appt: Appointment,
+    boxes: dict[tuple[str, str], Mailbox] | None = None,
+    *,
+    retries: int | None = None,
+    final: bool = False,
+) -> dict[str, Any]:
+    """Gather, plan, apply; answers the target view. `final`: no further retry will come."""
+    with log_context(org=org.org, operation="push_appointment"):
+        boxes = boxes if boxes is not None else await check_references(services, appt)
+        targets = await stored_targets(services, org.org, appt.appointment)
+        stored = [Stored(t.mailbox, t.role, t.event_id, t.written, t.state, t.generation) for t in targets]
+        actions = plan(appt.desired(), org.config.use_organizer, boxes, stored)
+        results = await apply(
+            services, org, appt.appointment, actions, {t.mailbox: t for t in targets}, retries=retries, final=final
+        )
+        return {"appointment": appt.appointment, "deleted": appt.deleted, "targets": results}
+
+
+def pending(view: dict[str, Any]) -> bool:
+    return any(t["state"] == "pending" for t in view["targets"])
+
+
+async def _sync_or_queue(
+    services: Services, org: Org, appt: Appointment, boxes: dict[tuple[str, str], Mailbox]
+) -> dict[str, Any]:
+    """Sync now; what Graph held up is finished from the queue (nothing accepted is lost)."""
+    view = await sync(services, org, appt, boxes)
+    if pending(view):
+        await services.queues.send(AppointmentRetry(org.org, appt.appointment), delay_seconds=RETRY_DELAY_S)
+    return view
+
+
+async def put(services: Services, org_id: str, appointment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    org = await require_org(services, org_id)
+    appt = parse(org_id, appointment_id, body, org.config.push_appointments_by_default)
+    boxes = await check_references(services, appt)  # 400 before anything is written
+    await services.store.upsert(appt)
+    return await _sync_or_queue(services, org, appt, boxes)
+
+
+async def delete(services: Services, org_id: str, appointment_id: str) -> dict[str, Any]:
+    org = await require_org(services, org_id)
+    identifier("appointment", appointment_id)
+    appt = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
+    if appt is None:
+        appt = Appointment(org=org_id, appointment=appointment_id)
+    appt.deleted, appt.updated_at = True, services.clock.now()
+    await services.store.upsert(appt)
+    return await _sync_or_queue(services, org, appt, {})
+
+
+async def get(services: Services, org_id: str, appointment_id: str) -> dict[str, Any]:
+    await require_org(services, org_id)
+    appt = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
+    if appt is None:
+        raise NotFound(f"appointment {appointment_id!r} is not known", code="appointment_not_found")
+    targets = await stored_targets(services, org_id, appointment_id)
+    return {
+        "appointment": appointment_id,
+        "deleted": appt.deleted,
+        "targets": [target_view(t) for t in targets if t.state != "deleted"],
+    }
+
+
+async def retry(services: Services, org_id: str, appointment_id: str, *, final: bool) -> bool:
+    """Queue retry of a sync that Graph held up; True when nothing is pending any more."""
+    org = await require_org(services, org_id)
+    appt = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
+    if appt is None:
+        return True
+    try:
+        view = await sync(services, org, appt, retries=4, final=final)
+    except InvalidInput as exc:
+        # A worker or resource it names was deleted meanwhile: no retry can fix that, so the
+        # waiting targets fail visibly instead of the message ending in the poison queue.
+        for target in await stored_targets(services, org_id, appointment_id):
+            if target.state == "pending":
+                target.state, target.error_code, target.error_message = "failed", exc.code, exc.message
+                await services.store.upsert(target)
+        return True
+    return not pending(view)

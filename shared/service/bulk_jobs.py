@@ -1,0 +1,149 @@
+"""Bulk push ("push my calendar"): validate everything, store it, then sync from a queue.
+
+The work is split into queue messages of CHUNK appointments, so several instances share
+it; each message records its own progress row (no hot counter to fight over). A retried
+message re-runs its chunk: appointments already in sync are no-ops, so a re-run creates
+nothing new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from shared.adapters.messages import PushChunk
+from shared.adapters.records import Appointment, Job, JobChunk, WorkerLink
+from shared.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from shared.core.logcontext import log_context
+from shared.core.outbound import Mailbox
+from shared.core.validation import identifier
+from shared.service import appointments
+from shared.service.appointment_input import check_references, parse
+from shared.service.orgs import require_org
+from shared.service.ports import Services
+
+log = logging.getLogger("calsync.jobs")
+
+MAX_APPOINTMENTS = 5000
+CHUNK = 20
+CHUNK_CONCURRENCY = 4  # Outlook's per-mailbox concurrency; the gateway enforces it too
+MAX_ERRORS = 100
+
+
+async def submit(services: Services, org_id: str, worker_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    org = await require_org(services, org_id)
+    identifier("worker", worker_id)
+    if set(body) - {"appointments"}:
+        raise InvalidInput(sorted(set(body) - {"appointments"})[0], "only 'appointments' is allowed here")
+    items = body.get("appointments")
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("appointments", "appointments must be a non-empty list")
+    if len(items) > MAX_APPOINTMENTS:
+        raise PayloadTooLarge(
+            f"{len(items)} appointments; at most {MAX_APPOINTMENTS} per request", code="batch_too_large"
+        )
+    if await services.store.get(WorkerLink, org=org_id, worker=worker_id) is None:
+        raise NotFound(f"worker {worker_id!r} is not known in organisation {org_id!r}", code="worker_not_found")
+    default_push = org.config.push_appointments_by_default
+    parsed: list[Appointment] = []
+    seen: set[str] = set()
+    boxes: dict[tuple[str, str], Mailbox] = {}
+    for index, item in enumerate(items):
+        prefix = f"appointments[{index}]."
+        if not isinstance(item, dict):
+            raise InvalidInput(f"appointments[{index}]", "each appointment must be an object")
+        appointment_id = item.get("appointment")
+        if not isinstance(appointment_id, str):
+            raise InvalidInput(prefix + "appointment", "each appointment needs its id in 'appointment'")
+        if appointment_id in seen:
+            raise InvalidInput(prefix + "appointment", f"appointment {appointment_id!r} appears twice")
+        seen.add(appointment_id)
+        fields = {k: v for k, v in item.items() if k != "appointment"}
+        fields.setdefault("organizer", worker_id)
+        appt = parse(org_id, appointment_id, fields, default_push, prefix=prefix)
+        boxes = await check_references(services, appt, prefix, boxes)
+        parsed.append(appt)
+    job_id = str(uuid.uuid4())
+    chunks = [parsed[i : i + CHUNK] for i in range(0, len(parsed), CHUNK)]
+    # Durable before we answer: the appointments, the job, then its messages.
+    await services.store.submit([("upsert", a) for a in parsed])
+    job = Job(org=org_id, job=job_id, worker=worker_id, total=len(parsed), chunks=len(chunks))
+    await services.store.insert(job)
+    for number, chunk in enumerate(chunks):
+        await services.queues.send(PushChunk(org_id, job_id, f"{number:05}", [a.appointment for a in chunk]))
+    return await view(services, org_id, job_id)
+
+
+def _outcome(result: dict[str, Any]) -> str:
+    states = [t["state"] for t in result["targets"]]
+    if "pending" in states:
+        return "pending"
+    if "failed" in states:
+        return "failed"
+    return "succeeded" if "synced" in states else "skipped"
+
+
+async def run_chunk(services: Services, message: PushChunk, *, final: bool) -> bool:
+    """Sync one chunk; True when nothing in it is left pending."""
+    org_id, job_id, number = message.org, message.job, message.chunk
+    org = await require_org(services, org_id)
+    gate = asyncio.Semaphore(CHUNK_CONCURRENCY)
+    outcomes: dict[str, tuple[str, dict[str, Any] | None]] = {}
+
+    async def one(appointment_id: str) -> None:
+        async with gate:
+            appt = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
+            if appt is None:
+                outcomes[appointment_id] = ("failed", {"appointment": appointment_id, "code": "appointment_missing"})
+                return
+            try:
+                result = await appointments.sync(services, org, appt, retries=4, final=final)
+            except InvalidInput as exc:  # a worker or resource deleted since the job was accepted
+                outcomes[appointment_id] = (
+                    "failed",
+                    {"appointment": appointment_id, "code": exc.code, "message": exc.message},
+                )
+                return
+            outcome = _outcome(result)
+            error = next((t["error"] for t in result["targets"] if t["state"] in ("failed", "pending")), None)
+            outcomes[appointment_id] = (outcome, {"appointment": appointment_id, **error} if error else None)
+
+    with log_context(org=org_id, operation="push_job"):
+        await asyncio.gather(*(one(a) for a in message.appointments))
+    chunk = await services.store.get(JobChunk, job=job_id, chunk=number) or JobChunk(job=job_id, chunk=number)
+    counts = {k: sum(1 for o, _ in outcomes.values() if o == k) for k in ("succeeded", "failed", "skipped", "pending")}
+    chunk.succeeded, chunk.failed, chunk.skipped, chunk.pending = (
+        counts["succeeded"],
+        counts["failed"],
+        counts["skipped"],
+        counts["pending"],
+    )
+    chunk.errors = [e for o, e in outcomes.values() if e is not None and o in ("failed", "pending")][:MAX_ERRORS]
+    chunk.final = final or counts["pending"] == 0
+    chunk.attempts += 1
+    chunk.updated_at = services.clock.now()
+    await services.store.upsert(chunk)
+    return counts["pending"] == 0
+
+
+async def view(services: Services, org_id: str, job_id: str) -> dict[str, Any]:
+    job = await services.store.get(Job, org=org_id, job=job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} is not known", code="job_not_found")
+    chunks = [c async for c in services.store.query(JobChunk, job=job_id)]
+    done = [c for c in chunks if c.final]
+    totals = {k: sum(getattr(c, k) for c in chunks) for k in ("succeeded", "failed", "skipped", "pending")}
+    state = "queued" if not chunks else ("done" if len(done) == job.chunks else "running")
+    errors = [e for c in chunks for e in c.errors][:MAX_ERRORS]
+    return {
+        "job": job.job,
+        "worker": job.worker,
+        "state": state,
+        "total": job.total,
+        **totals,
+        "processed": totals["succeeded"] + totals["failed"] + totals["skipped"],
+        "errors": errors,
+        "createdAt": job.created_at,
+    }

@@ -1,0 +1,72 @@
+"""The gather step of a mailbox round: what we know of each event a delta round returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.adapters.records import LINK_CLASSES, Appointment, EventRef, IcalRef, Org, Target
+from shared.core import inbound
+from shared.core.mapping import PROPERTY_ID, desired_content, tagged_appointment, written_content
+from shared.service.ports import Services
+
+
+async def linked_people(services: Services, org_id: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """Linked workers and resources by lower-cased address: (kind, id), and their user ids."""
+    out: dict[str, tuple[str, str]] = {}
+    users: dict[str, str] = {}
+    for cls in LINK_CLASSES.values():
+        async for link in services.store.query(cls, org=org_id, filter="status eq @s", parameters={"s": "linked"}):
+            if link.account and link.m365_user_id:
+                out[link.account.lower()] = (link.KIND, link.owner_id)
+                users[link.account.lower()] = link.m365_user_id
+    return out, users
+
+
+async def know(
+    services: Services,
+    org: Org,
+    mailbox: str,
+    event_id: str,
+    item: dict[str, Any] | None,
+    people: dict[str, tuple[str, str]] | None = None,
+    users: dict[str, str] | None = None,
+) -> inbound.Known:
+    """Everything the planner needs to know about one event, from our tables (and, for an
+    unknown event some app created, one Graph read of our extended property)."""
+    store = services.store
+    ref = await store.get(EventRef, mailbox=mailbox, event_id=event_id)
+    appointment = ref.appointment if ref is not None and ref.org == org.org else None
+    if appointment is None and item is not None and "@removed" not in item:
+        ical = item.get("iCalUId")
+        meeting = await store.get(IcalRef, ical_uid=ical) if ical else None
+        if meeting is not None and meeting.org == org.org:
+            return inbound.Known(meeting=meeting.appointment)
+        organizer = (((item.get("organizer") or {}).get("emailAddress") or {}).get("address") or "").lower()
+        if ical and not item.get("isOrganizer") and people and users and people.get(organizer, ("", ""))[0] == "worker":
+            # An invitation from a linked worker (a room's copy, say) that we may have just
+            # sent, before our index of it was written: ask the organizer's copy.
+            tag = await services.graph.find_by_ical(org.m365_tenant_id, users[organizer], ical, PROPERTY_ID)
+            meeting_of = tagged_appointment(org.org, tag)
+            if meeting_of:
+                return inbound.Known(meeting=meeting_of)
+        if item.get("transactionId"):
+            # Made by an app: ours if it carries our property (our create may not have been
+            # recorded yet when this round runs).
+            tag = await services.graph.event_tag(org.m365_tenant_id, mailbox, event_id, PROPERTY_ID)
+            appointment = tagged_appointment(org.org, tag)
+    if appointment is None:
+        return inbound.Known()
+    appt = await store.get(Appointment, org=org.org, appointment=appointment)
+    target = await store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
+    bases = []
+    if target is not None and target.written:
+        bases.append(written_content(target.written))
+    if appt is not None:
+        bases.append(desired_content(appt.desired()))
+    retiring = (
+        appt is None
+        or appt.deleted
+        or not appt.push
+        or (target is not None and target.state in ("deleting", "deleted"))
+    )
+    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring)

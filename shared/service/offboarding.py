@@ -1,0 +1,51 @@
+"""Deleting an organisation: every subscription we hold for it, then every row it owns."""
+
+from __future__ import annotations
+
+from shared.adapters.records import (
+    LINK_CLASSES,
+    ORG_PARTITIONED,
+    EventRef,
+    IcalRef,
+    Job,
+    JobChunk,
+    SeenEvent,
+    Target,
+)
+from shared.service.orgs import require_org
+from shared.service.ports import Services
+from shared.service.subscriptions import release
+
+
+async def delete_org(services: Services, org_id: str) -> dict[str, int]:
+    """Unlink everything (deleting our Graph subscriptions) and delete the org's state.
+    Events we wrote stay in people's calendars: they are theirs now."""
+    store = services.store
+    org = await require_org(services, org_id)
+    released = 0
+    mailboxes: set[str] = set()
+    for cls in LINK_CLASSES.values():
+        async for link in store.query(cls, org=org_id):
+            if link.subscription_id:
+                released += 1
+            if link.m365_user_id:
+                mailboxes.add(link.m365_user_id)
+            await release(services, org, link)
+    # Rows keyed by something else than the org: found through what the org owns.
+    for mailbox in mailboxes:  # per-mailbox indexes, when no other org shares the mailbox
+        for index in (SeenEvent, EventRef):
+            rows = [r async for r in store.query(index, mailbox=mailbox)]
+            for row in rows:
+                if row.org == org_id:
+                    await store.delete_key(index, mailbox=mailbox, event_id=row.event_id)
+    icals = {t.ical_uid async for t in store.query(Target, org=org_id) if t.ical_uid}
+    for ical_uid in icals:
+        ref = await store.get(IcalRef, ical_uid=ical_uid)
+        if ref is not None and ref.org == org_id:
+            await store.delete(ref)
+    async for job in store.query(Job, org=org_id):
+        await store.delete_partition(JobChunk, job=job.job)
+    for cls in ORG_PARTITIONED:
+        await store.delete_partition(cls, org=org_id)
+    await store.delete(org)
+    return {"subscriptionsDeleted": released}

@@ -1,0 +1,84 @@
+"""Organisations: the booking product's tenants of calsync, each tied to one M365 tenant."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from shared.adapters.records import Org
+from shared.core.errors import ConcurrencyConflict, GraphError, InvalidInput, NotFound
+from shared.core.validation import GUID, known_keys, optional_str
+from shared.service.ports import Services
+
+log = logging.getLogger("calsync.orgs")
+
+SETTINGS_RETRIES = 5  # concurrent PUTs of settings: re-read and merge again, this many times
+
+
+def consent_url(services: Services, tenant_id: str, redirect_uri: str | None = None, state: str | None = None) -> str:
+    """The admin-consent URL of our multi-tenant app registration for one tenant."""
+    params = {"client_id": services.settings.graph_client_id or ""}
+    if redirect_uri:
+        params["redirect_uri"] = redirect_uri
+    if state:
+        params["state"] = state
+    return f"https://login.microsoftonline.com/{tenant_id}/adminconsent?{urlencode(params)}"
+
+
+def org_view(services: Services, org: Org) -> dict[str, Any]:
+    return {
+        "org": org.org,
+        "m365TenantId": org.m365_tenant_id,
+        "displayName": org.display_name,
+        "status": org.status,
+        "error": {"code": org.error_code, "message": org.error_message} if org.error_code else None,
+        "adminConsentUrl": consent_url(services, org.m365_tenant_id),
+        "createdAt": org.created_at,
+        "updatedAt": org.updated_at,
+    }
+
+
+def parse_org_body(body: dict[str, Any]) -> tuple[str, str]:
+    known_keys(body, {"m365TenantId", "displayName"})
+    tenant = body.get("m365TenantId")
+    if not isinstance(tenant, str) or not GUID.match(tenant.strip()):
+        raise InvalidInput("m365TenantId", "m365TenantId must be the Microsoft 365 tenant id (a GUID)")
+    return tenant.strip().lower(), optional_str(body, "displayName") or ""
+
+
+async def require_org(services: Services, org_id: str) -> Org:
+    org = await services.store.get(Org, org=org_id)
+    if org is None:
+        raise NotFound(f"organisation {org_id!r} is not known", code="org_not_found")
+    return org
+
+
+async def connect(services: Services, org_id: str, tenant_id: str, display_name: str) -> Org:
+    """Store the org and check that we can read its tenant with one cheap Graph call."""
+    org = await services.store.get(Org, org=org_id) or Org(org=org_id, m365_tenant_id=tenant_id)
+    org.m365_tenant_id, org.display_name, org.updated_at = tenant_id, display_name, services.clock.now()
+    try:
+        await services.graph.probe(tenant_id)
+        org.status, org.error_code, org.error_message = "connected", None, None
+    except GraphError as exc:
+        org.status, org.error_code, org.error_message = "error", exc.code, exc.message
+        log.warning("org %s: tenant check failed: %s", org_id, exc.code)
+    await services.store.upsert(org)
+    return org
+
+
+async def update_settings(services: Services, org_id: str, body: dict[str, Any]) -> Org:
+    """Merge `body` over the stored settings. A concurrent writer makes us re-read and merge
+    again (never a lost update, never a 500); past the retries, the 409 says so."""
+    attempt = 0
+    while True:
+        org = await require_org(services, org_id)
+        org.settings = org.config.merged(body).to_stored()  # 400 before anything is written
+        org.updated_at = services.clock.now()
+        try:
+            return await services.store.update(org)
+        except ConcurrencyConflict:
+            attempt += 1
+            if attempt >= SETTINGS_RETRIES:
+                raise

@@ -1,0 +1,213 @@
+"""Booking → Outlook, the imperative shell: carry out the planner's actions.
+
+Write-ahead: a target is stored as `pending` (with its deterministic transactionId) before
+Graph is asked to create the event, and looked up by our extended property if an earlier
+attempt may have reached Graph. Each action's failure is isolated to its target: Graph
+being unavailable leaves it `pending` (the queue retries), a refusal makes it `failed`;
+neither is swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from shared.adapters.records import EventRef, IcalRef, Org, SeenEvent, Target
+from shared.core.errors import GraphError, GraphNotFound, GraphUnavailable
+from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id
+from shared.core.outbound import Action, Create, Delete, Keep, Skip, Update
+from shared.service.ports import Services
+
+log = logging.getLogger("calsync.push")
+
+
+def target_view(t: Target) -> dict[str, Any]:
+    return {
+        "mailbox": t.address,
+        "mailboxId": t.mailbox,
+        "role": t.role,
+        t.owner_kind: t.owner_id,
+        "eventId": t.event_id,
+        "state": t.state,
+        "error": {"code": t.error_code, "message": t.error_message} if t.error_code else None,
+    }
+
+
+def skip_view(s: Skip) -> dict[str, Any]:
+    return {
+        "mailbox": None,
+        "mailboxId": None,
+        "role": s.role,
+        s.kind: s.id,
+        "eventId": None,
+        "state": "skipped",
+        "error": {"code": s.reason, "message": f"{s.kind} {s.id!r} is not linked to a Microsoft 365 mailbox"},
+    }
+
+
+async def apply(
+    services: Services,
+    org: Org,
+    appointment: str,
+    actions: list[Action],
+    targets: dict[str, Target],
+    *,
+    retries: int | None = None,
+    final: bool = False,
+) -> list[dict]:
+    """Run the actions, one mailbox's in order, mailboxes side by side."""
+    per_mailbox: dict[str, list[Action]] = {}
+    results: list[dict[str, Any]] = []
+    for action in actions:
+        if isinstance(action, Skip):
+            results.append(skip_view(action))
+        else:
+            per_mailbox.setdefault(action.mailbox, []).append(action)
+    shell = _Shell(services, org, appointment, targets, retries, final)
+    done = await asyncio.gather(*(shell.run(mailbox, items) for mailbox, items in per_mailbox.items()))
+    for target in done:
+        if target is not None and target.state != "deleted":
+            results.append(target_view(target))
+    return results
+
+
+@dataclass
+class _Shell:
+    services: Services
+    org: Org
+    appointment: str
+    targets: dict[str, Target]
+    retries: int | None
+    final: bool
+
+    @property
+    def tenant(self) -> str:
+        return self.org.m365_tenant_id
+
+    def target(self, mailbox: str) -> Target:
+        if mailbox not in self.targets:
+            self.targets[mailbox] = Target(org=self.org.org, appointment=self.appointment, mailbox=mailbox)
+        return self.targets[mailbox]
+
+    async def run(self, mailbox: str, actions: list[Action]) -> Target | None:
+        target = self.target(mailbox)
+        for action in actions:
+            try:
+                if isinstance(action, Create):
+                    await self.create(target, action)
+                elif isinstance(action, Update):
+                    await self.update(target, action)
+                elif isinstance(action, Delete):
+                    await self.delete(target, action)
+                elif isinstance(action, Keep) and target.state != "synced":
+                    target.state, target.error_code, target.error_message = "synced", None, None
+                    await self.save(target)
+            except GraphError as exc:
+                retryable = isinstance(exc, GraphUnavailable) and not self.final
+                target.state = "pending" if retryable else "failed"
+                target.error_code, target.error_message = exc.code, exc.message
+                log.warning("target %s: %s (%s)", mailbox, exc.code, target.state)
+                await self.save(target)
+                break
+        return target
+
+    async def save(self, target: Target) -> None:
+        target.updated_at = self.services.clock.now()
+        await self.services.store.upsert(target)
+
+    async def _found(self, mailbox: str) -> list[dict[str, Any]]:
+        return await self.services.graph.find_events(
+            self.tenant, mailbox, PROPERTY_ID, property_value(self.org.org, self.appointment)
+        )
+
+    async def create(self, target: Target, action: Create) -> None:
+        target.role, target.address = action.role, action.address
+        target.owner_kind, target.owner_id = action.owner_kind, action.owner_id
+        target.transaction_id, target.generation = action.transaction_id, action.generation
+        target.state, target.event_id, target.attempts = "pending", None, target.attempts + 1
+        await self.save(target)  # write-ahead: a crash from here on is recovered by lookup
+        graph = self.services.graph
+        existing = await self._found(action.mailbox) if action.maybe_exists else []
+        if existing:
+            event = existing[0]
+            for extra in existing[1:]:  # never leave a duplicate behind
+                await graph.delete_event(self.tenant, action.mailbox, extra["id"], retries=self.retries)
+            if any(target.written.get(k) != action.event.get(k) for k in COMPARED if k in action.event):
+                patch = {k: v for k, v in action.event.items() if k in COMPARED}
+                event = await graph.update_event(self.tenant, action.mailbox, event["id"], patch, retries=self.retries)
+        else:
+            event = await graph.create_event(self.tenant, action.mailbox, action.event, retries=self.retries)
+        await self._synced(target, event, action.event)
+
+    async def update(self, target: Target, action: Update) -> None:
+        try:
+            event = await self.services.graph.update_event(
+                self.tenant, action.mailbox, action.event_id, action.patch, retries=self.retries
+            )
+        except GraphNotFound:
+            # Deleted in Outlook meanwhile: the booking product's update brings it back.
+            await self.services.store.delete_key(EventRef, mailbox=action.mailbox, event_id=action.event_id)
+            target.generation += 1
+            full = {
+                **action.event,
+                "transactionId": transaction_id(self.org.org, self.appointment, action.mailbox, target.generation),
+                "singleValueExtendedProperties": [
+                    {"id": PROPERTY_ID, "value": property_value(self.org.org, self.appointment)}
+                ],
+            }
+            await self.create(
+                target,
+                Create(
+                    action.mailbox,
+                    target.address,
+                    action.role,
+                    target.owner_kind,
+                    target.owner_id,
+                    full,
+                    full["transactionId"],
+                    target.generation,
+                    False,
+                ),
+            )
+            return
+        await self._synced(target, event, action.event)
+
+    async def delete(self, target: Target, action: Delete) -> None:
+        graph = self.services.graph
+        target.state = "deleting"  # write-ahead: the inbound side ignores our own deletion
+        await self.save(target)
+        ids = [action.event_id] if action.event_id else [e["id"] for e in await self._found(action.mailbox)]
+        for event_id in ids:
+            await graph.delete_event(self.tenant, action.mailbox, event_id, retries=self.retries)
+            await self.services.store.delete_key(EventRef, mailbox=action.mailbox, event_id=event_id)
+            await self.services.store.delete_key(SeenEvent, mailbox=action.mailbox, event_id=event_id)
+        if target.ical_uid and target.role == "organizer":
+            await self.services.store.delete_key(IcalRef, ical_uid=target.ical_uid)
+        target.state, target.event_id, target.change_key, target.written = "deleted", None, None, {}
+        target.generation += 1
+        target.error_code = target.error_message = None
+        await self.save(target)
+
+    async def _synced(self, target: Target, event: dict[str, Any], written: dict[str, Any]) -> None:
+        target.event_id, target.change_key = event["id"], event.get("changeKey")
+        target.ical_uid = event.get("iCalUId")
+        target.written = {k: written[k] for k in COMPARED if k in written}
+        target.state, target.error_code, target.error_message = "synced", None, None
+        await self.services.store.upsert(
+            EventRef(
+                mailbox=target.mailbox,
+                event_id=target.event_id,
+                org=self.org.org,
+                appointment=self.appointment,
+                role=target.role,
+                change_key=target.change_key,
+            )
+        )
+        if target.ical_uid and target.role == "organizer":
+            # Attendees' and rooms' copies of our meeting carry its iCalUId: this finds them.
+            await self.services.store.upsert(
+                IcalRef(ical_uid=target.ical_uid, org=self.org.org, appointment=self.appointment)
+            )
+        await self.save(target)
