@@ -15,7 +15,7 @@ import pytest
 
 from devtools.services import free_port
 from shared.webhooks import verify
-from tests.integration.conftest import OrgFixture, Stack
+from tests.integration.conftest import OrgFixture, Stack, now
 from tests.integration.test_push import appointment
 
 D = "fabrikam.test"
@@ -45,11 +45,6 @@ def wait_for(stack: Stack, org: OrgFixture, predicate, timeout: float = 10) -> l
         time.sleep(0.2)
 
 
-def settle(stack: Stack, seconds: float = 3.0) -> None:
-    """Let notifications in flight reach the app and its queue workers finish."""
-    time.sleep(seconds)
-
-
 def outlook_event(g: httpx.Client, mailbox: str, subject: str, start: str, end: str) -> dict[str, Any]:
     """Someone creates an event in Outlook (a plain Graph call, not through calsync); UTC times."""
     r = g.post(
@@ -70,12 +65,42 @@ def graph(stack: Stack, org: OrgFixture) -> httpx.Client:
     return client
 
 
+def event(g: httpx.Client, mailbox: str, event_id: str) -> dict[str, Any]:
+    r = g.get(f"/users/{mailbox}/events/{event_id}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def copy_of(g: httpx.Client, mailbox: str, ical_uid: str) -> dict[str, Any]:
+    """The event of a meeting (by iCalUId) in one mailbox: the organizer's or a copy."""
+    found, link = [], f"/users/{mailbox}/events?$top=100"
+    while link:
+        page = g.get(link).json()  # nextLinks are absolute
+        found += [e for e in page["value"] if e["iCalUId"] == ical_uid]
+        link = page.get("@odata.nextLink")
+    [one] = found
+    return one
+
+
+def eventually(check, timeout: float = 15, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met in time")
+        time.sleep(0.1)
+
+
 def test_outlook_edit_reaches_the_feed_as_updated(linked: OrgFixture, stack: Stack) -> None:
+    since = now()
     pushed = stack.api.put(
         f"/orgs/{linked.id}/appointments/a1", json=appointment(start=f"{DAY}T10:00:00", end=f"{DAY}T11:00:00")
     )
     event_id = pushed.json()["targets"][0]["eventId"]
-    settle(stack, 1.5)
+    stack.notified_round(linked, "w-ada", since, event_id=event_id)  # our meeting, read back
+    stack.notified_round(linked, "w-bob", since)  # and the attendee's copy
     assert changes(stack, linked) == []
     started = time.monotonic()
     with graph(stack, linked) as g:
@@ -98,7 +123,9 @@ def test_outlook_edit_reaches_the_feed_as_updated(linked: OrgFixture, stack: Sta
 
 
 def test_a_hundred_pushes_of_our_own_make_no_feed_entry(linked: OrgFixture, stack: Stack) -> None:
+    since = now()
     base = datetime.fromisoformat(f"{DAY}T06:00:00")
+    meetings = {}
     for i in range(50):
         body = appointment(
             start=(base + timedelta(minutes=10 * i)).isoformat(),
@@ -106,7 +133,9 @@ def test_a_hundred_pushes_of_our_own_make_no_feed_entry(linked: OrgFixture, stac
             attendees=["w-bob"],
             resources=["r-room0"] if i % 10 == 0 else [],
         )
-        assert stack.api.put(f"/orgs/{linked.id}/appointments/own-{i}", json=body).status_code == 200
+        r = stack.api.put(f"/orgs/{linked.id}/appointments/own-{i}", json=body)
+        assert r.status_code == 200
+        meetings[i] = r.json()["targets"][0]["eventId"]
     for i in range(50):  # and fifty updates
         body = appointment(
             title=f"Renamed {i}",
@@ -116,14 +145,25 @@ def test_a_hundred_pushes_of_our_own_make_no_feed_entry(linked: OrgFixture, stac
             resources=["r-room0"] if i % 10 == 0 else [],
         )
         assert stack.api.put(f"/orgs/{linked.id}/appointments/own-{i}", json=body).status_code == 200
-    settle(stack, 6)
+    # The last change in each mailbox (own-49 for the organizer and the attendee, own-40 for
+    # the room) has been notified and read: every round our writes caused is done.
+    with graph(stack, linked) as g:
+        for owner, kind, upn, i in (
+            ("w-ada", "worker", "ada", 49),
+            ("w-bob", "worker", "bob", 49),
+            ("r-room0", "resource", "room0", 40),
+        ):
+            ical = event(g, linked.users[f"ada@{D}"], meetings[i])["iCalUId"]
+            last = copy_of(g, linked.users[f"{upn}@{D}"], ical)
+            stack.notified_round(linked, owner, since, kind=kind, event_id=last["id"], change_key=last["changeKey"])
     feed = changes(stack, linked)
     # The room accepting our bookings is Exchange's answer, not an echo; nothing else may appear.
     assert [c for c in feed if not (c["type"] == "responded" and c["resource"] == "r-room0")] == []
 
 
 def _delivered(stack: Stack, subscription: str) -> dict[str, Any]:
-    deliveries = stack.graph.get("/_emulator/deliveries").json()["deliveries"]
+    """A notification collection Graph delivered for the subscription (the latest)."""
+    deliveries = stack.deliveries()
     return next(
         d["body"]
         for d in reversed(deliveries)
@@ -134,22 +174,26 @@ def _delivered(stack: Stack, subscription: str) -> dict[str, Any]:
 def test_bad_notifications_change_nothing_and_repeats_yield_one_change(
     linked: OrgFixture, stack: Stack, app_host
 ) -> None:
+    since = now()
     pushed = stack.api.put(f"/orgs/{linked.id}/appointments/a2", json=appointment()).json()
     event_id = pushed["targets"][0]["eventId"]
-    sub_id = stack.api.get(f"/orgs/{linked.id}/workers/w-ada").json()["subscription"]["id"]
-    settle(stack, 1.5)
+    ada = linked.users[f"ada@{D}"]
+    sub_id = stack.link(linked, "w-ada")["subscription"]["id"]
+    stack.notified_round(linked, "w-ada", since, event_id=event_id)
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
     try:
         with graph(stack, linked) as g:
-            g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{event_id}", json={"subject": "Quiet edit"})
+            g.patch(f"/users/{ada}/events/{event_id}", json={"subject": "Quiet edit"})
         stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+        edited = now()
         with graph(stack, linked) as g:  # an edit elsewhere, just to capture a real delivery's shape
-            g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{event_id}", json={"location": {"displayName": "X"}})
+            r = g.patch(f"/users/{ada}/events/{event_id}", json={"location": {"displayName": "X"}})
+        stack.notified_round(linked, "w-ada", edited, event_id=event_id, change_key=r.json()["changeKey"])
         good = _delivered(stack, sub_id)
     finally:
         stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
-    feed = wait_for(stack, linked, lambda f: len(f) >= 1)
-    assert len(feed) == 1  # both Outlook edits, read in one round or two: one change per round
+    feed = changes(stack, linked)
+    assert len(feed) == 1  # both Outlook edits, read by the one round the second one's notification started
     url = f"{app_host.url}/api/graph/notifications"
     bads = []
     for field, value in (
@@ -161,16 +205,20 @@ def test_bad_notifications_change_nothing_and_repeats_yield_one_change(
         bads.append({"value": [item]})
     with graph(stack, linked) as g:
         stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
-        g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{event_id}", json={"subject": "Third edit"})
+        g.patch(f"/users/{ada}/events/{event_id}", json={"subject": "Third edit"})
         stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    synced = stack.link(linked, "w-ada")["lastSyncAt"]
     for bad in bads:
         assert httpx.post(url, json=bad).status_code == 202
-    settle(stack, 2)
+    # A good notification's work is queued before its 202: once the queues are empty, every
+    # round these could have started has run. None did, so the third edit is not in the feed.
+    eventually(lambda: stack.queued() == 0, what="queues drained")
+    assert stack.link(linked, "w-ada")["lastSyncAt"] == synced
     assert len(changes(stack, linked)) == 1  # forged, unknown, foreign: ignored
+    repeated = now()
     for _ in range(3):
         assert httpx.post(url, json=good).status_code == 202
-    feed = wait_for(stack, linked, lambda f: len(f) >= 2)
-    settle(stack, 2)
+    stack.wait_for_round(linked, "w-ada", repeated)
     feed = changes(stack, linked)
     assert [c["data"]["title"] for c in feed if c["type"] == "updated"][-1] == "Third edit"
     assert len(feed) == 2
@@ -194,16 +242,22 @@ def test_outlook_created_event_with_prefix_then_edited(linked: OrgFixture, stack
 
 
 def test_attendee_declining_our_meeting_is_responded(linked: OrgFixture, stack: Stack) -> None:
-    stack.api.put(f"/orgs/{linked.id}/appointments/a3", json=appointment(attendees=["w-bob"]))
-    settle(stack, 1.5)
+    since = now()
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/a3", json=appointment(attendees=["w-bob"])).json()
+    meeting = pushed["targets"][0]["eventId"]
+    stack.notified_round(linked, "w-ada", since, event_id=meeting)
+    stack.notified_round(linked, "w-bob", since)
     with graph(stack, linked) as g:
         bob = linked.users[f"bob@{D}"]
         copy = next(e for e in g.get(f"/users/{bob}/events").json()["value"] if e["subject"] == "Haircut")
+        declined = now()
         assert g.post(f"/users/{bob}/events/{copy['id']}/decline", json={"comment": "busy"}).status_code == 202
     feed = wait_for(stack, linked, lambda f: any(c["type"] == "responded" for c in f))
     [responded] = [c for c in feed if c["type"] == "responded"]
     assert (responded["appointment"], responded["worker"], responded["data"]["response"]) == ("a3", "w-bob", "declined")
-    settle(stack, 1.5)
+    # Both sides of the decline have been read: the copy leaving bob's calendar, the answer on ada's meeting.
+    stack.notified_round(linked, "w-bob", declined, event_id=copy["id"])
+    stack.notified_round(linked, "w-ada", declined, event_id=meeting)
     assert not any(c["type"] == "deleted" for c in changes(stack, linked))  # a decline is not a deletion
 
 
@@ -217,17 +271,23 @@ def test_reservation_made_on_a_linked_room_is_created_for_the_resource(linked: O
 
 def test_one_way_mode_reports_nothing(linked: OrgFixture, stack: Stack) -> None:
     stack.api.put(f"/orgs/{linked.id}/settings", json={"syncMode": "oneWay"})
+    since = now()
     pushed = stack.api.put(f"/orgs/{linked.id}/appointments/a4", json=appointment()).json()
+    ada, event_id = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    stack.notified_round(linked, "w-ada", since, event_id=event_id)
     with graph(stack, linked) as g:
-        g.patch(
-            f"/users/{linked.users[f'ada@{D}']}/events/{pushed['targets'][0]['eventId']}", json={"subject": "edited"}
-        )
-        outlook_event(g, linked.users[f"ada@{D}"], "new", f"{DAY}T16:00:00", f"{DAY}T17:00:00")
-    settle(stack, 4)
+        edited = now()
+        r = g.patch(f"/users/{ada}/events/{event_id}", json={"subject": "edited"})
+        # Twice "reported" in twoWay: an edit of our event and an event made in Outlook.
+        stack.notified_round(linked, "w-ada", edited, event_id=event_id, change_key=r.json()["changeKey"])
+        made = now()
+        new = outlook_event(g, ada, "new", f"{DAY}T16:00:00", f"{DAY}T17:00:00")
+        stack.notified_round(linked, "w-ada", made, event_id=new["id"])
     assert changes(stack, linked) == []
 
 
 def test_mass_deletion_is_held_until_confirmed(linked: OrgFixture, stack: Stack) -> None:
+    since = now()
     base = datetime.fromisoformat(f"{DAY}T06:00:00")
     ids = []
     for i in range(40):
@@ -240,7 +300,7 @@ def test_mass_deletion_is_held_until_confirmed(linked: OrgFixture, stack: Stack)
             ),
         )
         ids.append(r.json()["targets"][0]["eventId"])
-    settle(stack, 3)
+    stack.notified_round(linked, "w-ada", since, event_id=ids[-1])  # our forty creates, read back
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
     try:
         with graph(stack, linked) as g:
@@ -266,34 +326,42 @@ def test_mass_deletion_is_held_until_confirmed(linked: OrgFixture, stack: Stack)
 
 
 def test_expired_delta_token_recovers_without_duplicates_or_losses(linked: OrgFixture, stack: Stack) -> None:
+    since = now()
     a = stack.api.put(f"/orgs/{linked.id}/appointments/e1", json=appointment(attendees=[])).json()
     b = stack.api.put(
         f"/orgs/{linked.id}/appointments/e2",
         json=appointment(attendees=[], start=f"{DAY}T12:00:00", end=f"{DAY}T13:00:00"),
     ).json()
-    settle(stack, 1.5)
+    stack.notified_round(linked, "w-ada", since, event_id=b["targets"][0]["eventId"])
     ada = linked.users[f"ada@{D}"]
     with graph(stack, linked) as g:
         g.patch(f"/users/{ada}/events/{a['targets'][0]['eventId']}", json={"subject": "first edit"})
         wait_for(stack, linked, lambda f: len(f) == 1)
         stack.graph.post("/_emulator/delta/expire", json={"mailbox": ada})
-        g.patch(f"/users/{ada}/events/{b['targets'][0]['eventId']}", json={"subject": "second edit"})
-    feed = wait_for(stack, linked, lambda f: len(f) >= 2)
-    settle(stack, 2)
+        edited = now()
+        r = g.patch(f"/users/{ada}/events/{b['targets'][0]['eventId']}", json={"subject": "second edit"})
+    # The round after the 410 starts afresh and lists every event again: only the new edit is new.
+    stack.notified_round(linked, "w-ada", edited, event_id=b["targets"][0]["eventId"], change_key=r.json()["changeKey"])
     feed = changes(stack, linked)
     assert [(c["appointment"], c["data"]["title"]) for c in feed] == [("e1", "first edit"), ("e2", "second edit")]
 
 
 class Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[bytes, str]]] = []
-    failing = False
+    """The booking product's webhook: records every attempt, fails while told to."""
+
+    received: ClassVar[list[tuple[bytes, str]]] = []  # accepted deliveries: body, signature
+    attempts: ClassVar[list[float]] = []  # when each delivery arrived (monotonic), accepted or not
+    failing = False  # answer 500 to everything
+    fail_first = 0  # answer 500 to this many attempts, then accept
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if type(self).failing:
+        cls = type(self)
+        cls.attempts.append(time.monotonic())
+        if cls.failing or len(cls.attempts) <= cls.fail_first:
             self.send_response(500)
         else:
-            type(self).received.append((body, self.headers["Calsync-Signature"]))
+            cls.received.append((body, self.headers["Calsync-Signature"]))
             self.send_response(204)
         self.end_headers()
 
@@ -303,11 +371,16 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    Receiver.received, Receiver.failing = [], False
+    Receiver.received, Receiver.attempts, Receiver.failing, Receiver.fail_first = [], [], False, 0
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/calsync"
     server.shutdown()
+
+
+def delivered() -> dict[str, dict[str, Any]]:
+    """What the receiver accepted, deduplicated by cursor (delivery is at-least-once)."""
+    return {c["cursor"]: c for body, _ in Receiver.received for c in json.loads(body)["changes"]}
 
 
 def test_webhook_gets_signed_batches_and_loses_nothing_while_failing(
@@ -320,19 +393,12 @@ def test_webhook_gets_signed_batches_and_loses_nothing_while_failing(
     with graph(stack, linked) as g:
         for i in range(3):
             outlook_event(g, ada, f"Outlook {i}", f"{DAY}T1{i}:00:00", f"{DAY}T1{i}:30:00")
-            time.sleep(0.3)
     wait_for(stack, linked, lambda f: len(f) == 3)
-    time.sleep(1)
-    assert Receiver.received == []
+    eventually(lambda: Receiver.attempts, what="a delivery attempt")  # refused: nothing accepted yet
     Receiver.failing = False
-    deadline = time.monotonic() + 60  # retries back off: 2 s, 4 s, 8 s…
-    while (
-        time.monotonic() < deadline
-        and len({c["cursor"] for b, _ in Receiver.received for c in json.loads(b)["changes"]}) < 3
-    ):
-        time.sleep(0.3)
-    delivered = {c["cursor"]: c for body, _ in Receiver.received for c in json.loads(body)["changes"]}
-    assert sorted(c["data"]["title"] for c in delivered.values()) == ["Outlook 0", "Outlook 1", "Outlook 2"]
+    # Retries back off (2 s, 4 s, 8 s…): wait for all three to be accepted.
+    eventually(lambda: len(delivered()) == 3, timeout=60, what="every change delivered")
+    assert sorted(c["data"]["title"] for c in delivered().values()) == ["Outlook 0", "Outlook 1", "Outlook 2"]
     for body, signature in Receiver.received:
         assert verify(secret, body, signature)
         assert not verify("another-secret-value", body, signature)
