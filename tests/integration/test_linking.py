@@ -125,7 +125,7 @@ def test_account_in_use_no_mailbox_and_foreign_tenant(org: OrgFixture, stack: St
 
 def test_same_put_twice_changes_nothing_and_makes_no_graph_call(org: OrgFixture, stack: Stack) -> None:
     first = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
-    stack.graph.delete("/_emulator/requests")
+    stack.clear_requests(org)
     again = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
     assert again["subscription"] == first["subscription"]
     assert stack.graph_calls(org) == 0
@@ -176,7 +176,7 @@ def test_batch_link_json_and_limits(org: OrgFixture, stack: Stack) -> None:
     rows = [{"worker": "a", "m365Account": f"ada@{D}"}, {"worker": "b", "m365Account": ""}]
     body = stack.api.post(f"/orgs/{org.id}/workers/batch-link", json=rows).json()
     assert [(x["worker"], x["status"]) for x in body["results"]] == [("a", "linked"), ("b", "unlinked")]
-    stack.graph.delete("/_emulator/requests")
+    stack.clear_requests(org)
     r = stack.api.post(f"/orgs/{org.id}/workers/batch-link", json=[{"worker": f"x{i}"} for i in range(1001)])
     assert r.status_code == 413 and r.json()["code"] == "batch_too_large"
     assert (
@@ -273,7 +273,7 @@ def test_import_keeps_a_resource_linked_by_hand(org: OrgFixture, stack: Stack) -
 def test_bad_input_is_4xx_and_calls_no_graph(
     org: OrgFixture, stack: Stack, method: str, path: str, kwargs: dict, status: int, field: str | None
 ) -> None:
-    stack.graph.delete("/_emulator/requests")
+    stack.clear_requests(org)
     r = stack.api.request(method, path.replace("{org}", org.id), **kwargs)
     assert r.status_code == status, r.text
     problem = r.json()
