@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -28,6 +28,33 @@ def appointment(**overrides: object) -> dict:
     return body
 
 
+def ahead(month: int, day: int) -> date:
+    """The next `month`/`day` at least a week from today."""
+    soon = datetime.now(UTC).date() + timedelta(days=7)
+    found = date(soon.year, month, day)
+    return found if found >= soon else date(soon.year + 1, month, day)
+
+
+def last_sunday_ahead(month: int) -> date:
+    """The next last Sunday of `month` at least a week from today: the EU changes its clocks
+    then, at 01:00 UTC (the last Sunday of March and of October)."""
+    soon = datetime.now(UTC).date() + timedelta(days=7)
+    for year in (soon.year, soon.year + 1):
+        end = date(year, month + 1, 1) - timedelta(days=1)
+        sunday = end - timedelta(days=(end.weekday() - 6) % 7)
+        if sunday >= soon:
+            return sunday
+    raise AssertionError("unreachable")
+
+
+def outlook_times(stack: Stack, org: OrgFixture, upn: str, event_id: str) -> tuple[str, str]:
+    """(start, end) of one event as Outlook has it, in UTC."""
+    with stack.graph_as(org.tenant) as g:
+        r = g.get(f"/users/{org.users[f'{upn}@{D}']}/events/{event_id}", headers={"Prefer": 'IdType="ImmutableId"'})
+        assert r.status_code == 200, r.text
+        return r.json()["start"]["dateTime"], r.json()["end"]["dateTime"]
+
+
 def events(stack: Stack, org: OrgFixture, upn: str) -> list[dict]:
     with stack.graph_as(org.tenant) as g:
         r = g.get(
@@ -49,9 +76,16 @@ def writes(stack: Stack, org: OrgFixture) -> int:
 
 
 def test_organizer_mode_one_meeting_with_attendee_and_room_copies(linked: OrgFixture, stack: Stack) -> None:
+    winter = ahead(1, 15)
     r = stack.api.put(
         f"/orgs/{linked.id}/appointments/a1",
-        json=appointment(attendees=["w-bob", "w-cyd"], resources=["r-room0"], guests=["guest@outside.test"]),
+        json=appointment(
+            start=f"{winter}T10:00:00",
+            end=f"{winter}T11:00:00",
+            attendees=["w-bob", "w-cyd"],
+            resources=["r-room0"],
+            guests=["guest@outside.test"],
+        ),
     )
     assert r.status_code == 200, r.text
     targets = r.json()["targets"]
@@ -68,11 +102,52 @@ def test_organizer_mode_one_meeting_with_attendee_and_room_copies(linked: OrgFix
     for upn in ("bob", "cyd", "room0"):
         [copy] = events(stack, linked, upn)
         assert copy["iCalUId"] == meeting["iCalUId"] and not copy["isOrganizer"]
-    # Oslo 10:00 in the winter is 09:00 UTC.
-    assert meeting["start"]["dateTime"].startswith(f"{DAY}T09:00:00") or meeting["start"]["dateTime"].startswith(
-        f"{DAY}T08:00:00"
+    # Oslo 10:00 in the winter (UTC+1) is 09:00 UTC.
+    assert (meeting["start"]["dateTime"], meeting["end"]["dateTime"]) == (
+        f"{winter}T09:00:00.0000000",
+        f"{winter}T10:00:00.0000000",
     )
     assert meeting["originalStartTimeZone"] == "W. Europe Standard Time"
+
+
+def test_oslo_wall_clock_times_follow_summer_time_and_its_changes(linked: OrgFixture, stack: Stack) -> None:
+    summer, spring, autumn = ahead(7, 15), last_sunday_ahead(3), last_sunday_ahead(10)
+    day = timedelta(days=1)
+    # (Oslo start, Oslo end) → (UTC start, UTC end); Oslo is UTC+2 in summer time, else UTC+1.
+    cases = {
+        "summer": ((summer, "10:00", summer, "11:00"), (summer, "08:00", summer, "09:00")),
+        "before-spring": (
+            (spring - day, "10:00", spring - day, "11:00"),
+            (spring - day, "09:00", spring - day, "10:00"),
+        ),
+        "after-spring": (
+            (spring + day, "10:00", spring + day, "11:00"),
+            (spring + day, "08:00", spring + day, "09:00"),
+        ),
+        # 02:00 does not exist that night: 01:30 → 03:30 is one hour.
+        "across-spring": ((spring, "01:30", spring, "03:30"), (spring, "00:30", spring, "01:30")),
+        "before-autumn": (
+            (autumn - day, "10:00", autumn - day, "11:00"),
+            (autumn - day, "08:00", autumn - day, "09:00"),
+        ),
+        "after-autumn": (
+            (autumn + day, "10:00", autumn + day, "11:00"),
+            (autumn + day, "09:00", autumn + day, "10:00"),
+        ),
+        # 02:00–03:00 happens twice that night: 01:30 → 03:30 is three hours.
+        "across-autumn": ((autumn, "01:30", autumn, "03:30"), (autumn - day, "23:30", autumn, "02:30")),
+    }
+    for name, ((d0, t0, d1, t1), (u0, v0, u1, v1)) in cases.items():
+        r = stack.api.put(
+            f"/orgs/{linked.id}/appointments/dst-{name}",
+            json=appointment(attendees=[], start=f"{d0}T{t0}:00", end=f"{d1}T{t1}:00", timeZone="Europe/Oslo"),
+        )
+        assert r.status_code == 200, r.text
+        [target] = r.json()["targets"]
+        assert outlook_times(stack, linked, "ada", target["eventId"]) == (
+            f"{u0}T{v0}:00.0000000",
+            f"{u1}T{v1}:00.0000000",
+        ), name
 
 
 def test_copies_mode_one_event_per_linked_worker_and_resource(linked: OrgFixture, stack: Stack) -> None:
@@ -285,7 +360,7 @@ def test_bulk_push_1000_under_injected_429s_with_no_duplicates(linked: OrgFixtur
         r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": bulk(1000)})
         assert r.status_code == 202, r.text
         job = r.json()
-        assert job["total"] == 1000 and job["state"] in ("queued", "running")
+        assert job["total"] == 1000 and job["state"] == "queued"  # its first chunk cannot be done yet
         seen_progress = set()
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
