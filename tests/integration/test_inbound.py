@@ -286,6 +286,57 @@ def test_one_way_mode_reports_nothing(linked: OrgFixture, stack: Stack) -> None:
     assert changes(stack, linked) == []
 
 
+def test_one_way_puts_our_event_back_after_an_outlook_edit_or_delete(linked: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"syncMode": "oneWay"})
+    since = now()
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/a5", json=appointment(attendees=[])).json()
+    ada, event_id = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+
+    def shown(e: dict[str, Any]) -> tuple[str, str, str, str]:
+        return e["subject"], e["location"]["displayName"], e["start"]["dateTime"], e["end"]["dateTime"]
+
+    stack.notified_round(linked, "w-ada", since, event_id=event_id)
+    with graph(stack, linked) as g:
+        booked = shown(event(g, ada, event_id))  # the booking's version, as pushed
+        assert booked[:2] == ("Haircut", "Salon 1")
+        edited = now()
+        r = g.patch(
+            f"/users/{ada}/events/{event_id}",
+            json={
+                "subject": "Changed in Outlook",
+                "location": {"displayName": "Elsewhere"},
+                "start": {"dateTime": f"{DAY}T15:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T16:00:00", "timeZone": "UTC"},
+            },
+        )
+        assert r.status_code == 200 and shown(r.json()) != booked
+        # The round of the edit puts the booking's version back on the same event…
+        restored = eventually(lambda: shown(e := event(g, ada, event_id)) == booked and e, what="restore")
+        assert "Bring shampoo" in restored["body"]["content"]
+        # …and the round of that write (our own) reads it back.
+        stack.notified_round(linked, "w-ada", edited, event_id=event_id, change_key=restored["changeKey"])
+        assert stack.api.get(f"/orgs/{linked.id}/appointments/a5").json()["targets"][0]["eventId"] == event_id
+
+        deleted = now()
+        assert g.delete(f"/users/{ada}/events/{event_id}").status_code == 204
+        # Deleted in Outlook: the round of the deletion makes the event again.
+        view = eventually(
+            lambda: (
+                (v := stack.api.get(f"/orgs/{linked.id}/appointments/a5").json())["targets"][0]["eventId"]
+                not in (None, event_id)
+                and v["targets"][0]["state"] == "synced"
+                and v
+            ),
+            what="the event recreated",
+        )
+        [target] = view["targets"]
+        assert shown(event(g, ada, target["eventId"])) == booked
+        stack.notified_round(linked, "w-ada", deleted, event_id=target["eventId"])
+        mine = [e for e in g.get(f"/users/{ada}/events", params={"$top": 100}).json()["value"] if not e["isCancelled"]]
+        assert [e["id"] for e in mine] == [target["eventId"]]  # one event, no duplicate
+    assert changes(stack, linked) == []  # oneWay: Outlook's edit and deletion are not reported
+
+
 def test_mass_deletion_is_held_until_confirmed(linked: OrgFixture, stack: Stack) -> None:
     since = now()
     base = datetime.fromisoformat(f"{DAY}T06:00:00")
