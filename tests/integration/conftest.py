@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
-from devtools.services import Service, free_port, start_host
+from devtools.services import Service, free_port, start_azurite, start_host
 from tests.conftest import TEST_KEY, app_env
 from tests.emulator.conftest import tenant_doc
 
@@ -41,8 +42,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.fixture(scope="session")
-def app_host(storage_conn: str, emulator: Service) -> Iterator[Service]:
+def start_app(storage_conn: str, emulator: Service) -> Service:
     port = free_port()
     env = app_env(
         storage_conn,
@@ -54,7 +54,12 @@ def app_host(storage_conn: str, emulator: Service) -> Iterator[Service]:
         CALSYNC_RECONCILE_SCHEDULE=NEVER,
         CALSYNC_RENEW_SCHEDULE=NEVER,
     )
-    host = start_host(env, port=port)
+    return start_host(env, port=port)
+
+
+@pytest.fixture(scope="session")
+def app_host(storage_conn: str, emulator: Service) -> Iterator[Service]:
+    host = start_app(storage_conn, emulator)
     yield host
     host.stop()
 
@@ -213,10 +218,10 @@ class Stack:
             time.sleep(0.1)
 
 
-@pytest.fixture
-def stack(app_host: Service, emulator: Service, storage_conn: str) -> Iterator[Stack]:
+@contextmanager
+def stack_on(host: Service, emulator: Service, storage_conn: str) -> Iterator[Stack]:
     with (
-        httpx.Client(base_url=f"{app_host.url}/api", headers={"x-functions-key": TEST_KEY}, timeout=60) as api,
+        httpx.Client(base_url=f"{host.url}/api", headers={"x-functions-key": TEST_KEY}, timeout=60) as api,
         httpx.Client(base_url=emulator.url, timeout=30) as graph,
     ):
         graph.post(
@@ -229,7 +234,29 @@ def stack(app_host: Service, emulator: Service, storage_conn: str) -> Iterator[S
                 "throttle": {"requests": 10000, "windowSeconds": 600, "concurrency": 4},
             },
         )
-        yield Stack(api, graph, emulator.url, app_host.url, storage_conn, app_host.env["CALSYNC_TABLE_PREFIX"])
+        yield Stack(api, graph, emulator.url, host.url, storage_conn, host.env["CALSYNC_TABLE_PREFIX"])
+
+
+@pytest.fixture
+def stack(app_host: Service, emulator: Service, storage_conn: str) -> Iterator[Stack]:
+    with stack_on(app_host, emulator, storage_conn) as s:
+        yield s
+
+
+@pytest.fixture
+def private_stack(emulator: Service) -> Iterator[Stack]:
+    """The app on an Azurite of its own (a few seconds to start): its queues hold only this
+    test's messages, so the test can count them."""
+    azurite = start_azurite()
+    try:
+        host = start_app(azurite.env["AzureWebJobsStorage"], emulator)
+        try:
+            with stack_on(host, emulator, azurite.env["AzureWebJobsStorage"]) as s:
+                yield s
+        finally:
+            host.stop()
+    finally:
+        azurite.stop()
 
 
 @dataclass
@@ -239,8 +266,8 @@ class OrgFixture:
     users: dict[str, str]
 
 
-@pytest.fixture
-def org(stack: Stack) -> OrgFixture:
+def new_org(stack: Stack) -> OrgFixture:
+    """A fresh tenant in the emulator and an org connected to it."""
     tenant, users = stack.seed()
     org_id = f"org-{uuid.uuid4().hex[:8]}"
     r = stack.api.put(f"/orgs/{org_id}", json={"m365TenantId": tenant, "displayName": "Fabrikam"})
@@ -248,8 +275,7 @@ def org(stack: Stack) -> OrgFixture:
     return OrgFixture(org_id, tenant, users)
 
 
-@pytest.fixture
-def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
+def link_everyone(stack: Stack, org: OrgFixture) -> OrgFixture:
     """Workers w-ada, w-bob and w-cyd linked, w-dee registered without an account, room r-room0 linked."""
     for worker, upn in (("w-ada", "ada"), ("w-bob", "bob"), ("w-cyd", "cyd")):
         r = stack.api.put(f"/orgs/{org.id}/workers/{worker}", json={"m365Account": f"{upn}@fabrikam.test"})
@@ -258,3 +284,14 @@ def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
     r = stack.api.put(f"/orgs/{org.id}/resources/r-room0", json={"mailbox": "room0@fabrikam.test"})
     assert r.json()["status"] == "linked", r.text
     return org
+
+
+@pytest.fixture
+def org(stack: Stack) -> OrgFixture:
+    return new_org(stack)
+
+
+@pytest.fixture
+def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
+    """Workers w-ada, w-bob and w-cyd linked, w-dee registered without an account, room r-room0 linked."""
+    return link_everyone(stack, org)
