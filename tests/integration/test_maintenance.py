@@ -13,7 +13,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from devtools.services import Service
 from tests.conftest import TEST_KEY, send_queue
-from tests.integration.conftest import OrgFixture, Stack, now
+from tests.integration.conftest import OrgFixture, Stack, new_org, now
 from tests.integration.test_inbound import changes, graph, outlook_event, wait_for
 from tests.integration.test_push import appointment
 
@@ -32,8 +32,9 @@ def linked(org: OrgFixture, stack: Stack) -> OrgFixture:
     return org
 
 
-def run_timer(app_host: Service, name: str) -> None:
-    r = httpx.post(f"{app_host.url}/admin/functions/{name}", json={"input": ""}, headers={"x-functions-key": TEST_KEY})
+def run_timer(app_host: Service | Stack, name: str) -> None:
+    url = app_host.app_url if isinstance(app_host, Stack) else app_host.url
+    r = httpx.post(f"{url}/admin/functions/{name}", json={"input": ""}, headers={"x-functions-key": TEST_KEY})
     assert r.status_code == 202
 
 
@@ -199,3 +200,26 @@ def test_orphan_subscriptions_are_deleted(linked: OrgFixture, stack: Stack, app_
     eventually(lambda: emulator_sub(stack, orphan["id"]) is None)
     for name in ("w-ada", "w-bob"):
         assert emulator_sub(stack, worker(stack, linked, name)["subscription"]["id"]) is not None
+
+
+def test_the_reconcile_timer_reconciles_every_org(private_stack: Stack) -> None:
+    """The timer itself, on a storage of its own (in the shared one it would reconcile
+    every org of the test session)."""
+    stack = private_stack
+    orgs = [new_org(stack) for _ in range(2)]
+    for org in orgs:
+        assert stack.api.put(f"/orgs/{org.id}/workers/w-ada", json={"m365Account": f"ada@{D}"}).json()["status"] == (
+            "linked"
+        )
+        stack.wait_idle(org)
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+    try:
+        for org in orgs:
+            with graph(stack, org) as g:
+                outlook_event(g, org.users[f"ada@{D}"], f"Made in {org.id}", f"{DAY}T09:00:00", f"{DAY}T10:00:00")
+    finally:
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    run_timer(stack, "reconcile")
+    for org in orgs:
+        feed = wait_for(stack, org, lambda f: len(f) >= 1)
+        assert [(c["type"], c["data"]["title"]) for c in feed] == [("created", f"Made in {org.id}")]
