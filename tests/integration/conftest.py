@@ -22,7 +22,8 @@ from tests.emulator.conftest import tenant_doc
 
 # The app's queues whose messages make Graph calls or start delta rounds (not the webhook
 # sender, whose retries are hours apart by design, nor the appointment retries).
-WORK_QUEUES = ("mailbox-sync", "org-reconcile", "subscription-lifecycle", "subscription-maintenance")
+MAINTENANCE_QUEUES = ("org-reconcile", "subscription-lifecycle", "subscription-maintenance")
+WORK_QUEUES = ("mailbox-sync", *MAINTENANCE_QUEUES)
 NEVER = "0 0 0 1 1 *"  # the timers' schedule in tests (1 January): tests run them on demand
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -201,8 +202,10 @@ class Stack:
         return self.wait_for_round(org, owner, self.wait_delivered(subscription, since, **match), kind=kind)
 
     def wait_idle(self, org: OrgFixture, timeout: float = 20) -> None:
-        """Every linked worker and resource of the org has had its first round, and no round
-        (nor reconcile, renewal or lifecycle work) is queued or running."""
+        """Every linked worker and resource of the org has had its first round (its
+        `lastSyncAt`, stamped when the round is done with Graph), and no reconcile, renewal
+        or lifecycle work is queued or running. Other orgs' rounds may still run: they only
+        call Graph for their own mailboxes."""
         deadline = time.monotonic() + timeout
         while True:
             links = [
@@ -211,10 +214,11 @@ class Stack:
                 for link in self.api.get(f"/orgs/{org.id}/{kind}", params={"limit": 1000}).json()[kind]
                 if link["status"] == "linked"
             ]
-            if all(link["lastSyncAt"] for link in links) and self.queued() == 0:
+            maintenance = self.queued(*MAINTENANCE_QUEUES)
+            if all(link["lastSyncAt"] for link in links) and maintenance == 0:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"org {org.id} never settled: {self.queued()} message(s) queued, links {links}")
+                raise AssertionError(f"org {org.id} never settled: {maintenance} message(s) queued, links {links}")
             time.sleep(0.1)
 
 
