@@ -153,17 +153,24 @@ async def test_bad_subscription_requests(tenant: Tenant, receiver: Receiver) -> 
             "clientState": "x",
             "expirationDateTime": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
         }
-        cases = [
-            {**base, "resource": "/users/nobody@fabrikam.test/events"},
-            {**base, "resource": f"/users/{tenant.uid('ada')}/messages"},
-            {**base, "resource": f"/users/{tenant.uid('ada')}/events", "changeType": "moved"},
-            {**base, "resource": f"/users/{tenant.uid('ada')}/events", "clientState": "x" * 129},
-            {**base, "resource": f"/users/{tenant.uid('ada')}/events", "notificationUrl": "http://example.com/x"},
+        cases = [  # docs/graph-emulator.md: 404 for an unknown user, 400 for the rest
+            ({**base, "resource": "/users/nobody@fabrikam.test/events"}, 404, "ResourceNotFound"),
+            ({**base, "resource": f"/users/{tenant.uid('ada')}/messages"}, 400, "InvalidRequest"),
+            ({**base, "resource": f"/users/{tenant.uid('ada')}/events", "changeType": "moved"}, 400, "InvalidRequest"),
+            (
+                {**base, "resource": f"/users/{tenant.uid('ada')}/events", "clientState": "x" * 129},
+                400,
+                "InvalidRequest",
+            ),
+            (
+                {**base, "resource": f"/users/{tenant.uid('ada')}/events", "notificationUrl": "http://example.com/x"},
+                400,
+                "InvalidRequest",
+            ),
         ]
-        for body in cases:
+        for body, status, code in cases:
             r = await raw.post("/subscriptions", json=body)
-            assert r.status_code in (400, 404), body
-            assert r.json()["error"]["code"]
+            assert (r.status_code, r.json()["error"]["code"]) == (status, code), body
 
 
 async def test_http_details(tenant: Tenant) -> None:

@@ -89,6 +89,14 @@ def yearly(timer: func.TimerRequest, out: func.Out[str]) -> None:
 
 @app.function_name(name="EverySecond")
 @app.timer_trigger(schedule="* * * * * *", arg_name="timer")
-@app.queue_output(arg_name="out", queue_name="hostapp-seconds", connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="out", queue_name="%HOSTAPP_QUEUE%-seconds", connection="AzureWebJobsStorage")
 def every_second(timer: func.TimerRequest, out: func.Out[str]) -> None:
+    out.set("tick")
+
+
+@app.function_name(name="EverySecondDisabled")
+@app.timer_trigger(schedule="* * * * * *", arg_name="timer")
+@app.queue_output(arg_name="out", queue_name="%HOSTAPP_QUEUE%-disabled", connection="AzureWebJobsStorage")
+def every_second_disabled(timer: func.TimerRequest, out: func.Out[str]) -> None:
+    """The tests disable this one (AzureWebJobs.EverySecondDisabled.Disabled): it must never run."""
     out.set("tick")

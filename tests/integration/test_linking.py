@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+from typing import Any
 
+import httpx
 import pytest
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import TableClient, TableServiceClient
 
-from tests.integration.conftest import OrgFixture, Stack
+from shared.adapters.table_codec import encode_key
+from tests.integration.conftest import OrgFixture, Stack, now
+from tests.integration.test_inbound import changes, graph, wait_for
+from tests.integration.test_push import DAY, bulk, wait_job
 
 D = "fabrikam.test"
 
@@ -125,7 +134,7 @@ def test_account_in_use_no_mailbox_and_foreign_tenant(org: OrgFixture, stack: St
 
 def test_same_put_twice_changes_nothing_and_makes_no_graph_call(org: OrgFixture, stack: Stack) -> None:
     first = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
-    stack.graph.delete("/_emulator/requests")
+    stack.clear_requests(org)
     again = stack.api.put(f"/orgs/{org.id}/workers/w1", json={"m365Account": f"ada@{D}"}).json()
     assert again["subscription"] == first["subscription"]
     assert stack.graph_calls(org) == 0
@@ -176,7 +185,7 @@ def test_batch_link_json_and_limits(org: OrgFixture, stack: Stack) -> None:
     rows = [{"worker": "a", "m365Account": f"ada@{D}"}, {"worker": "b", "m365Account": ""}]
     body = stack.api.post(f"/orgs/{org.id}/workers/batch-link", json=rows).json()
     assert [(x["worker"], x["status"]) for x in body["results"]] == [("a", "linked"), ("b", "unlinked")]
-    stack.graph.delete("/_emulator/requests")
+    stack.clear_requests(org)
     r = stack.api.post(f"/orgs/{org.id}/workers/batch-link", json=[{"worker": f"x{i}"} for i in range(1001)])
     assert r.status_code == 413 and r.json()["code"] == "batch_too_large"
     assert (
@@ -273,7 +282,7 @@ def test_import_keeps_a_resource_linked_by_hand(org: OrgFixture, stack: Stack) -
 def test_bad_input_is_4xx_and_calls_no_graph(
     org: OrgFixture, stack: Stack, method: str, path: str, kwargs: dict, status: int, field: str | None
 ) -> None:
-    stack.graph.delete("/_emulator/requests")
+    stack.clear_requests(org)
     r = stack.api.request(method, path.replace("{org}", org.id), **kwargs)
     assert r.status_code == status, r.text
     problem = r.json()
@@ -308,3 +317,138 @@ def test_delete_org_removes_links_and_subscriptions(org: OrgFixture, stack: Stac
     assert stack.api.get(f"/orgs/{org.id}/appointments/a1").status_code == 404
     assert stack.api.get(f"/orgs/{org.id}/workers").json()["workers"][0]["worker"] == "w2"
     assert stack.api.get(f"/orgs/{org.id}/changes").json()["changes"] == []
+
+
+def table(stack: Stack, name: str) -> TableClient:
+    client = TableClient.from_connection_string(stack.storage, f"{stack.prefix}{name}")
+    try:
+        client.create_table()
+    except ResourceExistsError:
+        pass
+    return client
+
+
+@pytest.mark.parametrize("holder", ["worker that does not exist", "worker now on another mailbox"])
+def test_a_claim_left_behind_does_not_block_linking_the_mailbox(org: OrgFixture, stack: Stack, holder: str) -> None:
+    ada = org.users[f"ada@{D}"]
+    if holder == "worker now on another mailbox":
+        assert stack.api.put(f"/orgs/{org.id}/workers/w-old", json={"m365Account": f"bob@{D}"}).json()["status"] == (
+            "linked"
+        )
+    owner = "w-old" if holder == "worker now on another mailbox" else "w-gone"
+    # What an interrupted link leaves: the claim row of (org, ada's user id), held by `owner`.
+    with table(stack, "Mailboxes") as claims:
+        claims.create_entity(
+            {"PartitionKey": encode_key(org.id), "RowKey": encode_key(ada), "owner_kind": "worker", "owner_id": owner}
+        )
+        r = stack.api.put(f"/orgs/{org.id}/workers/w-new", json={"m365Account": f"ada@{D}"})
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["m365UserId"]) == ("linked", ada)
+        assert [s["id"] for s in stack.subscriptions(ada)] == [r.json()["subscription"]["id"]]
+        claim = claims.get_entity(encode_key(org.id), encode_key(ada))
+        assert (claim["owner_kind"], claim["owner_id"]) == ("worker", "w-new")
+    # The claim is w-new's now: it holds against others.
+    clash = stack.api.put(f"/orgs/{org.id}/workers/w-other", json={"m365Account": f"ada@{D}"})
+    assert clash.status_code == 409 and clash.json()["heldBy"] == {"kind": "worker", "id": "w-new"}
+    if owner == "w-old":
+        old = stack.api.get(f"/orgs/{org.id}/workers/w-old").json()
+        assert (old["status"], old["m365UserId"]) == ("linked", org.users[f"bob@{D}"])
+
+
+def test_concurrent_settings_updates_lose_nothing(org: OrgFixture, stack: Stack) -> None:
+    updates: list[dict[str, Any]] = [
+        {"syncMode": "oneWay"},
+        {"pushAppointmentsByDefault": False},
+        {"useOrganizer": False},
+        {"createFromOutlook": False},
+        {"createPrefix": "[B]"},
+        {"restrictedEdit": "ignore"},
+        {"restrictedDelete": "ignore"},
+        {"maxResources": 7},
+        {"allowUserMailboxesAsResources": True},
+        {"webhookUrl": "https://booking.example/hook", "webhookSecret": "0123456789abcdef0123"},
+    ]
+    start = Barrier(len(updates))
+    url = f"{stack.api.base_url}orgs/{org.id}/settings"
+
+    def put(body: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(headers=stack.api.headers, timeout=60) as client:
+            start.wait()
+            return client.put(url, json=body)
+
+    with ThreadPoolExecutor(len(updates)) as pool:
+        answers = list(pool.map(put, updates))
+    assert sorted({a.status_code for a in answers} - {200, 409}) == [], [(a.status_code, a.text) for a in answers]
+    final = stack.api.get(f"/orgs/{org.id}/settings").json()
+    for body, answer in zip(updates, answers, strict=True):
+        if answer.status_code == 200:
+            for key, value in body.items():
+                assert final[key if key != "webhookSecret" else "webhookSecretSet"] == (
+                    value if key != "webhookSecret" else True
+                ), (key, final)
+
+
+def rows_of(stack: Stack, org: str, jobs: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Every row, in every table of the app (its prefix), that belongs to the org: in its
+    partition, naming it in an `org` column, or of one of its jobs."""
+    values = {"org": org, **{f"j{i}": job for i, job in enumerate(jobs)}}
+    clauses = ["PartitionKey eq @pk", "org eq @org"]
+    clauses += [f"PartitionKey eq @j{i} or job eq @j{i}" for i in range(len(jobs))]
+    found: dict[str, list[tuple[str, str]]] = {}
+    with TableServiceClient.from_connection_string(stack.storage) as service:
+        names = [t.name for t in service.list_tables() if t.name.startswith(stack.prefix)]
+        for name in names:
+            rows = service.get_table_client(name).query_entities(
+                " or ".join(clauses), parameters={"pk": encode_key(org), **values}
+            )
+            keys = [(r["PartitionKey"], r["RowKey"]) for r in rows]
+            if keys:
+                found[name[len(stack.prefix) :]] = keys
+    return found
+
+
+def test_delete_org_leaves_no_row_of_it_in_any_table(linked: OrgFixture, stack: Stack) -> None:
+    ada = linked.users[f"ada@{D}"]
+    since = now()
+    meeting = stack.api.put(
+        f"/orgs/{linked.id}/appointments/a1",
+        json={
+            "title": "Review",
+            "start": f"{DAY}T18:00:00",
+            "end": f"{DAY}T19:00:00",
+            "timeZone": "UTC",
+            "organizer": "w-ada",
+            "attendees": ["w-bob"],
+            "resources": ["r-room0"],
+        },
+    ).json()["targets"][0]["eventId"]
+    r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": bulk(25)})
+    assert r.status_code == 202, r.text
+    job = r.json()["job"]
+    assert wait_job(stack, linked, job)["succeeded"] == 25
+    pushed = [stack.api.get(f"/orgs/{linked.id}/appointments/bulk-{i}").json() for i in range(25)]
+    stack.notified_round(linked, "w-ada", since, event_id=pushed[-1]["targets"][0]["eventId"])
+    with graph(stack, linked) as g:
+        assert g.patch(f"/users/{ada}/events/{meeting}", json={"subject": "Moved in Outlook"}).status_code == 200
+        wait_for(stack, linked, lambda f: any(c["type"] == "updated" for c in f))  # a change in the feed
+        # The job's events deleted in Outlook, read by one round: the guard holds the deletions.
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+        try:
+            for appt in pushed:
+                assert g.delete(f"/users/{ada}/events/{appt['targets'][0]['eventId']}").status_code == 204
+        finally:
+            stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    asked = now()
+    sub = stack.link(linked, "w-ada")["subscription"]["id"]
+    stack.graph.post(f"/_emulator/subscriptions/{sub}/lifecycle", json={"lifecycleEvent": "missed"})
+    assert stack.notified_round(linked, "w-ada", asked, lifecycle_event="missed")["attention"]["heldDeletions"] == 25
+    stack.wait_idle(linked)
+    assert len(changes(stack, linked)) >= 1
+    before = rows_of(stack, linked.id, [job])
+    expected = {"Orgs", "Workers", "Resources", "Mailboxes", "Subscriptions", "Appointments", "Targets"}
+    expected |= {"EventIndex", "Seen", "Feed", "Held", "Jobs", "JobChunks"}
+    assert expected <= set(before), sorted(before)  # the org has something in each of them
+
+    r = stack.api.delete(f"/orgs/{linked.id}")
+    assert r.status_code == 200 and r.json()["deleted"] is True
+    assert rows_of(stack, linked.id, [job]) == {}
