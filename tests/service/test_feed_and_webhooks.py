@@ -1,0 +1,75 @@
+"""The feed and the product webhook, as use cases over the fakes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from shared.adapters.messages import WebhookDelivery
+from shared.adapters.records import DeltaState, WebhookCursor
+from shared.core.changes import NewChange
+from shared.service import feed, webhooks
+from tests.service.conftest import World, make_org
+
+HOOK = {"webhookUrl": "https://booking.example/hook", "webhookSecret": "s" * 32}
+
+
+async def test_a_commit_of_250_changes_numbers_them_in_order_and_saves_the_delta_position(world: World) -> None:
+    await make_org(world)
+    changes = [NewChange("created", f"a{i}", worker="w", event_id=f"e{i}") for i in range(250)]
+    delta = DeltaState(org="o1", mailbox="m1", delta_link="https://graph/delta?token=2")
+    assert await feed.commit(world.store, "o1", changes, delta) == list(range(1, 251))
+    rows = await feed.read(world.store, "o1", 0, 500)
+    assert [r.appointment for r in rows] == [f"a{i}" for i in range(250)]
+    assert [int(r.seq) for r in rows] == list(range(1, 251))
+    assert [int(r.seq) for r in await feed.read(world.store, "o1", 240, 500)] == list(range(241, 251))
+    stored = await world.store.get(DeltaState, org="o1", kind="delta", mailbox="m1")
+    assert stored is not None and stored.delta_link.endswith("token=2")
+
+
+async def test_a_failing_receiver_keeps_one_retry_chain_however_many_rounds_have_changes(world: World) -> None:
+    org = await make_org(world, **HOOK)
+    world.webhooks.failing = "HTTP 500"
+    await feed.commit(world.store, "o1", [NewChange("updated", "a1", worker="w")], None)
+    assert await webhooks.nudge(world.svc, org)
+    [first] = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, first.org, first.attempt)
+    assert len(world.webhooks.posts) == 1  # it was tried, and failed
+    for round_number in range(5):  # five more rounds commit changes while the retry waits
+        await feed.commit(world.store, "o1", [NewChange("updated", f"b{round_number}", worker="w")], None)
+        assert not await webhooks.nudge(world.svc, org)
+    waiting = world.queues.waiting(WebhookDelivery.QUEUE)
+    assert len(waiting) == 1 and waiting[0].message() == WebhookDelivery("o1", 1)
+    cursor = await world.store.get(WebhookCursor, org="o1", kind="webhook")
+    assert cursor is not None and cursor.failures == 1
+    assert cursor.retry_at == waiting[0].visible_at == world.clock.now() + timedelta(seconds=2)
+
+    # The receiver recovers: the one retry delivers everything, in order, and the chain ends.
+    world.webhooks.failing = None
+    world.clock.advance(seconds=4)
+    [retry] = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, retry.org, retry.attempt)
+    delivered = json.loads(world.webhooks.posts[-1][1])["changes"]
+    assert [c["appointment"] for c in delivered] == ["a1", "b0", "b1", "b2", "b3", "b4"]
+    assert world.queues.waiting(WebhookDelivery.QUEUE) == []
+    cursor = await world.store.get(WebhookCursor, org="o1", kind="webhook")
+    assert cursor.retry_at is None and cursor.delivered == 6
+    await feed.commit(world.store, "o1", [NewChange("updated", "c", worker="w")], None)
+    assert await webhooks.nudge(world.svc, org)  # no chain now: a new change starts a delivery
+
+
+async def test_backoff_doubles_up_to_an_hour(world: World) -> None:
+    assert [webhooks.backoff_s(n) for n in (0, 1, 2, 5, 20)] == [2, 4, 8, 64, 3600]
+
+
+async def test_a_lost_retry_message_does_not_silence_the_webhook_forever(world: World) -> None:
+    org = await make_org(world, **HOOK)
+    world.webhooks.failing = "ConnectTimeout"
+    await feed.commit(world.store, "o1", [NewChange("updated", "a1", worker="w")], None)
+    await webhooks.nudge(world.svc, org)
+    [first] = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, first.org, first.attempt)
+    world.queues.sent.clear()  # the retry message is lost
+    world.clock.advance(minutes=10)  # long past its time and the grace
+    await feed.commit(world.store, "o1", [NewChange("updated", "a2", worker="w")], None)
+    assert await webhooks.nudge(world.svc, org)
