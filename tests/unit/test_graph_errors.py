@@ -130,3 +130,45 @@ async def test_mailbox_gates_are_bounded_but_a_busy_gate_is_kept(monkeypatch: py
     assert ("t", "busy") in transport._gates and len(transport._gates) <= 3
     assert transport._gate("t", "busy") is busy  # the same gate: still at most 4 in flight
     busy.release()
+
+
+async def test_the_managed_identity_assertion_is_fetched_without_blocking_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """managed_identity mode: azure-identity wants the assertion from a synchronous callback;
+    ours only returns what the async managed-identity credential fetched just before."""
+    from azure.core.credentials import AccessToken
+
+    from shared.adapters.graph_auth import FederatedManagedIdentityCredential
+
+    credential = FederatedManagedIdentityCredential("tenant", "00000000-0000-0000-0000-000000000001", None)
+    asked: list[str] = []
+
+    class Managed:
+        async def get_token(self, scope: str) -> AccessToken:
+            asked.append(scope)
+            return AccessToken("assertion-from-imds", 0)
+
+        async def close(self) -> None:
+            return None
+
+    class Inner:
+        def __init__(self, callback) -> None:  # type: ignore[no-untyped-def]
+            self.callback = callback
+
+        async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+            return AccessToken(f"token-for:{self.callback()}", 0)
+
+        async def close(self) -> None:
+            return None
+
+    callback = (
+        credential._inner._client_assertion_func if hasattr(credential._inner, "_client_assertion_func") else None
+    )
+    monkeypatch.setattr(credential, "_managed", Managed())
+    monkeypatch.setattr(credential, "_inner", Inner(lambda: credential._assertion))
+    token = await credential.get_token("https://graph.microsoft.com/.default")
+    assert asked == ["api://AzureADTokenExchange/.default"]
+    assert token.token == "token-for:assertion-from-imds"
+    assert callback is None or callback() == "assertion-from-imds"  # the real callback reads the same value
+    await credential.close()

@@ -159,3 +159,25 @@ def test_one_way_reports_nothing_but_keeps_snapshots() -> None:
         people={},
     )
     assert out.changes == [] and out.upsert
+
+
+ONE_WAY = SETTINGS.merged({"syncMode": "oneWay"})
+
+
+def test_one_way_restores_our_edited_and_deleted_events_but_not_outlook_made_ones() -> None:
+    known, seen = ours("e1")
+    known2, seen2 = ours("e2")
+    known.update({"e2": Known(ours="a2", bases=known2["e2"].bases)})
+    seen.update(seen2)
+    edited = item("e1", "ck9", subject="Edited in Outlook")
+    removed = {"id": "e2", "@removed": {"reason": "deleted"}}
+    made_in_outlook = item("e3", "ck1", subject="Lunch", isOrganizer=True)
+    out = plan(BOX, [edited, removed, made_in_outlook], known, seen, ONE_WAY, full_round=False, people={})
+    assert out.restore == [("a1", False), ("a2", True)]  # edited: PATCH back; deleted: create again
+    assert out.changes == [] and out.held == []
+
+
+def test_one_way_restores_nothing_that_is_only_our_own_echo() -> None:
+    known, seen = ours("e1")
+    out = plan(BOX, [item("e1", "ck9")], known, seen, ONE_WAY, full_round=False, people={})
+    assert out.restore == []

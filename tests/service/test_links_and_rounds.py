@@ -1,0 +1,122 @@
+"""Linking, notifications and mailbox rounds as use cases over the fakes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.adapters.messages import AppointmentRetry, MailboxSync
+from shared.adapters.records import SubscriptionRecord, Target, WorkerLink
+from shared.service import linking, mailbox_rounds, notifications
+from shared.service.link_requests import WorkerRequest
+from tests.service.conftest import TENANT, World, make_org
+
+DAY = "2026-12-08"
+
+
+async def linked_worker(world: World, worker: str = "w-ada", upn: str = "ada@fabrikam.test") -> WorkerLink:
+    world.graph.seed(TENANT, [{"userPrincipalName": upn, "displayName": "Ada"}])
+    link, _ = await linking.put_worker(world.svc, "o1", WorkerRequest(worker, upn, None, None))
+    assert link.status == "linked", (link.error_code, link.error_message)
+    return link
+
+
+async def drain_rounds(world: World) -> int:
+    """Run every queued mailbox round; how many ran."""
+    ran = 0
+    while batch := world.queues.take(MailboxSync.QUEUE):
+        for work in batch:
+            await mailbox_rounds.run(world.svc, work.org, work.kind, work.owner, notified_at=work.at)
+            ran += 1
+    return ran
+
+
+def notification(record: SubscriptionRecord) -> bytes:
+    item = {
+        "subscriptionId": record.subscription_id,
+        "clientState": record.client_state,
+        "tenantId": record.tenant_id,
+        "changeType": "updated",
+        "resource": f"Users/{record.mailbox_id}/Events/e1",
+    }
+    return json.dumps({"value": [item]}).encode()
+
+
+async def test_after_unlinking_this_process_ignores_the_old_subscription_at_once(world: World) -> None:
+    await make_org(world)
+    link = await linked_worker(world)
+    record = await world.store.get(SubscriptionRecord, subscription_id=link.subscription_id or "")
+    assert record is not None
+    world.queues.take()
+    receipt = await notifications.receive(world.svc, notification(record), lifecycle=False)
+    assert (receipt.accepted, receipt.messages) == (1, 1)  # known: accepted (and now cached)
+    assert [m.owner for m in world.queues.take(MailboxSync.QUEUE)] == ["w-ada"]
+
+    await linking.put_worker(world.svc, "o1", WorkerRequest("w-ada", None, None, None))  # blank unlinks
+    receipt = await notifications.receive(world.svc, notification(record), lifecycle=False)
+    assert (receipt.accepted, receipt.ignored, receipt.messages) == (0, 1, 0)
+    assert world.queues.take(MailboxSync.QUEUE) == []
+
+
+async def test_a_round_keeps_what_an_admin_changed_on_the_link_meanwhile(world: World) -> None:
+    """The mass-deletion guard writes the link after the round's delta call; an admin's
+    change made during that call must survive (the round re-reads before it writes)."""
+    await make_org(world)
+    link = await linked_worker(world)
+    uid = link.m365_user_id or ""
+    await drain_rounds(world)  # the baseline round
+    made = [
+        world.graph.outlook_create(
+            TENANT,
+            uid,
+            {
+                "subject": f"Focus {i}",
+                "start": {"dateTime": f"{DAY}T{8 + i % 9:02d}:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T{8 + i % 9:02d}:30:00", "timeZone": "UTC"},
+            },
+        )
+        for i in range(25)
+    ]
+    await world.svc.queues.send(MailboxSync("o1", "worker", "w-ada"))
+    await drain_rounds(world)
+    for event in made:
+        world.graph.outlook_delete(TENANT, uid, event["id"])
+
+    real_delta = world.graph.delta
+
+    async def delta_while_an_admin_edits(*args: Any, **kwargs: Any) -> Any:
+        current = await world.store.get(WorkerLink, org="o1", worker="w-ada")
+        assert current is not None
+        current.display_name, current.restricted = "Ada Lovelace", True
+        await world.store.update(current)
+        return await real_delta(*args, **kwargs)
+
+    world.graph.delta = delta_while_an_admin_edits  # type: ignore[method-assign]
+    await world.svc.queues.send(MailboxSync("o1", "worker", "w-ada"))
+    assert await drain_rounds(world) == 1
+    after = await world.store.get(WorkerLink, org="o1", worker="w-ada")
+    assert after is not None and after.held_deletions == 25 and after.attention  # the guard held them
+    assert (after.display_name, after.restricted) == ("Ada Lovelace", True)  # and the admin's edit stayed
+    assert after.last_sync_at == world.clock.now()
+
+
+async def test_one_way_restores_our_event_edited_in_outlook(world: World) -> None:
+    from shared.service import appointments
+
+    await make_org(world, syncMode="oneWay")
+    link = await linked_worker(world)
+    uid = link.m365_user_id or ""
+    body = {"title": "Consult", "start": f"{DAY}T10:00:00", "end": f"{DAY}T11:00:00", "organizer": "w-ada"}
+    view = await appointments.put(world.svc, "o1", "a1", body)
+    [target] = view["targets"]
+    await drain_rounds(world)
+    world.graph.outlook_update(TENANT, uid, target["eventId"], {"subject": "Moved by hand"})
+    await world.svc.queues.send(MailboxSync("o1", "worker", "w-ada"))
+    await drain_rounds(world)
+    [retry] = world.queues.take(AppointmentRetry.QUEUE)  # the round asks for the booking's version back
+    assert retry == AppointmentRetry("o1", "a1")
+    assert await appointments.retry(world.svc, retry.org, retry.appointment, final=False)
+    restored = world.graph.event(TENANT, uid, target["eventId"])
+    assert restored is not None and restored["subject"] == "Consult"
+    stored = await world.store.get(Target, org="o1", appointment="a1", mailbox=uid)
+    assert stored is not None and stored.state == "synced"
