@@ -162,13 +162,11 @@ async def test_the_managed_identity_assertion_is_fetched_without_blocking_the_lo
         async def close(self) -> None:
             return None
 
-    callback = (
-        credential._inner._client_assertion_func if hasattr(credential._inner, "_client_assertion_func") else None
-    )
+    callback = credential._inner._func  # what the real ClientAssertionCredential calls (sync)
     monkeypatch.setattr(credential, "_managed", Managed())
     monkeypatch.setattr(credential, "_inner", Inner(lambda: credential._assertion))
     token = await credential.get_token("https://graph.microsoft.com/.default")
     assert asked == ["api://AzureADTokenExchange/.default"]
     assert token.token == "token-for:assertion-from-imds"
-    assert callback is None or callback() == "assertion-from-imds"  # the real callback reads the same value
+    assert callback() == "assertion-from-imds"  # the real callback returns it without any I/O
     await credential.close()
