@@ -28,7 +28,7 @@ lint: $(VENV)/.installed
 	$(BIN)/lint-imports
 
 unit: $(VENV)/.installed
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit tests/service
 
 clean:
 	rm -rf $(VENV) devtools/azurite/node_modules .pytest_cache .ruff_cache .run
