@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.method import Method
 from msgraph.generated.models.subscription import Subscription
+from msgraph.generated.places.graph_room.graph_room_request_builder import GraphRoomRequestBuilder
 from msgraph.generated.users.item.calendar_view.delta.delta_request_builder import DeltaRequestBuilder
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
@@ -23,13 +25,15 @@ from msgraph.generated.users.item.user_item_request_builder import UserItemReque
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
 from shared.adapters.graph_transport import GraphTransport, parse_time, raw_post, with_body
-from shared.core.errors import GraphNotFound
+from shared.core.errors import AccountAmbiguous, GraphNotFound
 from shared.core.graph_types import DirectoryUser, SubscriptionInfo
 
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 UTC_TIMES = 'outlook.timezone="UTC"'
 TEXT_BODIES = 'outlook.body-content-type="text"'
 DELTA_PAGE = 200
+USER_FIELDS = ["id", "userPrincipalName", "mail", "displayName", "proxyAddresses"]
+PLACES_PAGE = 100  # place-list.md: $top and $skip are supported; 100 is the default page
 
 
 class GraphGateway(GraphTransport):
@@ -37,15 +41,35 @@ class GraphGateway(GraphTransport):
 
     # -- directory ---------------------------------------------------------------------
     async def get_user(self, tenant_id: str, key: str) -> DirectoryUser:
+        """The user whose id, userPrincipalName, mail or proxy address is `key`.
+
+        GET /users/{key} takes only an id or a UPN (user-get.md); an e-mail address that is
+        not the UPN (first.last@company.com vs flast@company.onmicrosoft.com) is looked up by
+        `mail`, then by `proxyAddresses`. GraphNotFound when nobody has it; AccountAmbiguous
+        when two users do."""
         client, _ = self.client(tenant_id)
-        query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(
-            select=["id", "userPrincipalName", "mail", "displayName"]
-        )
+        query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=USER_FIELDS)
         info = client.users.by_user_id(key).to_get_request_information(RequestConfiguration(query_parameters=query))
-        data = await self.send(tenant_id, info)
-        return DirectoryUser(
-            data["id"], data.get("userPrincipalName") or key, data.get("mail"), data.get("displayName") or ""
-        )
+        try:
+            return _user(await self.send(tenant_id, info), key)
+        except GraphNotFound:
+            if "@" not in key:
+                raise
+        address = key.replace("'", "''")
+        for clause in (f"mail eq '{address}'", f"proxyAddresses/any(p:p eq 'smtp:{address}')"):
+            matches = await self._users_where(tenant_id, clause)
+            if len(matches) > 1:
+                names = ", ".join(sorted(m.get("userPrincipalName") or m["id"] for m in matches))
+                raise AccountAmbiguous(f"{key} is the address of more than one user in the tenant: {names}")
+            if matches:
+                return _user(matches[0], key)
+        raise GraphNotFound(f"no user in the tenant has the id, user name or e-mail address {key}")
+
+    async def _users_where(self, tenant_id: str, clause: str) -> list[dict]:
+        client, _ = self.client(tenant_id)
+        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(filter=clause, select=USER_FIELDS, top=2)
+        info = client.users.to_get_request_information(RequestConfiguration(query_parameters=query))
+        return (await self.send(tenant_id, info)).get("value", [])
 
     async def user_purpose(self, tenant_id: str, user_id: str) -> str:
         """user | shared | room | equipment | linked | others; MailboxNotEnabled without a mailbox."""
@@ -68,9 +92,7 @@ class GraphGateway(GraphTransport):
 
     async def list_users(self, tenant_id: str) -> AsyncIterator[dict]:
         client, _ = self.client(tenant_id)
-        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
-            top=999, select=["id", "userPrincipalName", "mail", "displayName"]
-        )
+        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(top=999, select=USER_FIELDS)
         info = client.users.to_get_request_information(RequestConfiguration(query_parameters=query))
         async for page in self.pages(tenant_id, info, client.users):
             for user in page:
@@ -78,29 +100,36 @@ class GraphGateway(GraphTransport):
 
     async def list_rooms(self, tenant_id: str) -> list[dict]:
         client, _ = self.client(tenant_id)
-        builder = client.places.graph_room
-        return [
-            room async for page in self.pages(tenant_id, builder.to_get_request_information(), builder) for room in page
-        ]
+        return await self._places(tenant_id, client.places.graph_room)
 
     async def list_room_lists(self, tenant_id: str) -> list[dict]:
         client, _ = self.client(tenant_id)
-        builder = client.places.graph_room_list
-        return [
-            rl async for page in self.pages(tenant_id, builder.to_get_request_information(), builder) for rl in page
-        ]
+        return await self._places(tenant_id, client.places.graph_room_list)
 
     async def rooms_in_list(self, tenant_id: str, list_email: str) -> list[dict]:
         client, _ = self.client(tenant_id)
-        # No generated builder for /places/{email}/microsoft.graph.roomlist/rooms: reuse the
-        # room-list builder's request and point it at that path.
-        builder = client.places.graph_room_list
-        url = f"{self.settings.graph_base_url}/places/{list_email}/microsoft.graph.roomlist/rooms"
-        return [
-            room
-            async for page in self.pages(tenant_id, builder.with_url(url).to_get_request_information(), builder)
-            for room in page
-        ]
+        # No generated builder for /places/{email}/microsoft.graph.roomlist/rooms: the room
+        # builder's request pointed at that path (a raw URL carries its own query string).
+        url = f"{self.settings.graph_base_url}/places/{quote(list_email)}/microsoft.graph.roomlist/rooms"
+        return await self._places(tenant_id, client.places.graph_room, url)
+
+    async def _places(self, tenant_id: str, builder: Any, url: str | None = None) -> list[dict]:
+        """Every place of a list, by $top/$skip: the places API answers 100 by default and
+        sends no @odata.nextLink (docs-contrib #341, #6252, #7196), so following nextLink
+        alone stops at 100. A short page is the last."""
+        out: list[dict] = []
+        while True:
+            if url is None:
+                query = GraphRoomRequestBuilder.GraphRoomRequestBuilderGetQueryParameters(
+                    top=PLACES_PAGE, skip=len(out)
+                )
+                info = builder.to_get_request_information(RequestConfiguration(query_parameters=query))
+            else:
+                info = builder.with_url(f"{url}?$top={PLACES_PAGE}&$skip={len(out)}").to_get_request_information()
+            page = (await self.send(tenant_id, info)).get("value", [])
+            out.extend(page)
+            if len(page) < PLACES_PAGE:
+                return out
 
     async def purposes(self, tenant_id: str, user_ids: list[str]) -> dict[str, str | None]:
         """userPurpose of many mailboxes, 20 per $batch; None where there is no mailbox."""
@@ -204,6 +233,17 @@ class GraphGateway(GraphTransport):
                 next_info.headers.add("Prefer", value)
             page = await self.send(tenant_id, next_info, mailbox=mailbox_id)
 
+    async def get_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> dict[str, Any] | None:
+        """One event as delta renders it (immutable id, UTC, text body); None when it is gone."""
+        client, _ = self.client(tenant_id)
+        info = client.users.by_user_id(mailbox_id).events.by_event_id(event_id).to_get_request_information()
+        for value in (IMMUTABLE_IDS, UTC_TIMES, TEXT_BODIES):
+            info.headers.add("Prefer", value)
+        try:
+            return await self.send(tenant_id, info, mailbox=mailbox_id)
+        except GraphNotFound:
+            return None
+
     async def event_tag(self, tenant_id: str, mailbox_id: str, event_id: str, property_id: str) -> str | None:
         """The value of our extended property on one event (None if it has none or is gone)."""
         client, _ = self.client(tenant_id)
@@ -298,3 +338,9 @@ class GraphGateway(GraphTransport):
         except GraphNotFound:
             return False
         return True
+
+
+def _user(data: dict[str, Any], key: str) -> DirectoryUser:
+    return DirectoryUser(
+        data["id"], data.get("userPrincipalName") or key, data.get("mail"), data.get("displayName") or ""
+    )

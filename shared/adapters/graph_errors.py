@@ -22,6 +22,8 @@ from shared.core.errors import (
     MailboxNotEnabled,
 )
 
+# A delta token Graph no longer honours (delta-query-overview.md, event-delta.md): start afresh.
+_SYNC_STATE_GONE = {"syncstatenotfound", "syncstateinvalid", "resyncrequired"}
 _EXISTING_SUBSCRIPTION = re.compile(r"Subscription Id ([0-9a-fA-F-]{36}) already exists")
 
 
@@ -52,7 +54,7 @@ def translate(exc: BaseException) -> GraphError | None:
         return ConsentRequired(text, **kwargs)
     if code in ("MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI"):
         return MailboxNotEnabled(text, **kwargs)
-    if status == 410 or code in ("syncStateNotFound", "resyncRequired", "SyncStateNotFound"):
+    if status == 410 or code.lower() in _SYNC_STATE_GONE:
         return DeltaTokenExpired(text, **kwargs)
     if status == 404:
         return GraphNotFound(text, **kwargs)

@@ -334,6 +334,9 @@ class DeltaState(Entity):
     owner_kind: str = "worker"
     owner_id: str = ""
     delta_link: str | None = None
+    # The calendarView window the deltaLink's token holds (its first request's).
+    window_start: datetime | None = None
+    window_end: datetime | None = None
     last_sync_at: datetime | None = None
     rounds: int = 0
 

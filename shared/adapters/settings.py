@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shared.core.delta_window import MAX_WINDOW_DAYS, ROLL_SLACK
 from shared.core.errors import SettingsError
 from shared.core.settings import AUTH_MODES, Settings, StorageSettings, parse_connection_string
 
@@ -144,6 +145,15 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     back = _int(env, "CALSYNC_DELTA_DAYS_BACK", 30, 0, 3650)
     horizon = _int(env, "CALSYNC_RENEW_HORIZON_HOURS", 24, 1, 70)
     ahead = _int(env, "CALSYNC_DELTA_DAYS_AHEAD", 365, 1, 3650)
+    # calendarView refuses a window over 1,825 days; ours reaches ROLL_SLACK further ahead.
+    widest = MAX_WINDOW_DAYS - ROLL_SLACK.days
+    if back + ahead > widest:
+        raise SettingsError(
+            "CALSYNC_DELTA_DAYS_AHEAD",
+            f"with CALSYNC_DELTA_DAYS_BACK the window may span at most {widest} days "
+            f"(Graph's calendarView limit of {MAX_WINDOW_DAYS}, less {ROLL_SLACK.days} days of roll-over slack); "
+            f"{back} + {ahead} = {back + ahead}",
+        )
 
     return Settings(
         max_dequeue_count=_max_dequeue(env),

@@ -5,6 +5,7 @@ CalsyncError                 base; `code` is stable and goes into API answers
 │   └── UnknownTimeZone      neither an IANA nor a Windows zone name
 ├── NotFound                 an org, worker, resource, appointment or job we do not know (404)
 ├── Conflict                 the request clashes with stored state (409)
+│   └── AccountAmbiguous     an e-mail address that more than one user of the tenant has
 ├── PayloadTooLarge          a batch over its limit (413)
 ├── SettingsError            an app setting is missing or invalid (start-up); `name` is the setting
 ├── StoreError               the table store failed
@@ -61,6 +62,10 @@ class NotFound(CalsyncError):
 class Conflict(CalsyncError):
     code = "conflict"
     status = 409
+
+
+class AccountAmbiguous(Conflict):
+    code = "account_ambiguous"
 
 
 class PayloadTooLarge(CalsyncError):

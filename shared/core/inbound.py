@@ -77,10 +77,12 @@ def plan(
     full_round: bool,
     people: dict[str, tuple[str, str]],
     mapped: int | None = None,
+    left_window: frozenset[str] = frozenset(),
 ) -> Plan:
     """`people`: lower-cased address → (kind, id) of the org's linked workers and resources.
     `mapped`: how many mapped events the mailbox has (default: those in `seen`, which is
-    complete on a full round)."""
+    complete on a full round). `left_window`: events a full round does not list because
+    they now lie outside its window — not deleted."""
     out = Plan()
     deletions: list[NewChange] = []
     present: set[str] = set()
@@ -160,7 +162,7 @@ def plan(
     if full_round:
         # A fresh round lists everything in the window: what we saw before and is gone was deleted.
         for event_id, prior in seen.items():
-            if event_id not in present and prior.role in ("ours", "created"):
+            if event_id not in present and event_id not in left_window and prior.role in ("ours", "created"):
                 delete(event_id, prior.appointment, prior.role, known.get(event_id, Known()))
 
     if mapped is None:

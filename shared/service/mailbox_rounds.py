@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shared.adapters.messages import AppointmentRetry
 from shared.adapters.records import DeltaState, EventRef, MailboxLink, Org, SeenEvent, Target
-from shared.core import inbound
-from shared.core.errors import ConcurrencyConflict, ConsentRequired, DeltaTokenExpired, GraphNotFound, MailboxNotEnabled
+from shared.core import delta_window, inbound
+from shared.core.errors import (
+    ConcurrencyConflict,
+    ConsentRequired,
+    DeltaTokenExpired,
+    GraphNotFound,
+    GraphRejected,
+    MailboxNotEnabled,
+)
 from shared.core.logcontext import log_context
+from shared.core.mapping import normalize
 from shared.service import feed, webhooks
 from shared.service.event_lookup import know, linked_people
 from shared.service.held_deletions import hold
@@ -83,17 +91,8 @@ async def _round(
         state = await store.get(DeltaState, org=org_id, kind="delta", mailbox=mailbox) or DeltaState(
             org=org_id, mailbox=mailbox, owner_kind=kind, owner_id=owner
         )
-        now = services.clock.now()
-        start = now - timedelta(days=services.settings.delta_days_back)
-        end = now + timedelta(days=services.settings.delta_days_ahead)
-        fresh = not state.delta_link
         try:
-            try:
-                items, new_link = await services.graph.delta(org.m365_tenant_id, mailbox, state.delta_link, start, end)
-            except DeltaTokenExpired:
-                log.info("delta token expired; starting a fresh round")
-                fresh = True
-                items, new_link = await services.graph.delta(org.m365_tenant_id, mailbox, None, start, end)
+            delta = await _read_delta(services, org, mailbox, state)
         except (MailboxNotEnabled, ConsentRequired, GraphNotFound) as exc:
             # Not something a retry fixes (a licence removed, consent revoked, user deleted):
             # the link says so, with Graph's reason, until an admin acts.
@@ -101,27 +100,8 @@ async def _round(
             log.warning("delta round failed: %s", exc.message)
             await save_link_fields(services, link, status="error", error_code=code, error_message=exc.message)
             return None
-
-        # An idle round reads nothing more: a fresh round needs every snapshot (to find
-        # deletions), an incremental one only those of the items it got.
-        if fresh:
-            rows = [s async for s in store.query(SeenEvent, mailbox=mailbox)]
-        else:
-            rows = [s for item in items if (s := await store.get(SeenEvent, mailbox=mailbox, event_id=item["id"]))]
-        seen = {
-            s.event_id: inbound.Seen(s.event_id, s.appointment, s.role, s.change_key, s.content)
-            for s in rows
-            if s.org == org_id
-        }
-        people, users = await linked_people(services, org_id) if items else ({}, {})
-        known: dict[str, inbound.Known] = {}
-        for item in items:
-            known[item["id"]] = await know(services, org, mailbox, item["id"], item, people, users)
-        if fresh:
-            present = {item["id"] for item in items}
-            for event_id in seen:
-                if event_id not in present:
-                    known[event_id] = await know(services, org, mailbox, event_id, None)
+        items, new_link, fresh = delta.items, delta.link, delta.fresh
+        seen, known, left_window, items = await _gather(services, org, mailbox, delta)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
         mapped = None
@@ -134,9 +114,20 @@ async def _round(
                     if s.org == org_id and s.role in ("ours", "created")
                 ]
             )
-        result = inbound.plan(box, items, known, seen, settings, full_round=fresh, people=people, mapped=mapped)
+        result = inbound.plan(
+            box,
+            items,
+            known,
+            seen,
+            settings,
+            full_round=fresh,
+            people=delta.people,
+            mapped=mapped,
+            left_window=left_window,
+        )
 
         state.delta_link, state.last_sync_at, state.rounds = new_link, services.clock.now(), state.rounds + 1
+        state.window_start, state.window_end = delta.start, delta.end
         state.owner_kind, state.owner_id = kind, owner
         await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
         await _apply_snapshots(services, org_id, mailbox, result)
@@ -159,6 +150,101 @@ async def _round(
         if result.changes:
             log.info("%d change(s) from %d item(s)", len(result.changes), len(items))
         return RoundResult(len(result.changes), len(result.held), len(items), fresh)
+
+
+@dataclass
+class _Delta:
+    items: list[dict[str, Any]]
+    link: str
+    fresh: bool
+    start: datetime
+    end: datetime
+    people: dict[str, tuple[str, str]] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
+
+
+async def _read_delta(services: Services, org: Org, mailbox: str, state: DeltaState) -> _Delta:
+    """This round's delta items: from the stored deltaLink, or a fresh round over a new
+    window when there is none, when the window is due to roll, or when Graph no longer
+    honours the link (any expiry code, or another 400 on a stored link)."""
+    settings, now = services.settings, services.clock.now()
+    back, ahead = settings.delta_days_back, settings.delta_days_ahead
+    link = state.delta_link
+    if link and delta_window.roll_due(state.window_start, state.window_end, now, back, ahead):
+        log.info("delta window due to roll; starting a fresh round")
+        link = None
+    if link and state.window_start and state.window_end:
+        try:
+            items, new_link = await services.graph.delta(
+                org.m365_tenant_id, mailbox, link, state.window_start, state.window_end
+            )
+            return _Delta(delta_window.last_of_each(items), new_link, False, state.window_start, state.window_end)
+        except DeltaTokenExpired:
+            log.info("delta token expired; starting a fresh round")
+        except GraphRejected as exc:
+            if exc.graph_status != 400:
+                raise
+            log.warning("Graph refused the stored delta link (%s); starting a fresh round", exc.graph_code)
+    start, end = delta_window.window(now, back, ahead)
+    items, new_link = await services.graph.delta(org.m365_tenant_id, mailbox, None, start, end)
+    return _Delta(delta_window.last_of_each(items), new_link, True, start, end)
+
+
+async def _gather(
+    services: Services, org: Org, mailbox: str, delta: _Delta
+) -> tuple[dict[str, inbound.Seen], dict[str, inbound.Known], frozenset[str], list[dict[str, Any]]]:
+    """Snapshots and what we know of each event; removals of events we know confirmed.
+
+    Graph sends `@removed` also for an event moved out of, or changed outside, the window
+    (event-delta.md): a GET tells whether it is really gone (404) or what it is now. A fresh
+    round does not list what lies outside its window: such events left it, they were not
+    deleted."""
+    store, org_id, items = services.store, org.org, delta.items
+    # An idle round reads nothing more: a fresh round needs every snapshot (to find
+    # deletions), an incremental one only those of the items it got.
+    if delta.fresh:
+        rows = [s async for s in store.query(SeenEvent, mailbox=mailbox)]
+    else:
+        rows = [s for item in items if (s := await store.get(SeenEvent, mailbox=mailbox, event_id=item["id"]))]
+    seen = {
+        s.event_id: inbound.Seen(s.event_id, s.appointment, s.role, s.change_key, s.content)
+        for s in rows
+        if s.org == org_id
+    }
+    if items:
+        delta.people, delta.users = await linked_people(services, org_id)
+    known: dict[str, inbound.Known] = {}
+
+    async def learn(item: dict[str, Any] | None, event_id: str) -> None:
+        known[event_id] = await know(services, org, mailbox, event_id, item, delta.people, delta.users)
+
+    confirmed: list[dict[str, Any]] = []
+    for item in items:
+        await learn(item, item["id"])
+        if "@removed" in item and (item["id"] in seen or known[item["id"]].ours):
+            current = await services.graph.get_event(org.m365_tenant_id, mailbox, item["id"])
+            if current is not None:
+                item = current  # not deleted: moved or changed outside the window
+                await learn(item, item["id"])
+        confirmed.append(item)
+    left: set[str] = set()
+    if delta.fresh:
+        present = {item["id"] for item in confirmed}
+        for event_id, prior in seen.items():
+            if event_id in present:
+                continue
+            if delta_window.outside(prior.content, delta.start, delta.end):
+                left.add(event_id)
+                continue
+            current = await services.graph.get_event(org.m365_tenant_id, mailbox, event_id)
+            if current is None:
+                await learn(None, event_id)
+            elif delta_window.outside(normalize(current), delta.start, delta.end):
+                left.add(event_id)
+            else:
+                confirmed.append(current)
+                await learn(current, event_id)
+    return seen, known, frozenset(left), confirmed
 
 
 async def _restore(services: Services, org: Org, mailbox: str, restore: list[tuple[str, bool]]) -> None:

@@ -45,6 +45,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.core.clock import SystemClock
 from shared.core.errors import (
+    AccountAmbiguous,
     ConsentRequired,
     DeltaTokenExpired,
     GraphNotFound,
@@ -160,18 +161,26 @@ class FakeUser:
     has_mailbox: bool = True
     place_id: str | None = None
     place: dict[str, Any] = field(default_factory=dict)
+    mail_address: str | None = None  # None: the UPN (the emulator's default)
+    proxy_addresses: list[str] = field(default_factory=list)
 
     @property
     def mail(self) -> str:
-        return self.user_principal_name
+        return self.mail_address or self.user_principal_name
+
+    def addresses(self) -> set[str]:
+        """Every SMTP address the user receives mail at, lower-cased."""
+        proxies = {p.split(":", 1)[1].lower() for p in self.proxy_addresses if p.lower().startswith("smtp:")}
+        return {self.mail.lower(), *proxies}
 
     def to_json(self) -> dict[str, Any]:
-        """What the gateway selects: id, userPrincipalName, mail, displayName."""
+        """What the gateway selects: id, userPrincipalName, mail, displayName, proxyAddresses."""
         return {
             "id": self.id,
             "userPrincipalName": self.user_principal_name,
             "mail": self.mail if self.has_mailbox else None,
             "displayName": self.display_name,
+            "proxyAddresses": self.proxy_addresses or [f"SMTP:{self.mail}"],
         }
 
 
@@ -382,6 +391,8 @@ class FakeGraph:
                     display_name=spec.get("displayName") or upn.split("@")[0],
                     user_purpose=spec.get("userPurpose", "user"),
                     has_mailbox=spec.get("hasMailbox", True),
+                    mail_address=spec.get("mail"),
+                    proxy_addresses=list(spec.get("proxyAddresses") or []),
                 )
                 tenant.users[user.id] = user
             for key in ("capacity", "building", "floorNumber", "floorLabel", "bookingType", "tags"):
@@ -492,9 +503,23 @@ class FakeGraph:
         self._tenant(tenant_id)
 
     async def get_user(self, tenant_id: str, key: str) -> DirectoryUser:
+        """By id or UPN; an e-mail address by `mail`, then by proxy address (as the gateway
+        looks it up: user-get.md takes only an id or a UPN)."""
         self._call("get_user", tenant_id, key)
         tenant = self._tenant(tenant_id)
         user = tenant.find_user(key)
+        if user is None and "@" in key:
+            wanted = key.lower()
+            for matches in (
+                [u for u in tenant.users.values() if u.mail.lower() == wanted],
+                [u for u in tenant.users.values() if wanted in u.addresses()],
+            ):
+                if len(matches) > 1:
+                    names = ", ".join(sorted(u.user_principal_name for u in matches))
+                    raise AccountAmbiguous(f"{key} is the address of more than one user in the tenant: {names}")
+                if matches:
+                    user = matches[0]
+                    break
         if user is None:
             raise _not_found(
                 "Request_ResourceNotFound",
@@ -641,6 +666,14 @@ class FakeGraph:
                 graph_code="syncStateNotFound",
             )
         return self._delta_round(user, state, initial=False)
+
+    async def get_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> dict[str, Any] | None:
+        self._call("get_event", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)
+        try:
+            ev = self._event(self._mailbox_user(tenant_id, mailbox_id), event_id)
+        except GraphNotFound:
+            return None
+        return self._render(ev, text_body=True)
 
     async def event_tag(self, tenant_id: str, mailbox_id: str, event_id: str, property_id: str) -> str | None:
         self._call("event_tag", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)

@@ -53,6 +53,11 @@ def test_describe_never_contains_a_secret() -> None:
         ({"GRAPH_BASE_URL": "ftp://x"}, "GRAPH_BASE_URL"),
         ({"GRAPH_AUTH_MODE": "emulator", "GRAPH_BASE_URL": "https://graph.microsoft.com/v1.0"}, "GRAPH_AUTH_MODE"),
         ({"CALSYNC_TABLE_PREFIX": "9bad"}, "CALSYNC_TABLE_PREFIX"),
+        ({"CALSYNC_DELTA_DAYS_BACK": "365", "CALSYNC_DELTA_DAYS_AHEAD": "1500"}, "CALSYNC_DELTA_DAYS_AHEAD"),
+        (
+            {"AzureFunctionsJobHost__extensions__queues__maxDequeueCount": "0"},
+            "AzureFunctionsJobHost__extensions__queues__maxDequeueCount",
+        ),
         (
             {"AzureWebJobsStorage": None, "AzureWebJobsStorage__accountName": "Bad_Name"},
             "AzureWebJobsStorage__accountName",
@@ -85,3 +90,13 @@ def test_emulator_mode_needs_no_client_and_allows_local_http() -> None:
         )
     )
     assert s.graph_auth_mode == "emulator" and s.graph_client_secret is None
+
+
+def test_the_widest_window_graph_allows_is_accepted() -> None:
+    s = load(env(CALSYNC_DELTA_DAYS_BACK="300", CALSYNC_DELTA_DAYS_AHEAD="1511"))
+    assert s.delta_days_back + s.delta_days_ahead == 1811  # + 14 days of roll-over slack = 1,825
+
+
+def test_the_last_try_follows_host_json_and_its_override() -> None:
+    assert load(env()).max_dequeue_count == 5  # host.json's queues.maxDequeueCount
+    assert load(env(AzureFunctionsJobHost__extensions__queues__maxDequeueCount="8")).max_dequeue_count == 8
