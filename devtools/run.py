@@ -19,7 +19,12 @@ def demo_org(base: str, key: str) -> None:
     headers = {"x-functions-key": key}
     with httpx.Client(base_url=f"{base}/api", headers=headers, timeout=60) as api:
         org = api.put("/orgs/demo", json={"m365TenantId": DEMO_TENANT_ID, "displayName": "Contoso (demo)"}).json()
-        imported = api.post("/orgs/demo/resources/import").json()["totals"]
+        job = api.post("/orgs/demo/resources/import").json()
+        deadline = time.monotonic() + 60
+        while job["state"] not in ("done", "failed") and time.monotonic() < deadline:  # 202: a job
+            time.sleep(0.5)
+            job = api.get(f"/orgs/demo/jobs/{job['job']}").json()
+        imported = job["totals"]
         for worker, account in (("adele", "adele.vance@contoso.com"), ("alex", "alex.wilber@contoso.com")):
             api.put(f"/orgs/demo/workers/{worker}", json={"m365Account": account})
     print(

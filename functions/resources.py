@@ -2,8 +2,9 @@
 
 import azure.functions as func
 
-from functions import links
+from functions import links, queue
 from functions.http import json_response, operation, read_json
+from shared.adapters.messages import ImportChunk, ImportDiscover
 from shared.adapters.records import ResourceLink
 from shared.service import linking, room_import
 from shared.service.link_requests import parse_resource
@@ -16,7 +17,21 @@ bp = func.Blueprint()
 @bp.route(route="orgs/{org}/resources/import", methods=["POST"])
 @operation("import_resources")
 async def import_resources(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
-    return json_response(await room_import.import_resources(svc, req.route_params["org"]))
+    """200 with every row when the job finished within a few seconds, else 202 (poll the job)."""
+    view, finished = await room_import.start(svc, req.route_params["org"])
+    return json_response(view, 200 if finished else 202)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=ImportDiscover.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(ImportDiscover, "import_discover")
+async def discover_resources(work: ImportDiscover, svc: Services, final: bool) -> None:
+    await room_import.discover(svc, work, final=final)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=ImportChunk.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(ImportChunk, "import_chunk")
+async def import_resource_chunk(work: ImportChunk, svc: Services, final: bool) -> None:
+    await room_import.run_chunk(svc, work, final=final)
 
 
 @bp.route(route="orgs/{org}/resources/{resource}", methods=["PUT"])

@@ -93,6 +93,26 @@ class PushChunk(QueueMessage):
 
 
 @dataclass(frozen=True)
+class ImportDiscover(QueueMessage):
+    """Find a tenant's rooms and equipment for a resource import job."""
+
+    QUEUE: ClassVar[str] = "resource-import"
+    org: str
+    job: str
+
+
+@dataclass(frozen=True)
+class ImportChunk(QueueMessage):
+    """Up to 25 rooms or equipment mailboxes of an import job to link."""
+
+    QUEUE: ClassVar[str] = "resource-import-chunks"
+    org: str
+    job: str
+    chunk: str
+    resources: list[dict[str, Any]]  # {mailbox, userId, name, kind, group}
+
+
+@dataclass(frozen=True)
 class RenewSubscription(QueueMessage):
     QUEUE: ClassVar[str] = "subscription-maintenance"
     WIRE: ClassVar[dict[str, str]] = {"subscription_id": "subscriptionId"}
@@ -122,6 +142,8 @@ MESSAGES: tuple[type[QueueMessage], ...] = (
     WebhookDelivery,
     AppointmentRetry,
     PushChunk,
+    ImportDiscover,
+    ImportChunk,
     RenewSubscription,
     SubscriptionLifecycle,
     OrgReconcile,

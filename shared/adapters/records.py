@@ -67,8 +67,9 @@ class MailboxLink(Entity):
     status: str = "unlinked"  # linked | error | unlinked
     error_code: str | None = None
     error_message: str | None = None
-    mode: str = "push"  # push (subscription) | polling (Graph refused a subscription)
+    mode: str = "push"  # push (a subscription); "polling" only on links made before 2026-12
     subscription_id: str | None = None
+    subscribe_attempts: int = 0  # failed subscription attempts in a row (reconcile's backoff)
     subscription_expires_at: datetime | None = None
     attention: str | None = None  # why an admin must look (held deletions)
     held_deletions: int = 0
@@ -268,9 +269,12 @@ class Job(Entity):
 
     org: str
     job: str
-    worker: str
-    total: int
-    chunks: int
+    worker: str = ""  # push jobs: whose calendar
+    kind: str = "push"  # push | import
+    total: int = 0  # appointments or resources; an import knows it once discovered
+    chunks: int = 0
+    error_code: str | None = None  # an import whose discovery could not finish
+    error_message: str | None = None
     created_at: datetime = field(default_factory=utcnow)
 
 
@@ -289,6 +293,7 @@ class JobChunk(Entity):
     final: bool = False
     attempts: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)  # an import's rows
     updated_at: datetime = field(default_factory=utcnow)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from shared.adapters.records import WorkerLink
 from shared.core.errors import Conflict, InvalidInput, PayloadTooLarge
 from shared.service.link_requests import WorkerRequest, parse_worker
-from shared.service.linking import apply_account
+from shared.service.linking import apply_account, snapshot
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 
@@ -92,9 +92,10 @@ async def batch_link(services: Services, org_id: str, rows: list[Any]) -> dict[s
                 link = await services.store.get(WorkerLink, org=org_id, worker=request.worker) or WorkerLink(
                     org=org_id, worker=request.worker
                 )
+                before = snapshot(link)
                 if request.display_name is not None:
                     link.display_name = request.display_name
-                changed = await apply_account(services, org, link, request.account)
+                changed = await apply_account(services, org, link, request.account, before=before)
                 results[index] = {
                     "row": index + 1,
                     "worker": request.worker,

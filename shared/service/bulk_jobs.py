@@ -19,7 +19,7 @@ from shared.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from shared.core.logcontext import log_context
 from shared.core.outbound import Mailbox
 from shared.core.validation import identifier
-from shared.service import appointments
+from shared.service import appointments, room_import
 from shared.service.appointment_input import check_references, parse
 from shared.service.orgs import require_org
 from shared.service.ports import Services
@@ -133,12 +133,15 @@ async def view(services: Services, org_id: str, job_id: str) -> dict[str, Any]:
     if job is None:
         raise NotFound(f"job {job_id!r} is not known", code="job_not_found")
     chunks = [c async for c in services.store.query(JobChunk, job=job_id)]
+    if job.kind == "import":
+        return room_import.import_view(job, chunks)
     done = [c for c in chunks if c.final]
     totals = {k: sum(getattr(c, k) for c in chunks) for k in ("succeeded", "failed", "skipped", "pending")}
     state = "queued" if not chunks else ("done" if len(done) == job.chunks else "running")
     errors = [e for c in chunks for e in c.errors][:MAX_ERRORS]
     return {
         "job": job.job,
+        "kind": "push",
         "worker": job.worker,
         "state": state,
         "total": job.total,

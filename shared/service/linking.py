@@ -20,10 +20,6 @@ from shared.service.ports import Services
 from shared.service.subscriptions import release, subscribe
 
 
-def _state(link: MailboxLink) -> tuple[Any, ...]:
-    return tuple(v for k, v in link.__dict__.items() if k not in ("etag", "updated_at"))
-
-
 async def _claim(services: Services, org: Org, user_id: str, link: MailboxLink, address: str) -> None:
     store = services.store
     claim = MailboxClaim(org=org.org, user_id=user_id, owner_kind=link.KIND, owner_id=link.owner_id)
@@ -73,9 +69,24 @@ def _accepts(link: MailboxLink, org: Org, purpose: str) -> tuple[str, str] | Non
     )
 
 
-async def apply_account(services: Services, org: Org, link: MailboxLink, account: str | None) -> bool:
-    """Point `link` at `account` (None unlinks). Saves the link; True if anything changed."""
-    before = _state(link)
+def snapshot(link: MailboxLink) -> tuple[Any, ...]:
+    """What a link says, to tell later whether a request changed it (etag and time aside)."""
+    return tuple(v for k, v in link.__dict__.items() if k not in ("etag", "updated_at"))
+
+
+async def apply_account(
+    services: Services,
+    org: Org,
+    link: MailboxLink,
+    account: str | None,
+    *,
+    user_id: str | None = None,
+    before: tuple[Any, ...] | None = None,
+) -> bool:
+    """Point `link` at `account` (None unlinks), found by `user_id` when the caller knows
+    it. Saves the link when anything differs from `before` (its snapshot before the
+    caller's own edits; default: now); True if anything changed."""
+    before = snapshot(link) if before is None else before
     was_linked_to = link.m365_user_id if link.status == "linked" else None
     same = (account or "").casefold() == (link.account or "").casefold()
     with log_context(org=org.org, mailbox=account or link.account, operation=f"link_{link.KIND}"):
@@ -85,8 +96,8 @@ async def apply_account(services: Services, org: Org, link: MailboxLink, account
             link.set_account(None)
             link.status, link.error_code, link.error_message = "unlinked", None, None
         elif not (same and link.status == "linked" and link.m365_user_id):
-            await _link(services, org, link, account, same)
-        changed = _state(link) != before
+            await _link(services, org, link, account, same, user_id)
+        changed = snapshot(link) != before
         if changed or link.etag is None:
             link.updated_at = services.clock.now()
             await services.store.upsert(link)
@@ -97,11 +108,13 @@ async def apply_account(services: Services, org: Org, link: MailboxLink, account
         return changed
 
 
-async def _link(services: Services, org: Org, link: MailboxLink, account: str, same: bool) -> None:
+async def _link(
+    services: Services, org: Org, link: MailboxLink, account: str, same: bool, user_id: str | None = None
+) -> None:
     graph, tenant = services.graph, org.m365_tenant_id
     not_found = "account_not_found" if link.KIND == "worker" else "mailbox_not_found"
     try:
-        user = await graph.get_user(tenant, account)
+        user = await graph.get_user(tenant, user_id or account)
         purpose = await graph.user_purpose(tenant, user.id)
     except GraphNotFound:
         await _fail_and_release(
@@ -154,11 +167,12 @@ async def put_worker(services: Services, org_id: str, request: WorkerRequest) ->
     link = await services.store.get(WorkerLink, org=org_id, worker=request.worker) or WorkerLink(
         org=org_id, worker=request.worker
     )
+    before = snapshot(link)
     if request.display_name is not None:
         link.display_name = request.display_name
     if request.restricted is not None:
         link.restricted = request.restricted
-    changed = await apply_account(services, org, link, request.account)
+    changed = await apply_account(services, org, link, request.account, before=before)
     return link, changed
 
 
@@ -185,9 +199,10 @@ async def put_resource(services: Services, org_id: str, request: ResourceRequest
     )
     if request.mailbox is not None:
         await check_quota(services, org, link)
+    before = snapshot(link)
     if request.display_name is not None:
         link.display_name = request.display_name
     if request.kind is not None:
         link.kind = request.kind
-    changed = await apply_account(services, org, link, request.mailbox)
+    changed = await apply_account(services, org, link, request.mailbox, before=before)
     return link, changed

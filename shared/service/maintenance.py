@@ -14,12 +14,12 @@ from datetime import timedelta
 
 from shared.adapters.messages import MailboxSync, OrgReconcile, QueueMessage, RenewSubscription, SubscriptionLifecycle
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org, SubscriptionRecord
-from shared.core.errors import GraphError, GraphNotFound, GraphUnavailable
+from shared.core.errors import ConsentRequired, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.logcontext import log_context
 from shared.service.links import load_link, save_link_fields
 from shared.service.notifications import forget
 from shared.service.ports import Services
-from shared.service.subscriptions import SUBSCRIPTION_MINUTES, subscribe
+from shared.service.subscriptions import SUBSCRIPTION_MINUTES, retry_due, subscribe
 
 log = logging.getLogger("calsync.maintenance")
 
@@ -83,8 +83,11 @@ async def recreate(services: Services, org: Org, link: MailboxLink) -> None:
         error_message=link.error_message,
         subscription_id=link.subscription_id,
         subscription_expires_at=link.subscription_expires_at,
+        subscribe_attempts=link.subscribe_attempts,
+        updated_at=services.clock.now(),
     )
-    await services.queues.send(MailboxSync(org.org, link.KIND, link.owner_id, reason="catch-up"))
+    if link.status == "linked":
+        await services.queues.send(MailboxSync(org.org, link.KIND, link.owner_id, reason="catch-up"))
 
 
 async def renew(services: Services, subscription_id: str, *, final: bool) -> None:
@@ -142,6 +145,15 @@ async def lifecycle(services: Services, message: SubscriptionLifecycle, *, final
             except GraphUnavailable:
                 if not final:
                     raise
+            except (ConsentRequired, GraphRejected) as exc:
+                if isinstance(exc, GraphRejected) and exc.graph_status != 403:
+                    raise
+                # The tenant withdrew consent (or the app lost the permission): no retry
+                # helps until an admin consents again; the link says so.
+                await save_link_fields(
+                    services, link, status="error", error_code="consent_revoked", error_message=exc.message
+                )
+                return
             # Notifications may have paused until now: catch up.
             await services.queues.send(MailboxSync(org.org, link.KIND, link.owner_id, reason="reauthorized"))
 
@@ -165,6 +177,11 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
             if link.mode == "push" and (not link.subscription_id or expired):
                 await recreate(services, org, link)
                 recreated += 1
+        for cls in LINK_CLASSES.values():  # links whose subscription failed: again, with backoff
+            async for failed in services.store.query(cls, org=org_id, filter="status eq @s", parameters={"s": "error"}):
+                if retry_due(failed, now):
+                    await recreate(services, org, failed)
+                    recreated += 1
         await _send_all(services, [MailboxSync(org_id, link.KIND, link.owner_id, reason="reconcile") for link in links])
         orphans = await delete_orphans(services, org, {link.subscription_id for link in links if link.subscription_id})
     return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans}

@@ -1,10 +1,10 @@
-"""Graph subscriptions of linked mailboxes: create (or fall back to polling) and release."""
+"""Graph subscriptions of linked mailboxes: create (the link says why when Graph refuses), release."""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.adapters.records import MailboxClaim, MailboxLink, Org, SubscriptionRecord
 from shared.core.errors import ConsentRequired, GraphError, GraphRejected
@@ -17,8 +17,24 @@ log = logging.getLogger("calsync.links")
 SUBSCRIPTION_MINUTES = 4200
 
 
+# Errors reconcile retries (with backoff): a cold start that missed the 10-second
+# validation deadline, Graph unavailable, or a policy an admin may fix.
+RETRIED = ("subscription_failed", "graph_unavailable", "mailbox_not_accessible")
+RETRY_FIRST = timedelta(minutes=15)
+RETRY_MAX = timedelta(hours=24)
+
+
+def retry_due(link: MailboxLink, now: datetime) -> bool:
+    """Whether reconcile should try this failed subscription again: 15 minutes after the
+    first failure, doubling up to a day."""
+    if link.status != "error" or link.error_code not in RETRIED or not link.m365_user_id:
+        return False
+    wait = min(RETRY_MAX, RETRY_FIRST * 2 ** max(link.subscribe_attempts - 1, 0))
+    return link.updated_at + wait <= now
+
+
 async def subscribe(services: Services, org: Org, link: MailboxLink) -> None:
-    """Create the events subscription for a linked mailbox (or fall back to polling)."""
+    """Create the events subscription for a linked mailbox; on failure the link says why."""
     settings = services.settings
     base = settings.public_base_url
     for attempt in range(2):
@@ -37,9 +53,15 @@ async def subscribe(services: Services, org: Org, link: MailboxLink) -> None:
                 # Ours from an interrupted attempt (we lost its clientState): replace it.
                 await services.graph.delete_subscription(org.m365_tenant_id, exc.existing_id)
                 continue
-            if link.KIND == "resource" and exc.mailbox_policy:
-                link.status, link.mode, link.error_code, link.error_message = "linked", "polling", None, None
-                link.subscription_id = link.subscription_expires_at = None
+            link.subscribe_attempts += 1
+            if exc.mailbox_policy:
+                # An application access policy excludes the mailbox, or it is on-premises:
+                # its delta reads are refused too, so polling would not help.
+                link.fail(
+                    "mailbox_not_accessible",
+                    "Exchange Online refuses this app access to the mailbox's calendar (an application "
+                    f"access policy excludes it, or it is an on-premises mailbox): {exc.message}",
+                )
                 return
             link.fail("subscription_failed", exc.message)
             return
@@ -47,6 +69,7 @@ async def subscribe(services: Services, org: Org, link: MailboxLink) -> None:
             link.fail("consent_required", exc.message)
             return
         except GraphError as exc:
+            link.subscribe_attempts += 1
             link.fail("graph_unavailable" if exc.code == "graph_unavailable" else "subscription_failed", exc.message)
             return
         await services.store.upsert(
@@ -63,6 +86,7 @@ async def subscribe(services: Services, org: Org, link: MailboxLink) -> None:
         )
         link.subscription_id, link.subscription_expires_at = info.id, info.expires_at
         link.status, link.mode, link.error_code, link.error_message = "linked", "push", None, None
+        link.subscribe_attempts = 0
         return
 
 

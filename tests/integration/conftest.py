@@ -107,6 +107,20 @@ class Stack:
         self.wait_idle(org)
         self.graph.delete("/_emulator/requests")
 
+    def import_resources(self, org_id: str, timeout: float = 60) -> dict[str, Any]:
+        """POST …/resources/import and follow its job to the end: 200 when it finished at
+        once, else 202 and the job view to poll (docs/api.md)."""
+        r = self.api.post(f"/orgs/{org_id}/resources/import")
+        assert r.status_code in (200, 202), r.text
+        job = r.json()
+        assert (job["state"] in ("done", "failed")) == (r.status_code == 200), job
+        deadline = time.monotonic() + timeout
+        while job["state"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, f"import job still {job['state']}: {job['processed']}/{job['total']}"
+            time.sleep(0.3)
+            job = self.api.get(f"/orgs/{org_id}/jobs/{job['job']}").json()
+        return job
+
     # -- positive signals: what the app has done by now ------------------------------------
     def link(self, org: OrgFixture, owner: str, kind: str = "worker") -> dict[str, Any]:
         r = self.api.get(f"/orgs/{org.id}/{kind}s/{owner}")

@@ -44,7 +44,7 @@ def test_the_demo_org_connects_and_imports_the_demo_rooms(stack: Stack) -> None:
     stack.graph.post("/_emulator/seed", json=demo_seed())
     org_id = f"demo-{uuid.uuid4().hex[:6]}"
     assert stack.api.put(f"/orgs/{org_id}", json={"m365TenantId": DEMO_TENANT_ID}).json()["status"] == "connected"
-    imported = stack.api.post(f"/orgs/{org_id}/resources/import").json()["results"]
+    imported = stack.import_resources(org_id)["results"]
     assert {(r["mailbox"], r["kind"], r["group"], r["status"]) for r in imported} == {
         ("room.fuji@contoso.com", "room", "HQ rooms", "linked"),
         ("room.kilimanjaro@contoso.com", "room", "HQ rooms", "linked"),
@@ -214,7 +214,9 @@ def test_room_resource_push_mode_and_mailbox_in_use(org: OrgFixture, stack: Stac
     )
 
 
-def test_resource_falls_back_to_polling_when_graph_refuses(org: OrgFixture, stack: Stack) -> None:
+def test_a_mailbox_exchange_refuses_us_is_an_error_that_says_why(org: OrgFixture, stack: Stack) -> None:
+    """ExtensionError on a subscription: an application access policy or an on-premises
+    mailbox (delta would fail too), so the link says so instead of pretending to poll."""
     stack.graph.post(
         "/_emulator/faults",
         json={
@@ -230,7 +232,9 @@ def test_resource_falls_back_to_polling_when_graph_refuses(org: OrgFixture, stac
         },
     )
     r = stack.api.put(f"/orgs/{org.id}/resources/beamer", json={"mailbox": f"beamer@{D}", "kind": "equipment"})
-    assert r.json()["status"] == "linked" and r.json()["mode"] == "polling" and r.json()["subscription"] is None
+    body = r.json()
+    assert r.status_code == 200 and body["status"] == "error" and body["subscription"] is None
+    assert body["error"]["code"] == "mailbox_not_accessible" and "access policy" in body["error"]["message"]
 
 
 def test_resource_quota(org: OrgFixture, stack: Stack) -> None:
@@ -243,7 +247,7 @@ def test_resource_quota(org: OrgFixture, stack: Stack) -> None:
 
 
 def test_import_rooms_and_equipment_then_unchanged(org: OrgFixture, stack: Stack) -> None:
-    first = stack.api.post(f"/orgs/{org.id}/resources/import").json()
+    first = stack.import_resources(org.id)
     got = {(r["mailbox"], r["kind"], r["group"], r["outcome"], r["status"]) for r in first["results"]}
     assert got == {
         (f"room0@{D}", "room", "All rooms", "created", "linked"),
@@ -252,13 +256,13 @@ def test_import_rooms_and_equipment_then_unchanged(org: OrgFixture, stack: Stack
     }
     listed = stack.api.get(f"/orgs/{org.id}/resources").json()["resources"]
     assert len(listed) == 3 and all(r["subscription"] for r in listed)
-    second = stack.api.post(f"/orgs/{org.id}/resources/import").json()
+    second = stack.import_resources(org.id)
     assert second["totals"] == {"created": 0, "updated": 0, "unchanged": 3, "skipped": 0}
 
 
 def test_import_keeps_a_resource_linked_by_hand(org: OrgFixture, stack: Stack) -> None:
     stack.api.put(f"/orgs/{org.id}/resources/big-room", json={"mailbox": f"room1@{D}"})
-    result = stack.api.post(f"/orgs/{org.id}/resources/import").json()
+    result = stack.import_resources(org.id)
     mine = next(r for r in result["results"] if r["mailbox"] == f"room1@{D}")
     assert mine["resource"] == "big-room" and mine["outcome"] == "updated"
 
