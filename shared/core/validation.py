@@ -18,13 +18,20 @@ _ID_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_ID = 200
 
 
+def load_json(raw: bytes, what: str = "the request body") -> Any:
+    """Parse a request body; a 400 naming `body` for anything that is not JSON — a body
+    nested thousands deep included (the parser gives up with RecursionError: not a 500)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "it nests too deep" if isinstance(exc, RecursionError) else str(exc)
+        raise InvalidInput("body", f"{what} is not valid JSON: {reason}") from None
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw or not raw.strip():
         raise InvalidInput("body", "the request body must be a JSON object")
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("body", f"the request body is not valid JSON: {exc}") from None
+    value = load_json(raw)
     if not isinstance(value, dict):
         raise InvalidInput("body", "the request body must be a JSON object")
     return value

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from typing import Any
 
 from shared.adapters.records import WorkerLink
 from shared.core.errors import Conflict, InvalidInput, PayloadTooLarge
+from shared.core.validation import load_json
 from shared.service.link_requests import WorkerRequest, parse_worker
 from shared.service.linking import apply_account, snapshot
 from shared.service.orgs import require_org
@@ -33,9 +33,9 @@ def parse_batch(content_type: str, raw: bytes) -> list[dict[str, Any]]:
         rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     else:
         try:
-            rows = json.loads(raw or b"null")
-        except ValueError as exc:
-            raise InvalidInput("body", f"the body is neither CSV (text/csv) nor valid JSON: {exc}") from None
+            rows = load_json(raw or b"null")
+        except InvalidInput as exc:
+            raise InvalidInput("body", f"the body is neither CSV (text/csv) nor valid JSON: {exc.message}") from None
         if not isinstance(rows, list):
             raise InvalidInput("body", "the body must be a JSON array of {worker, m365Account, displayName}")
     if len(rows) > MAX_BATCH_ROWS:

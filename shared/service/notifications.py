@@ -10,7 +10,6 @@ the caller answers 5xx and Graph retries.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -20,6 +19,7 @@ from typing import Any
 from shared.adapters.messages import MailboxSync, SubscriptionLifecycle
 from shared.adapters.records import SubscriptionRecord
 from shared.core.errors import InvalidInput
+from shared.core.validation import load_json
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.notifications")
@@ -37,10 +37,7 @@ class Receipt:
 
 
 def parse(raw: bytes) -> list[dict[str, Any]]:
-    try:
-        body = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("body", "not a JSON change notification collection") from None
+    body = load_json(raw or b"null", "a change notification collection")
     items = body.get("value") if isinstance(body, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise InvalidInput("body", "a change notification collection has a 'value' array of notifications")

@@ -456,3 +456,57 @@ def test_delete_org_leaves_no_row_of_it_in_any_table(linked: OrgFixture, stack: 
     r = stack.api.delete(f"/orgs/{linked.id}")
     assert r.status_code == 200 and r.json()["deleted"] is True
     assert rows_of(stack, linked.id, [job]) == {}
+
+
+DEEP = b"[" * 5000 + b"]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "/orgs/{org}"),
+        ("PUT", "/orgs/{org}/settings"),
+        ("PUT", "/orgs/{org}/workers/w-deep"),
+        ("POST", "/orgs/{org}/workers/batch-link"),
+        ("PUT", "/orgs/{org}/resources/r-deep"),
+        ("PUT", "/orgs/{org}/appointments/a-deep"),
+        ("POST", "/orgs/{org}/workers/w-deep/push-calendar"),
+        ("POST", "/graph/notifications"),
+    ],
+)
+def test_a_body_nested_5000_deep_is_400_and_writes_nothing(
+    org: OrgFixture, stack: Stack, method: str, path: str
+) -> None:
+    target = path.format(org=org.id if "settings" in path or "/orgs/{org}/" in path else f"{org.id}-deep")
+    settings = stack.api.get(f"/orgs/{org.id}/settings").json()
+    r = stack.api.request(method, target, content=DEEP, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json") and r.json()["field"] == "body"
+    assert stack.api.get(f"/orgs/{org.id}-deep").status_code == 404
+    assert stack.api.get(f"/orgs/{org.id}/workers/w-deep").status_code == 404
+    assert stack.api.get(f"/orgs/{org.id}/resources/r-deep").status_code == 404
+    assert stack.api.get(f"/orgs/{org.id}/appointments/a-deep").status_code == 404
+    assert stack.api.get(f"/orgs/{org.id}/settings").json() == settings
+
+
+def test_a_put_with_the_same_account_stores_a_new_name_and_restriction(org: OrgFixture, stack: Stack) -> None:
+    first = stack.api.put(f"/orgs/{org.id}/workers/dan", json={"m365Account": f"dee@{D}"})
+    assert first.json()["status"] == "linked"
+    stack.clear_requests(org)
+    again = stack.api.put(
+        f"/orgs/{org.id}/workers/dan", json={"m365Account": f"dee@{D}", "displayName": "Dan", "restricted": True}
+    )
+    assert (again.json()["displayName"], again.json()["restricted"]) == ("Dan", True)
+    stored = stack.api.get(f"/orgs/{org.id}/workers/dan").json()
+    assert (stored["displayName"], stored["restricted"]) == ("Dan", True)
+    assert stack.graph_calls(org) == 0
+
+
+def test_an_import_stores_what_it_reports_so_a_second_run_is_unchanged(org: OrgFixture, stack: Stack) -> None:
+    stack.api.put(f"/orgs/{org.id}/resources/big-room", json={"mailbox": f"room1@{D}"})
+    first = stack.import_resources(org.id)
+    mine = next(r for r in first["results"] if r["mailbox"] == f"room1@{D}")
+    assert (mine["resource"], mine["outcome"], mine["group"]) == ("big-room", "updated", "All rooms")
+    assert stack.api.get(f"/orgs/{org.id}/resources/big-room").json()["group"] == "All rooms"
+    second = stack.import_resources(org.id)
+    assert next(r for r in second["results"] if r["mailbox"] == f"room1@{D}")["outcome"] == "unchanged"
