@@ -24,6 +24,7 @@ from devtools.graph_emulator.events import GraphError, View, filter_view, fmt_ut
 from devtools.graph_emulator.notify import Notifier, ValidationFailed
 from devtools.graph_emulator.odata import ODataError, apply_select, parse_expand_extended, parse_filter
 from devtools.graph_emulator.state import (
+    USER_DEFAULT_PROPERTIES,
     DeltaState,
     Event,
     Subscription,
@@ -42,6 +43,23 @@ MAX_BATCH = 20
 BATCH_PARALLEL = 4  # Graph sends Outlook at most 4 requests of an unordered batch at a time
 DELTA_PAGE = 100
 LIST_PAGE = 10  # Graph's default page size for events and calendarView
+PLACES_PAGE = 100  # place-list.md: "By default, this operation returns 100 places per page."
+PLACES_MAX_TOP = 1000  # docs silent; issues report $top=999, 1000 and 10000 accepted
+MAX_WINDOW_DAYS = 1825  # calendarView: "Maximum number of days: 1825" (docs-contrib issue #6321)
+# Directory $filter operators that need ConsistencyLevel: eventual + $count=true
+# (concepts/aad-advanced-queries.md; concepts/filter-query-parameter.md), and ones Graph
+# does not support on users at all (includes/filter-directory-objects.md lists none of them).
+ADVANCED_OPERATORS = {"ne": "ne", "not": "not", "endswith": "endsWith", "count": "$count"}
+UNSUPPORTED_USER_OPERATORS = {"gt", "lt", "contains"}
+DELTA_REFUSED_OPTIONS = ("$select", "$expand", "$filter", "$orderby", "$search")  # event-delta.md
+EXPIRED_DELTA_MESSAGES = {  # by lower-case code
+    # concepts/errors.md, "Code property"
+    "syncstatenotfound": "The sync state generation is not found. The delta token is expired and data must be "
+    "synchronized again.",
+    "resyncrequired": "The delta token is no longer valid, and the app must reset the sync state.",
+    # Not in the docs (seen from Exchange by client libraries): wording is the emulator's.
+    "syncstateinvalid": "The sync state is invalid. The delta token can't be used and data must be synchronized again.",
+}
 JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
 
 
@@ -329,19 +347,70 @@ class Emulator:
         self.notifier.event_changed(event, change_type)
 
     # -- users -------------------------------------------------------------------------------
+    @staticmethod
+    def _user_view(user: User, select: str | None) -> dict[str, Any]:
+        """The default properties, or exactly the $select-ed ones (user-get.md, examples 1 and 3)."""
+        full = user.to_json()
+        if not select:
+            return {k: full[k] for k in USER_DEFAULT_PROPERTIES}
+        wanted = {s.strip().lower() for s in select.split(",") if s.strip()}
+        return {k: v for k, v in full.items() if k.lower() in wanted}
+
+    @staticmethod
+    def _advanced(call: Call) -> bool:
+        """ConsistencyLevel: eventual and $count=true: the "advanced query parameters"."""
+        eventual = call.headers.get("ConsistencyLevel", "").strip().lower() == "eventual"
+        return eventual and call.query.get("$count", "").lower() == "true"
+
     async def list_users(self, call: Call) -> Reply:
-        users = [u.to_json() for u in call.tenant.users.values()]
+        eventual = call.headers.get("ConsistencyLevel", "").strip().lower() == "eventual"
+        advanced = self._advanced(call)
+        users = list(call.tenant.users.values())
+        if call.query.get("$search") is not None:
+            if not eventual:
+                raise GraphError(
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Request with $search query parameter only works through MSGraph with a special request "
+                    "header: 'ConsistencyLevel: eventual'",
+                )
+            users = [u for u in users if _search_matches(u.to_json(), call.query["$search"])]
         if call.query.get("$filter"):
             try:
                 pred = parse_filter(call.query["$filter"])
             except ODataError as exc:
                 raise GraphError(400, "Request_UnsupportedQuery", str(exc)) from None
-            users = [u for u in users if pred(u)]
-        users = [apply_select(u, call.query.get("$select"), keep=("id",)) for u in users]
+            unsupported = sorted(pred.features & UNSUPPORTED_USER_OPERATORS)
+            if unsupported:
+                raise GraphError(
+                    400,
+                    "Request_UnsupportedQuery",
+                    f"Unsupported or invalid query filter clause specified for operator '{unsupported[0]}' of "
+                    "resource 'User'.",
+                )
+            needed = [name for key, name in ADVANCED_OPERATORS.items() if key in pred.features]
+            needed += sorted(f[len("lambda:") :] for f in pred.features if f.startswith("lambda:"))
+            if call.query.get("$orderby"):
+                needed.append("$orderby with $filter")
+            if needed and not advanced:
+                raise GraphError(
+                    400,
+                    "Request_UnsupportedQuery",
+                    f"Operator '{needed[0]}' is not supported because the required parameters might be missing. "
+                    "Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to "
+                    "https://aka.ms/graph-docs/advanced-queries for more information",
+                )
+            users = [u for u in users if pred(u.to_json())]
+        select = call.query.get("$select")
+        values = [self._user_view(u, select) for u in users]
         size = call.page_size(100, 999)
         offset = int(base64.urlsafe_b64decode(call.query["$skiptoken"]).decode()) if call.query.get("$skiptoken") else 0
-        body: dict[str, Any] = {"@odata.context": self._context(call, "users"), "value": users[offset : offset + size]}
-        if offset + size < len(users):
+        context = self._context(call, f"users({select})" if select else "users")
+        body: dict[str, Any] = {"@odata.context": context}
+        if eventual and call.query.get("$count", "").lower() == "true" and offset == 0:
+            body["@odata.count"] = len(values)  # paging.md: only on the first page
+        body["value"] = values[offset : offset + size]
+        if offset + size < len(values):
             query = {k: v for k, v in call.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
             body["@odata.nextLink"] = f"{call.base}/users?{urlencode(query)}"
@@ -349,8 +418,9 @@ class Emulator:
 
     async def get_user(self, call: Call) -> Reply:
         user = self._user(call, mailbox=False)
-        body = apply_select(user.to_json(), call.query.get("$select"), keep=("id",))
-        return Reply(200, {"@odata.context": self._context(call, "users/$entity"), **body})
+        select = call.query.get("$select")
+        context = self._context(call, f"users({select})/$entity" if select else "users/$entity")
+        return Reply(200, {"@odata.context": context, **self._user_view(user, select)})
 
     async def mailbox_settings(self, call: Call) -> Reply:
         user = self._user(call)
@@ -505,6 +575,13 @@ class Emulator:
             raise GraphError(400, "ErrorInvalidParameter", "The time window parameters are not valid dates.") from None
         s = s if s.tzinfo else s.replace(tzinfo=UTC)
         e = e if e.tzinfo else e.replace(tzinfo=UTC)
+        if e - s > timedelta(days=MAX_WINDOW_DAYS):
+            raise GraphError(
+                400,
+                "ErrorInvalidRequest",
+                "Your request can't be completed. The range between the start and end dates is greater than the "
+                f"allowed range. Maximum number of days: {MAX_WINDOW_DAYS}",
+            )
         return s.astimezone(UTC), e.astimezone(UTC)
 
     async def calendar_view(self, call: Call) -> Reply:
@@ -523,22 +600,22 @@ class Emulator:
         state = self.world.delta.get(token)
         if state is None or state.mailbox_id != user.id:
             raise GraphError(400, "BadRequest", "The delta token is not valid.")
-        current = max(self.world.delta_generation.get(user.id, 0), self.world.delta_generation.get("", 0))
-        if state.generation < current:
-            raise GraphError(
-                410,
-                "syncStateNotFound",
-                "The sync state generation is not found. The delta token is expired and data must be "
-                "synchronized again.",
-                {"Location": state.initial_url},
-            )
+        expired = self.world.delta_expiry(user.id, state.issued)
+        if expired is not None:
+            status, code = expired
+            # delta-query-overview.md, "Synchronization reset": a 410 carries a Location header
+            # with the initial request's URL. Nothing is documented for a 400; none is sent.
+            headers = {"Location": state.initial_url} if status == 410 else {}
+            raise GraphError(status, code, EXPIRED_DELTA_MESSAGES[code.lower()], headers)
         return state
-
-    def _generation(self, mailbox_id: str) -> int:
-        return max(self.world.delta_generation.get(mailbox_id, 0), self.world.delta_generation.get("", 0))
 
     async def delta(self, call: Call) -> Reply:
         user = self._user(call)
+        refused = [o for o in DELTA_REFUSED_OPTIONS if o in call.query]
+        if refused:
+            raise GraphError(
+                400, "ErrorInvalidUrlQuery", f"The query parameter '{refused[0]}' is not supported with delta."
+            )
         view = call.view()
         page = call.page_size(DELTA_PAGE, 1000) if call.prefer().get("odata.maxpagesize") else DELTA_PAGE
         if "$skiptoken" in call.query:
@@ -561,7 +638,7 @@ class Emulator:
                 seen={},
                 seq=0,
                 initial_url=f"{call.base}/users/{user.id}/calendarView/delta?{base_query}",
-                generation=self._generation(user.id),
+                issued=self.world.expiry_seq,
             )
             state = self._next_round(user, state, initial=True)
         values: list[dict[str, Any]] = []
@@ -585,7 +662,7 @@ class Emulator:
                 seen=dict(state.next_seen),
                 seq=state.next_seq,
                 initial_url=state.initial_url,
-                generation=state.generation,
+                issued=state.issued,
             )
             body["@odata.deltaLink"] = f"{link}?$deltatoken={self._store_state(done)}"
         headers = {"Preference-Applied": f"odata.maxpagesize={page}"} if call.prefer().get("odata.maxpagesize") else {}
@@ -621,6 +698,10 @@ class Emulator:
             if item["id"] not in seen_ids:
                 seen_ids.add(item["id"])
                 unique.append(item)
+        if self.world.faults.delta_repeats:
+            # delta-query-overview.md: "a single entity will be contained multiple times in the
+            # response"; each item comes again at the end of the round (rendered then: latest wins).
+            unique += [dict(item) for item in unique]
         return DeltaState(
             mailbox_id=user.id,
             tenant_id=prev.tenant_id,
@@ -633,7 +714,7 @@ class Emulator:
             next_seen=next_seen,
             next_seq=self.world.mailbox_seq.get(user.id, 0),
             first_page_empty=initial,
-            generation=prev.generation,
+            issued=prev.issued,
         )
 
     def _delta_item(self, state: DeltaState, item: dict[str, Any], view: View) -> dict[str, Any]:
@@ -672,10 +753,33 @@ class Emulator:
             "displayDeviceName": None,
         }
 
+    def _places(self, call: Call, items: list[dict[str, Any]], context: str) -> Reply:
+        """place-list.md: 100 per page by default, $top, $skip, $filter, $select, $count=true.
+        Graph never sends @odata.nextLink here (docs-contrib issues #341, #6252, #7196): a
+        client pages with $top/$skip itself and stops at a short page."""
+        try:
+            top = int(call.query.get("$top", PLACES_PAGE))
+            skip = int(call.query.get("$skip", 0))
+        except ValueError:
+            raise GraphError(400, "BadRequest", "$top and $skip must be integers.") from None
+        if not 1 <= top <= PLACES_MAX_TOP or skip < 0:
+            raise GraphError(400, "BadRequest", f"$top must be between 1 and {PLACES_MAX_TOP} and $skip at least 0.")
+        if call.query.get("$filter"):
+            try:
+                pred = parse_filter(call.query["$filter"])
+            except ODataError as exc:
+                raise GraphError(400, "BadRequest", str(exc)) from None
+            items = [i for i in items if pred(i)]
+        items = [apply_select(i, call.query.get("$select"), keep=()) for i in items]
+        body: dict[str, Any] = {"@odata.context": context}
+        if call.query.get("$count", "").lower() == "true":
+            body["@odata.count"] = len(items)
+        body["value"] = items[skip : skip + top]
+        return Reply(200, body)
+
     async def list_rooms(self, call: Call) -> Reply:
         rooms = [self._room_json(u) for u in call.tenant.users.values() if u.user_purpose == "room"]
-        rooms = [apply_select(r, call.query.get("$select")) for r in rooms]
-        return self._page(call, rooms, self._context(call, "places/microsoft.graph.room"), 100)
+        return self._places(call, rooms, self._context(call, "places/microsoft.graph.room"))
 
     async def list_room_lists(self, call: Call) -> Reply:
         lists = [
@@ -689,16 +793,21 @@ class Emulator:
             }
             for rl in call.tenant.room_lists
         ]
-        return self._page(call, lists, self._context(call, "places/microsoft.graph.roomlist"), 100)
+        return self._places(call, lists, self._context(call, "places/microsoft.graph.roomlist"))
 
     async def rooms_in_list(self, call: Call) -> Reply:
+        # place-list.md: "you must specify the room list by its emailAddress property, not by its id."
         wanted = call.params["list"].lower()
-        room_list = next((rl for rl in call.tenant.room_lists if wanted in (rl.email.lower(), rl.id.lower())), None)
+        room_list = next((rl for rl in call.tenant.room_lists if rl.email.lower() == wanted), None)
         if room_list is None:
             raise GraphError(404, "ErrorItemNotFound", f"The room list '{call.params['list']}' was not found.")
-        rooms = [self._room_json(call.tenant.users[i]) for i in room_list.rooms if i in call.tenant.users]
-        return self._page(
-            call, rooms, self._context(call, f"places('{room_list.email}')/microsoft.graph.roomlist/rooms"), 100
+        rooms = [
+            self._room_json(call.tenant.users[i])
+            for i in room_list.rooms
+            if i in call.tenant.users and call.tenant.users[i].user_purpose == "room"
+        ]
+        return self._places(
+            call, rooms, self._context(call, f"places('{room_list.email}')/microsoft.graph.roomlist/rooms")
         )
 
     # -- subscriptions ---------------------------------------------------------------------
@@ -707,13 +816,15 @@ class Emulator:
             if sub.expiration <= now():
                 del self.world.subscriptions[sub_id]
 
-    def _sub_json(self, call: Call, sub: Subscription) -> dict[str, Any]:
+    def _sub_json(self, call: Call, sub: Subscription, *, created: bool = False) -> dict[str, Any]:
         return {
             "id": sub.id,
             "resource": sub.resource,
             "applicationId": sub.app_id,
             "changeType": ",".join(sub.change_types),
-            "clientState": sub.client_state,
+            # subscription-list.md: "the clientState property value is not returned for security
+            # purposes". Only the create answer echoes it (subscription-post-subscriptions.md).
+            "clientState": sub.client_state if created else None,
             "notificationUrl": sub.notification_url,
             "notificationQueryOptions": None,
             "lifecycleNotificationUrl": sub.lifecycle_url,
@@ -833,7 +944,10 @@ class Emulator:
             creator_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{call.tenant.id}/{call.app_id}")),
         )
         self.world.subscriptions[sub.id] = sub
-        return Reply(201, {"@odata.context": self._context(call, "subscriptions/$entity"), **self._sub_json(call, sub)})
+        return Reply(
+            201,
+            {"@odata.context": self._context(call, "subscriptions/$entity"), **self._sub_json(call, sub, created=True)},
+        )
 
     async def list_subscriptions(self, call: Call) -> Reply:
         self._purge_expired()
@@ -959,3 +1073,20 @@ def _fault_error(rule: dict[str, Any]) -> GraphError:
     )
     headers = {"Retry-After": str(rule["retryAfter"])} if "retryAfter" in rule else {}
     return GraphError(status, code, rule.get("message") or "Injected fault.", headers)
+
+
+def _search_matches(user: dict[str, Any], search: str) -> bool:
+    """`$search="property:text"` clauses joined by AND/OR: a word of the property starts with
+    the text (concepts/search-query-parameter.md tokenizes directory properties)."""
+    clauses = re.findall(r'"([^":]+):([^"]*)"|\b(AND|OR)\b', search)
+    result: bool | None = None
+    joiner = "OR"
+    for prop, text, op in clauses:
+        if op:
+            joiner = op
+            continue
+        value = next((v for k, v in user.items() if k.lower() == prop.lower()), None)
+        words = re.split(r"[^0-9A-Za-z]+", str(value or "").lower())
+        hit = any(w.startswith(text.lower()) for w in words if w) if text else True
+        result = hit if result is None else (result and hit if joiner == "AND" else result or hit)
+    return bool(result)

@@ -426,7 +426,10 @@ def respond(world: World, copy: Event, action: str, notify: Notify) -> None:
         copy.response, copy.response_time = response, now()
         world.touch(copy)
         notify(copy, "updated")
-    if org is not None and attendee is not None and _set_attendee_status(org, attendee.mail, response):
+    # The organizer's attendee entry may name any of the attendee's SMTP addresses (an alias).
+    addresses = attendee.smtp_addresses() if attendee is not None else set()
+    entry = next((a.address for a in org.attendees if a.address.lower() in addresses), None) if org else None
+    if org is not None and entry is not None and _set_attendee_status(org, entry, response):
         world.touch(org)
         notify(org, "updated")
 

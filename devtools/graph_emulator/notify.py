@@ -17,10 +17,13 @@ from devtools.graph_emulator.state import Event, Subscription, World, now
 
 log = logging.getLogger("graph_emulator")
 
-VALIDATION_TIMEOUT_S = 10.0
 BATCH_WINDOW_S = 0.05  # notifications to one URL within this window share a POST
+# concepts/change-notifications-delivery-webhooks.md, "HTTP codes and retry logic": failed
+# deliveries are retried "at exponential backoff intervals" "for up to 4 hours". The
+# intervals are not documented; the emulator waits 1 s, 2 s, 4 s, … (doubling) and makes a
+# last attempt at the 4-hour mark: attempts at 0, 1, 3, 7, …, 8191 s and 14400 s (15 in all).
 RETRY_BASE_S = 1.0
-MAX_ATTEMPTS = 10  # Graph retries for up to 4 hours; the emulator gives up sooner
+RETRY_HORIZON_S = 4 * 3600.0
 MAX_LOG = 20_000
 
 
@@ -33,6 +36,7 @@ class Notifier:
         self.world = world
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=MAX_LOG)
         self.dropped = 0
+        self.abandoned = 0  # POSTs given up after 4 hours of retries
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._flush_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -57,10 +61,13 @@ class Notifier:
         self._pending.clear()
         self.deliveries.clear()
         self.dropped = 0
+        self.abandoned = 0
 
     # -- validation handshake -----------------------------------------------------------
     async def validate(self, url: str) -> None:
-        """POST url?validationToken=…; the receiver must echo the decoded token as text/plain."""
+        """POST url?validationToken=…; the receiver must echo the decoded token as text/plain
+        within the deadline (10 s, concepts/includes/change-notifications-delivery-notificationurl-validation.md;
+        `validationTimeoutSeconds` changes it)."""
         token = f"Validation: Testing client application reachability for subscription Request-Id: {uuid.uuid4()}"
         target = f"{url}{'&' if '?' in url else '?'}validationToken={quote(token)}"
         started = time.perf_counter()
@@ -69,7 +76,7 @@ class Notifier:
                 target,
                 data=b"",
                 headers={"Content-Type": "text/plain; charset=utf-8"},
-                timeout=aiohttp.ClientTimeout(total=VALIDATION_TIMEOUT_S),
+                timeout=aiohttp.ClientTimeout(total=self.world.faults.validation_timeout_s),
             ) as resp:
                 body = await resp.text()
                 ctype = resp.headers.get("Content-Type", "")
@@ -151,7 +158,12 @@ class Notifier:
             task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, url: str, body: dict[str, Any]) -> None:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        """POST until a 2xx; retry with doubling waits for up to RETRY_HORIZON_S of emulated time.
+        Waits are multiplied by `timeScale`; the time an attempt itself takes counts as is."""
+        elapsed = 0.0  # emulated seconds since the first attempt
+        attempt = 0
+        while True:
+            attempt += 1
             started = time.perf_counter()
             status: int | None = None
             try:
@@ -162,11 +174,19 @@ class Notifier:
                     status = resp.status
             except (TimeoutError, aiohttp.ClientError):
                 status = None
-            self._record(url, body, status, started, attempt=attempt)
+            self._record(url, body, status, started, attempt=attempt, offset=elapsed)
             if status is not None and 200 <= status < 300:
                 return
-            await asyncio.sleep(RETRY_BASE_S * 2 ** (attempt - 1))
-        log.warning("gave up delivering to %s after %d attempts", url, MAX_ATTEMPTS)
+            elapsed += time.perf_counter() - started
+            remaining = RETRY_HORIZON_S - elapsed
+            if remaining <= 0:
+                self.abandoned += 1
+                self.deliveries[-1]["final"] = True
+                log.warning("gave up delivering to %s after %d attempts over 4 hours", url, attempt)
+                return
+            wait = min(RETRY_BASE_S * 2 ** (attempt - 1), remaining)
+            await asyncio.sleep(wait * self.world.faults.time_scale)
+            elapsed += wait
 
     def _record(
         self,
@@ -177,6 +197,7 @@ class Notifier:
         *,
         kind: str = "notification",
         attempt: int = 1,
+        offset: float = 0.0,
     ) -> None:
         self.deliveries.append(
             {
@@ -186,6 +207,7 @@ class Notifier:
                 "body": body,
                 "status": status,
                 "attempt": attempt,
+                "sinceFirstAttemptSeconds": round(offset, 3),  # emulated time, for retries
                 "latencyMs": round((time.perf_counter() - started) * 1000, 1),
             }
         )

@@ -1,4 +1,10 @@
-"""The slice of OData the emulator understands: $filter, $select, $expand, $top."""
+"""The slice of OData the emulator understands: $filter, $select, $expand, $top.
+
+`parse_filter` also reports which operators a filter uses (`Filter.features`), so a caller
+can apply Graph's per-API rules, e.g. the directory's "advanced query" operators
+(concepts/aad-advanced-queries.md). The `all` lambda is refused everywhere: "Currently, it
+isn't supported in Microsoft Graph" (concepts/filter-query-parameter.md).
+"""
 
 from __future__ import annotations
 
@@ -35,6 +41,9 @@ Predicate = Callable[[dict[str, Any], dict[str, Any]], bool]
 
 
 def _lookup(item: Any, path: str, scope: dict[str, Any]) -> Any:
+    if path.lower().endswith("/$count"):  # `collection/$count`: the collection's size
+        collection = _lookup(item, path[: -len("/$count")], scope)
+        return len(collection) if isinstance(collection, list) else 0
     parts = path.split("/")
     if parts[0] in scope:
         item, parts = scope[parts[0]], parts[1:]
@@ -69,6 +78,9 @@ class _Parser:
         self.toks = _tokens(text)
         self.i = 0
         self.text = text
+        # Operators and functions seen: eq ne gt ge lt le in not startswith endswith contains
+        # any count, and "lambda:<op>" for what a lambda body uses besides eq/and/or.
+        self.features: set[str] = set()
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -106,6 +118,7 @@ class _Parser:
         tok = self.peek()
         if tok and tok[1].lower() == "not":
             self.take()
+            self.features.add("not")
             inner = self.unary()
             return lambda it, sc: not inner(it, sc)
         if tok and tok[1] == "(":
@@ -134,6 +147,7 @@ class _Parser:
             raise ODataError(f"Invalid filter clause: unexpected '{word}' in '{self.text}'.")
         low = word.lower()
         if low in ("startswith", "endswith", "contains") and self.peek() and self.peek()[1] == "(":
+            self.features.add(low)
             self.take("(")
             _, path = self.take()
             self.take(",")
@@ -151,11 +165,16 @@ class _Parser:
         m = re.fullmatch(r"(.+)/(any|all)", word, re.IGNORECASE)
         if m and self.peek() and self.peek()[1] == "(":
             collection, quantifier = m.group(1), m.group(2).lower()
+            if quantifier == "all":
+                raise ODataError("Invalid filter clause: the 'all' operator is not supported.")
             self.take("(")
             _, var = self.take()
             self.take(":")
+            outer, self.features = self.features, set()
             body = self.or_expr()
             self.take(")")
+            inner, self.features = self.features, outer
+            self.features |= inner | {"any"} | {f"lambda:{op}" for op in inner - {"eq"}}
 
             def lam(it: dict[str, Any], sc: dict[str, Any]) -> bool:
                 items = _lookup(it, collection, sc) or []
@@ -164,15 +183,38 @@ class _Parser:
 
             return lam
         op = self.take()[1].lower()
+        if word.lower().endswith("/$count"):
+            self.features.add("count")
+        if op == "in":
+            self.features.add("in")
+            self.take("(")
+            values = [self.literal()]
+            while self.peek() and self.peek()[1] == ",":
+                self.take(",")
+                values.append(self.literal())
+            self.take(")")
+            return lambda it, sc: any(_compare(_lookup(it, word, sc), "eq", v) for v in values)
         if op not in _OPS:
             raise ODataError(f"Invalid filter clause: unsupported operator '{op}'.")
+        self.features.add(op)
         value = self.literal()
         return lambda it, sc: _compare(_lookup(it, word, sc), op, value)
 
 
-def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
-    pred = _Parser(text).parse()
-    return lambda item: bool(pred(item, {}))
+class Filter:
+    """A parsed $filter: call it on an item; `features` names the operators it uses."""
+
+    def __init__(self, text: str) -> None:
+        parser = _Parser(text)
+        self._pred = parser.parse()
+        self.features = frozenset(parser.features)
+
+    def __call__(self, item: dict[str, Any]) -> bool:
+        return bool(self._pred(item, {}))
+
+
+def parse_filter(text: str) -> Filter:
+    return Filter(text)
 
 
 def apply_select(

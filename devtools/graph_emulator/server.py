@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from devtools.graph_emulator.app import JSON_TYPE, Call, Emulator, Reply, _error_body
+from devtools.graph_emulator.app import EXPIRED_DELTA_MESSAGES, JSON_TYPE, Call, Emulator, Reply, _error_body
 from devtools.graph_emulator.state import DEFAULT_APP_ID, demo_seed, now
 
 log = logging.getLogger("graph_emulator")
@@ -83,14 +83,31 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
         f = emu.world.faults
         if request.method == "POST":
             body: dict[str, Any] = await request.json()
-            f.latency_ms = float(body.get("latencyMs", f.latency_ms))
-            f.error_rate = float(body.get("errorRate", f.error_rate))
-            throttle = body.get("throttle") or {}
-            f.throttle_requests = int(throttle.get("requests", f.throttle_requests))
-            f.throttle_window_s = float(throttle.get("windowSeconds", f.throttle_window_s))
-            f.throttle_concurrency = int(throttle.get("concurrency", f.throttle_concurrency))
+            try:
+                latency = float(body.get("latencyMs", f.latency_ms))
+                error_rate = float(body.get("errorRate", f.error_rate))
+                notification_timeout = float(body.get("notificationTimeoutSeconds", f.notification_timeout_s))
+                validation_timeout = float(body.get("validationTimeoutSeconds", f.validation_timeout_s))
+                time_scale = float(body.get("timeScale", f.time_scale))
+                throttle = body.get("throttle") or {}
+                requests_ = int(throttle.get("requests", f.throttle_requests))
+                window = float(throttle.get("windowSeconds", f.throttle_window_s))
+                concurrency = int(throttle.get("concurrency", f.throttle_concurrency))
+            except (TypeError, ValueError) as exc:
+                return web.json_response({"error": f"bad faults: {exc}"}, status=400)
+            if latency < 0 or not 0 <= error_rate <= 1 or notification_timeout <= 0 or validation_timeout <= 0:
+                return web.json_response({"error": "bad faults: a value is out of range"}, status=400)
+            if time_scale <= 0:
+                return web.json_response({"error": "bad faults: timeScale must be more than 0"}, status=400)
+            f.latency_ms, f.error_rate = latency, error_rate
+            f.notification_timeout_s, f.validation_timeout_s, f.time_scale = (
+                notification_timeout,
+                validation_timeout,
+                time_scale,
+            )
+            f.throttle_requests, f.throttle_window_s, f.throttle_concurrency = requests_, window, concurrency
             f.deliver_notifications = bool(body.get("deliverNotifications", f.deliver_notifications))
-            f.notification_timeout_s = float(body.get("notificationTimeoutSeconds", f.notification_timeout_s))
+            f.delta_repeats = bool(body.get("deltaRepeats", f.delta_repeats))
             if "failNext" in body:
                 f.fail_next = [dict(rule) for rule in body["failNext"] or []]
             if "throttle" in body:
@@ -98,10 +115,19 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
         return web.json_response(f.to_json())
 
     async def expire_delta(request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else {}
-        key = (body or {}).get("mailbox") or ""
-        emu.world.delta_generation[key] = emu.world.delta_generation.get(key, 0) + 1
-        return web.json_response({"expired": key or "all"})
+        body = (await request.json() if request.can_read_body else {}) or {}
+        key = body.get("mailbox") or ""
+        status = body.get("status", 410)
+        code = body.get("code", "syncStateNotFound")
+        # The docs spell the codes camelCase; Exchange is seen sending PascalCase too
+        # (SyncStateNotFound): any casing of the three names is taken and sent as given.
+        if status not in (400, 410) or not isinstance(code, str) or code.lower() not in EXPIRED_DELTA_MESSAGES:
+            return web.json_response(
+                {"error": "status must be 410 or 400; code syncStateNotFound, syncStateInvalid or resyncRequired"},
+                status=400,
+            )
+        emu.world.expire_delta(key, status, code)
+        return web.json_response({"expired": key or "all", "status": status, "code": code})
 
     async def lifecycle(request: web.Request) -> web.Response:
         sub = emu.world.subscriptions.get(request.match_info["id"])
@@ -134,10 +160,12 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
                         "resource": s.resource,
                         "mailbox": s.mailbox_id,
                         "changeType": ",".join(s.change_types),
+                        "clientState": s.client_state,
                         "notificationUrl": s.notification_url,
                         "lifecycleNotificationUrl": s.lifecycle_url,
                         "expirationDateTime": s.expiration.isoformat(),
                         "expired": s.expiration <= now(),
+                        "immutableIds": s.immutable_ids,
                     }
                     for s in emu.world.subscriptions.values()
                 ]
@@ -145,7 +173,13 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
         )
 
     async def deliveries(_: web.Request) -> web.Response:
-        return web.json_response({"deliveries": list(emu.notifier.deliveries), "dropped": emu.notifier.dropped})
+        return web.json_response(
+            {
+                "deliveries": list(emu.notifier.deliveries),
+                "dropped": emu.notifier.dropped,
+                "abandoned": emu.notifier.abandoned,
+            }
+        )
 
     async def requests(request: web.Request) -> web.Response:
         if request.method == "DELETE":
@@ -170,11 +204,23 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
         if user is None:
             return web.json_response({"error": "no such user"}, status=404)
         body = await request.json()
+        if "mail" in body or "proxyAddresses" in body:
+            try:
+                user.set_mail(body.get("mail"), body.get("proxyAddresses"))
+            except (ValueError, TypeError) as exc:
+                return web.json_response({"error": f"bad addresses: {exc}"}, status=400)
         if "hasMailbox" in body:
             user.has_mailbox = bool(body["hasMailbox"])
         if "displayName" in body:
             user.display_name = str(body["displayName"])
-        return web.json_response({"id": user.id, "hasMailbox": user.has_mailbox})
+        return web.json_response(
+            {
+                "id": user.id,
+                "hasMailbox": user.has_mailbox,
+                "mail": user.mail,
+                "proxyAddresses": user.proxy_addresses,
+            }
+        )
 
     app.router.add_post("/_emulator/reset", reset)
     app.router.add_post("/_emulator/seed", seed)

@@ -42,6 +42,39 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# What GET /users and GET /users/{id} return without $select (api-reference/v1.0/api/user-get.md,
+# "Optional query parameters"); anything else, proxyAddresses included, only on $select.
+USER_DEFAULT_PROPERTIES = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+)
+
+
+def check_addresses(mail: str, proxy_addresses: list[str]) -> None:
+    """The shape resources/user.md gives proxyAddresses: `type:address` entries, one primary
+    `SMTP:` (upper case) that is the mail address, secondary SMTP addresses as `smtp:`."""
+    if "@" not in mail:
+        raise ValueError(f"mail {mail!r} is not an SMTP address")
+    primaries = [p for p in proxy_addresses if p.startswith("SMTP:")]
+    if len(primaries) != 1:
+        raise ValueError(f"proxyAddresses {proxy_addresses} must hold exactly one primary 'SMTP:' address")
+    if primaries[0][5:].lower() != mail.lower():
+        raise ValueError(f"the primary proxy address {primaries[0]!r} must be the mail address {mail!r}")
+    for p in proxy_addresses:
+        kind, sep, address = p.partition(":")
+        if not sep or not kind or not address or (kind.lower() == "smtp" and "@" not in address):
+            raise ValueError(f"proxy address {p!r} is not of the form 'type:address'")
+
+
 @dataclass
 class User:
     id: str
@@ -53,12 +86,36 @@ class User:
     time_zone: str = "UTC"
     place_id: str | None = None  # rooms: their (changeable) place id
     place: dict[str, Any] = field(default_factory=dict)  # capacity, building, floorNumber…
+    mail: str = ""  # the primary SMTP address; the UPN unless seeded otherwise
+    proxy_addresses: list[str] = field(default_factory=list)
 
-    @property
-    def mail(self) -> str:
-        return self.user_principal_name
+    def __post_init__(self) -> None:
+        self.mail = self.mail or self.user_principal_name
+        self.proxy_addresses = self.proxy_addresses or [f"SMTP:{self.mail}"]
+        check_addresses(self.mail, self.proxy_addresses)
+
+    def smtp_addresses(self) -> set[str]:
+        """Every SMTP address mail for this mailbox is delivered to (lower case)."""
+        return {p[5:].lower() for p in self.proxy_addresses if p[:5].lower() == "smtp:"}
+
+    def set_mail(self, mail: str | None, proxy_addresses: list[str] | None) -> None:
+        """A new mail and/or proxyAddresses. A new mail alone becomes the primary SMTP address
+        and the old ones stay as secondary `smtp:` addresses (resources/user.md, **mail**:
+        "Changes to this property update the user's proxyAddresses collection")."""
+        if proxy_addresses is not None:
+            primary = next((p[5:] for p in proxy_addresses if p.startswith("SMTP:")), None)
+            mail = mail or primary or self.mail
+            check_addresses(mail, list(proxy_addresses))
+            self.mail, self.proxy_addresses = mail, list(proxy_addresses)
+        elif mail is not None and mail.lower() != self.mail.lower():
+            kept = [p for p in self.proxy_addresses if p[:5].lower() != "smtp:"]
+            old = [f"smtp:{a}" for a in sorted(self.smtp_addresses()) if a != mail.lower()]
+            proxies = [f"SMTP:{mail}", *old, *kept]
+            check_addresses(mail, proxies)
+            self.mail, self.proxy_addresses = mail, proxies
 
     def to_json(self) -> dict[str, Any]:
+        """Every property the emulator knows; USER_DEFAULT_PROPERTIES is what is returned by default."""
         given, _, surname = self.display_name.partition(" ")
         return {
             "businessPhones": [],
@@ -72,6 +129,10 @@ class User:
             "surname": surname or None if self.user_purpose == "user" else None,
             "userPrincipalName": self.user_principal_name,
             "id": self.id,
+            "accountEnabled": True,
+            "mailNickname": self.user_principal_name.split("@")[0],
+            "proxyAddresses": list(self.proxy_addresses) if self.has_mailbox else [],
+            "userType": "Member",
         }
 
 
@@ -91,12 +152,22 @@ class Tenant:
     room_lists: list[RoomList] = field(default_factory=list)
 
     def find_user(self, key: str) -> User | None:
+        """`/users/{id | userPrincipalName}` (api-reference/v1.0/api/user-get.md): an object id or
+        a UPN, never a mail or proxy address."""
         key = key.removeprefix("AAD-UPN:")
         user = self.users.get(key) or self.users.get(key.lower())
         if user:
             return user
         lowered = key.lower()
         return next((u for u in self.users.values() if u.user_principal_name.lower() == lowered), None)
+
+    def find_by_smtp(self, address: str) -> User | None:
+        """The recipient an SMTP address delivers to (any of its proxy addresses), as Exchange
+        routes a meeting invitation; not a Graph key. An address several users have (seeds
+        may make one, so that apps meet ambiguous look-ups) reaches none of them."""
+        lowered = address.lower()
+        found = [u for u in self.users.values() if lowered in u.smtp_addresses()]
+        return found[0] if len(found) == 1 else None
 
 
 @dataclass
@@ -177,7 +248,7 @@ class DeltaState:
     next_seen: dict[str, str] = field(default_factory=dict)
     next_seq: int = 0
     first_page_empty: bool = False
-    generation: int = 0
+    issued: int = 0  # World.expiry_seq when the round's initial request was made
 
 
 @dataclass
@@ -189,6 +260,9 @@ class Faults:
     throttle_concurrency: int = 4
     deliver_notifications: bool = True
     notification_timeout_s: float = 10.0
+    validation_timeout_s: float = 10.0  # the handshake's documented deadline
+    time_scale: float = 1.0  # multiplies every emulated wait (notification retry backoff)
+    delta_repeats: bool = False  # a delta round returns each item twice
     fail_next: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -202,6 +276,9 @@ class Faults:
             },
             "deliverNotifications": self.deliver_notifications,
             "notificationTimeoutSeconds": self.notification_timeout_s,
+            "validationTimeoutSeconds": self.validation_timeout_s,
+            "timeScale": self.time_scale,
+            "deltaRepeats": self.delta_repeats,
             "failNext": self.fail_next,
         }
 
@@ -216,7 +293,10 @@ class World:
     tombstones: dict[str, dict[str, tuple[int, str, datetime, datetime]]] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     delta: dict[str, DeltaState] = field(default_factory=dict)
-    delta_generation: dict[str, int] = field(default_factory=dict)  # mailbox → generation ("" = all)
+    # /_emulator/delta/expire: mailbox id ("" = every mailbox) → (expiry_seq, status, code).
+    # A token whose round began before that expiry is answered with that status and code.
+    delta_expired: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    expiry_seq: int = 0
     faults: Faults = field(default_factory=Faults)
 
     def user(self, user_id: str) -> User | None:
@@ -226,8 +306,21 @@ class World:
         return None
 
     def user_by_address(self, tenant_id: str, address: str) -> User | None:
+        """The mailbox an attendee's SMTP address reaches (any proxy address)."""
         tenant = self.tenants.get(tenant_id)
-        return tenant.find_user(address) if tenant else None
+        return tenant.find_by_smtp(address) if tenant else None
+
+    def expire_delta(self, mailbox: str, status: int, code: str) -> None:
+        self.expiry_seq += 1
+        self.delta_expired[mailbox] = (self.expiry_seq, status, code)
+
+    def delta_expiry(self, mailbox_id: str, issued: int) -> tuple[int, str] | None:
+        """(status, code) if an expiry since `issued` covers the mailbox, else None."""
+        marks = [m for key in (mailbox_id, "") if (m := self.delta_expired.get(key)) and m[0] > issued]
+        if not marks:
+            return None
+        _, status, code = max(marks)
+        return status, code
 
     def mailbox(self, user_id: str) -> dict[str, Event]:
         return self.events.setdefault(user_id, {})
@@ -273,8 +366,12 @@ class World:
             for u in spec.get("users", []):
                 upn = u["userPrincipalName"]
                 user = tenant.find_user(upn)
+                proxies = u.get("proxyAddresses")
+                if proxies is not None and not (isinstance(proxies, list) and all(isinstance(p, str) for p in proxies)):
+                    raise ValueError(f"{upn}: proxyAddresses must be a list of strings")
                 if user is None:
                     purpose = u.get("userPurpose", "user")
+                    mail = u.get("mail") or next((p[5:] for p in proxies or [] if p.startswith("SMTP:")), None)
                     user = User(
                         id=u.get("id") or new_guid(),
                         tenant_id=tenant_id,
@@ -283,17 +380,21 @@ class World:
                         user_purpose=purpose,
                         has_mailbox=u.get("hasMailbox", True),
                         time_zone=u.get("timeZone", "UTC"),
+                        mail=mail or "",
+                        proxy_addresses=list(proxies or []),
                     )
                     tenant.users[user.id] = user
+                elif "mail" in u or proxies is not None:
+                    user.set_mail(u.get("mail"), proxies)
                 for key in ("capacity", "building", "floorNumber", "floorLabel", "bookingType", "tags"):
                     if key in u:
                         user.place[key] = u[key]
                 if user.user_purpose in ("room", "equipment") and user.place_id is None:
-                    user.place_id = new_guid()
+                    user.place_id = new_guid().upper()  # place-list.md examples: upper-case GUIDs
             for rl in spec.get("roomLists", []):
                 ids = []
                 for room_upn in rl.get("rooms", []):
-                    room = tenant.find_user(room_upn)
+                    room = tenant.find_user(room_upn) or tenant.find_by_smtp(room_upn)
                     if room is None:
                         raise ValueError(f"room list {rl['emailAddress']}: room {room_upn} is not a seeded user")
                     ids.append(room.id)
@@ -302,13 +403,18 @@ class World:
                     existing.rooms = list(dict.fromkeys(existing.rooms + ids))
                 else:
                     tenant.room_lists.append(
-                        RoomList(new_guid(), rl["emailAddress"], rl.get("displayName") or rl["emailAddress"], ids)
+                        RoomList(
+                            new_guid().upper(), rl["emailAddress"], rl.get("displayName") or rl["emailAddress"], ids
+                        )
                     )
             out.append(
                 {
                     "id": tenant_id,
                     "domain": tenant.domain,
-                    "users": [{"id": u.id, "userPrincipalName": u.user_principal_name} for u in tenant.users.values()],
+                    "users": [
+                        {"id": u.id, "userPrincipalName": u.user_principal_name, "mail": u.mail}
+                        for u in tenant.users.values()
+                    ],
                 }
             )
         return {"tenants": out}
@@ -362,6 +468,39 @@ def demo_seed() -> dict[str, Any]:
         {"userPrincipalName": "projector.1@contoso.com", "displayName": "Projector 1", "userPurpose": "equipment"}
     )
     users.append({"userPrincipalName": "reception@contoso.com", "displayName": "Reception", "userPurpose": "shared"})
+    # Mailboxes whose mail (primary SMTP address) is not their UPN, as in tenants that sign in
+    # with the onmicrosoft.com domain or renamed their mail domain: GET /users/{mail} is 404
+    # for them; find them with $filter=mail eq '…' or proxyAddresses/any(p:p eq 'smtp:…').
+    users += [
+        {
+            "userPrincipalName": "miriamg@contoso.onmicrosoft.com",
+            "displayName": "Miriam Graham",
+            "userPurpose": "user",
+            "mail": "miriam.graham@contoso.com",
+            "proxyAddresses": ["SMTP:miriam.graham@contoso.com", "smtp:miriam@contoso.net"],
+        },
+        {
+            "userPrincipalName": "pradeepg@contoso.onmicrosoft.com",
+            "displayName": "Pradeep Gupta",
+            "userPurpose": "user",
+            "mail": "pradeep.gupta@contoso.com",
+            "proxyAddresses": [
+                "SMTP:pradeep.gupta@contoso.com",
+                "smtp:pgupta@contoso.com",
+                "smtp:pradeepg@contoso.onmicrosoft.com",
+            ],
+        },
+        {
+            "userPrincipalName": "room.everest@contoso.onmicrosoft.com",
+            "displayName": "Everest",
+            "userPurpose": "room",
+            "mail": "everest@contoso.com",
+            "proxyAddresses": ["SMTP:everest@contoso.com", "smtp:room.everest@contoso.com"],
+            "capacity": 20,
+            "building": "HQ",
+            "floorNumber": 3,
+        },
+    ]
     return {
         "tenants": [
             {
@@ -369,7 +508,11 @@ def demo_seed() -> dict[str, Any]:
                 "domain": "contoso.com",
                 "users": users,
                 "roomLists": [
-                    {"emailAddress": "hq.rooms@contoso.com", "displayName": "HQ rooms", "rooms": [r[0] for r in rooms]}
+                    {
+                        "emailAddress": "hq.rooms@contoso.com",
+                        "displayName": "HQ rooms",
+                        "rooms": [r[0] for r in rooms] + ["everest@contoso.com"],
+                    }
                 ],
             }
         ]

@@ -88,6 +88,7 @@ class Receiver:
 
     url: str = ""
     validation: str = "echo"  # echo | wrong | slow | json
+    slow_seconds: float = 11  # how long a "slow" validation answer takes
     fail_next: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
@@ -96,7 +97,7 @@ class Receiver:
         token = request.query.get("validationToken")
         if token is not None:
             if self.validation == "slow":
-                await asyncio.sleep(11)
+                await asyncio.sleep(self.slow_seconds)
             if self.validation == "wrong":
                 return web.Response(text="not the token", content_type="text/plain")
             if self.validation == "json":

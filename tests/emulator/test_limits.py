@@ -1,4 +1,8 @@
-"""Contract: $batch, throttling (429 + Retry-After), injected faults and the request log."""
+"""Contract: $batch, throttling (429 + Retry-After), injected faults and the request log.
+
+Every test names the documentation it checks (paths in microsoftgraph/microsoft-graph-docs-contrib,
+or a section of ../shared/GRAPH-FACTS.md), or says where the docs are silent and the emulator chose.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from tests.emulator.test_events import event
 
 
 async def test_batch_through_the_sdk(tenant: Tenant) -> None:
+    # concepts/json-batching.md: POST /$batch, each response with its own id and status, the
+    # envelope 200. The msgraph-core parsing gap is GRAPH-FACTS §7.5.
     client = tenant.client()
     events = client.users.by_user_id(tenant.uid("ada")).events
     content = BatchRequestContent()
@@ -31,6 +37,8 @@ async def test_batch_through_the_sdk(tenant: Tenant) -> None:
 
 
 async def test_batch_limits_and_depends_on(tenant: Tenant) -> None:
+    # concepts/json-batching.md: at most 20 requests; ids unique (else 400); a request whose
+    # dependsOn failed gets 424.
     ada = tenant.uid("ada")
     body = {"requests": [{"id": str(i), "method": "GET", "url": f"/users/{ada}/events"} for i in range(21)]}
     async with tenant.raw() as raw:
@@ -62,6 +70,9 @@ async def test_batch_limits_and_depends_on(tenant: Tenant) -> None:
 
 
 async def test_more_than_four_concurrent_requests_per_mailbox_get_429(tenant: Tenant) -> None:
+    # concepts/throttling-limits.md, Outlook service limits: 4 concurrent requests per app and
+    # mailbox; another mailbox is not affected; concepts/throttling.md: 429 with Retry-After.
+    # The code ApplicationThrottled and its message: as Exchange sends (docs silent).
     await tenant.control.post("/_emulator/faults", json={"latencyMs": 300})
     try:
         async with tenant.raw() as raw:
@@ -79,6 +90,9 @@ async def test_more_than_four_concurrent_requests_per_mailbox_get_429(tenant: Te
 
 
 async def test_request_budget_per_window(tenant: Tenant) -> None:
+    # concepts/throttling-limits.md: 10,000 requests per 10 minutes per app and mailbox (made
+    # smaller here by the control API); Retry-After until the window resets (fixed windows:
+    # emulator choice).
     await tenant.control.post("/_emulator/faults", json={"throttle": {"requests": 5, "windowSeconds": 30}})
     try:
         async with tenant.raw() as raw:
@@ -91,6 +105,8 @@ async def test_request_budget_per_window(tenant: Tenant) -> None:
 
 
 async def test_sdk_retries_a_429_after_retry_after(tenant: Tenant) -> None:
+    # concepts/throttling.md: wait Retry-After, then retry; the SDK's RetryHandler does
+    # (GRAPH-FACTS §7.4). failNext is the control API.
     await tenant.control.post(
         "/_emulator/faults",
         json={
@@ -104,6 +120,9 @@ async def test_sdk_retries_a_429_after_retry_after(tenant: Tenant) -> None:
 
 
 async def test_error_rate_and_fail_after_apply(tenant: Tenant) -> None:
+    # concepts/errors.md: 503 "The service is temporarily unavailable … a Retry-After header".
+    # errorRate and afterApply are the control API (emulator choice: a request carried out
+    # whose answer is lost, which Graph can do to a client but does not document).
     async with tenant.raw() as raw:
         await tenant.control.post("/_emulator/faults", json={"errorRate": 1.0})
         r = await raw.get(f"/users/{tenant.uid('ada')}/events")
@@ -126,6 +145,7 @@ async def test_error_rate_and_fail_after_apply(tenant: Tenant) -> None:
 
 
 async def test_request_log_counts_by_pattern_and_mailbox(tenant: Tenant) -> None:
+    # Control API only (emulator choice): no Graph behaviour is checked here.
     await tenant.control.delete("/_emulator/requests")
     client = tenant.client()
     for _ in range(3):

@@ -49,8 +49,14 @@ def test_the_demo_org_connects_and_imports_the_demo_rooms(stack: Stack) -> None:
         ("room.fuji@contoso.com", "room", "HQ rooms", "linked"),
         ("room.kilimanjaro@contoso.com", "room", "HQ rooms", "linked"),
         ("room.matterhorn@contoso.com", "room", "HQ rooms", "linked"),
+        ("everest@contoso.com", "room", "HQ rooms", "linked"),  # mail ≠ UPN: found by its mail
         ("projector.1@contoso.com", "equipment", None, "linked"),
     }
+    # A person whose mail and alias are not the UPN (the demo's Miriam Graham).
+    for worker, address in (("miriam", "miriam.graham@contoso.com"), ("miri", "miriam@contoso.net")):
+        r = stack.api.put(f"/orgs/{org_id}/workers/{worker}", json={"m365Account": address})
+        assert r.json()["status"] == "linked", r.text
+        stack.api.put(f"/orgs/{org_id}/workers/{worker}", json={"m365Account": ""})
     r = stack.api.put(f"/orgs/{org_id}/workers/w1", json={"m365Account": "former.employee@contoso.com"})
     assert r.json()["error"]["code"] == "no_mailbox"
 
