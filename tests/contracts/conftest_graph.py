@@ -41,6 +41,23 @@ def tenant_doc(tenant_id: str) -> dict[str, Any]:
     ]
     users.append({"userPrincipalName": f"beamer@{DOMAIN}", "displayName": "Beamer", "userPurpose": "equipment"})
     users.append({"userPrincipalName": f"reception@{DOMAIN}", "displayName": "Reception", "userPurpose": "shared"})
+    # Addresses that are not user names (user-get.md: /users/{key} takes an id or a UPN only).
+    users.append(
+        {
+            "userPrincipalName": f"mbowen@{DOMAIN}",
+            "displayName": "Megan Bowen",
+            "mail": f"megan.bowen@{DOMAIN}",
+            "proxyAddresses": [f"SMTP:megan.bowen@{DOMAIN}", "smtp:megan@alias.test"],
+        }
+    )
+    for n in (1, 2):
+        users.append(
+            {
+                "userPrincipalName": f"desk{n}@{DOMAIN}",
+                "displayName": f"Desk {n}",
+                "proxyAddresses": [f"SMTP:desk{n}@{DOMAIN}", "smtp:frontdesk@alias.test"],
+            }
+        )
     return {
         "id": tenant_id,
         "domain": DOMAIN,

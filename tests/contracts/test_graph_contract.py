@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from shared.core.errors import (
+    AccountAmbiguous,
     ConsentRequired,
     DeltaTokenExpired,
     GraphNotFound,
@@ -212,6 +213,40 @@ async def test_get_user_by_upn_and_by_id(graph: Backend) -> None:
         await g.get_user(t, str(uuid.uuid4()))
 
 
+async def test_get_user_finds_an_address_that_is_not_the_upn_by_mail_then_proxy_address(graph: Backend) -> None:
+    # user-get.md: GET /users/{key} is 404 for a mail that is not the UPN; the gateway then
+    # asks $filter=mail eq … and proxyAddresses/any(p:p eq 'smtp:…') (user resource: both
+    # support eq by default, aad-advanced-queries.md).
+    g, t = graph.graph, graph.tenant_id
+    domain = graph.upn("ada").split("@")[1]
+    by_mail = await g.get_user(t, f"Megan.Bowen@{domain}")
+    assert (by_mail.id, by_mail.user_principal_name) == (graph.uid("mbowen"), graph.upn("mbowen"))
+    assert await g.get_user(t, "megan@alias.test") == by_mail
+    with pytest.raises(AccountAmbiguous):
+        await g.get_user(t, "frontdesk@alias.test")  # two users have it
+    with pytest.raises(GraphNotFound):
+        await g.get_user(t, "nobody@alias.test")
+
+
+async def test_get_event_reads_one_event_or_none(graph: Backend) -> None:
+    # event-get.md: GET /users/{id}/events/{id}; 404 ErrorItemNotFound when it is gone.
+    g, t, ada = graph.graph, graph.tenant_id, graph.uid("ada")
+    made = await g.create_event(
+        t,
+        ada,
+        {
+            "subject": "Read me",
+            "start": {"dateTime": "2027-02-01T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2027-02-01T11:00:00", "timeZone": "UTC"},
+        },
+    )
+    got = await g.get_event(t, ada, made["id"])
+    assert got is not None and got["id"] == made["id"] and got["subject"] == "Read me"
+    assert got["start"]["dateTime"].startswith("2027-02-01T10:00:00")
+    assert await g.delete_event(t, ada, made["id"])
+    assert await g.get_event(t, ada, made["id"]) is None
+
+
 async def test_list_users_and_purposes(graph: Backend) -> None:
     # api-reference/v1.0/api/user-list.md; user-get-mailboxsettings.md and
     # resources/mailboxsettings.md (userPurpose); concepts/json-batching.md (each item has its
@@ -303,7 +338,8 @@ async def test_subscription_create_list_renew_delete(graph: Backend) -> None:
     assert info.id and abs((info.expires_at - wanted).total_seconds()) < 1
     [listed] = await g.list_subscriptions(t)
     assert listed["id"] == info.id and listed["resource"] == f"/users/{ada}/events"
-    assert listed["notificationUrl"] == graph.hook_url and listed["clientState"] == "cs-1"
+    # subscription-list.md: clientState is not returned when subscriptions are read back.
+    assert listed["notificationUrl"] == graph.hook_url and listed["clientState"] is None
     assert set(listed["changeType"].split(",")) == {"created", "updated", "deleted"}
 
     later = datetime.now(UTC) + timedelta(hours=48)

@@ -1155,7 +1155,7 @@ class FakeGraph:
             "resource": sub.resource,
             "applicationId": APP_ID,
             "changeType": ",".join(sub.change_types),
-            "clientState": sub.client_state,
+            "clientState": None,  # subscription-list.md: never returned when read back
             "notificationUrl": sub.notification_url,
             "notificationQueryOptions": None,
             "lifecycleNotificationUrl": sub.lifecycle_url,
