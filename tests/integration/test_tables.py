@@ -4,33 +4,12 @@ Azure. Everything else the store promises is in tests/contracts/test_store_contr
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar
 
 import pytest
 from azure.data.tables.aio import TableClient
 
-from shared.adapters.records import Entity
 from shared.adapters.tables import TableStore
-
-
-@dataclass(kw_only=True)
-class Thing(Entity):
-    TABLE: ClassVar[str] = "Things"
-    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
-    ROW: ClassVar[tuple[str, ...]] = ("mailbox", "event_id")
-
-    org: str
-    mailbox: str
-    event_id: str
-    title: str = ""
-    count: int = 0
-    big: int | None = None
-    active: bool = True
-    at: datetime | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
+from tests.contracts.test_store_contract import Thing
 
 
 @pytest.fixture
