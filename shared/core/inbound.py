@@ -43,6 +43,7 @@ class Known:
     meeting: str | None = None  # appointment, when the event is a copy of our meeting (iCalUId)
     bases: tuple[dict[str, Any], ...] = ()  # what we wrote / what the booking wants now
     retiring: bool = False  # we are deleting it ourselves (appointment deleted, push off, moved)
+    foreign: bool = False  # calsync wrote it for another org (same tenant): never reported here
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class Plan:
     upsert: list[Seen] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)  # event ids whose snapshot goes
     restore: list[tuple[str, bool]] = field(default_factory=list)  # oneWay: (appointment, deleted)
+    # Our events deleted in Outlook whose deletion is not the appointment's (a restricted
+    # worker's): their targets say so (`deleted_in_outlook`), not `synced`.
+    lost: list[str] = field(default_factory=list)
 
 
 def _who(box: Mailbox) -> dict[str, str]:
@@ -98,6 +102,8 @@ def plan(
         if box.restricted and box.owner_kind == "worker":
             if settings.restricted_delete is RestrictedPolicy.DETACH:
                 deletions.append(change("attendee_removed", appointment, event_id, {"reason": "deleted_in_outlook"}))
+            if role == "ours":
+                out.lost.append(appointment)
             return
         deletions.append(change("deleted", appointment, event_id))
 
@@ -105,6 +111,8 @@ def plan(
         event_id = item["id"]
         present.add(event_id)
         k = known.get(event_id, Known())
+        if k.foreign:
+            continue  # another org's booking in a shared mailbox: its details are not ours
         prior = seen.get(event_id)
         appointment = k.ours or (prior.appointment if prior else None) or k.meeting
         role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))

@@ -22,6 +22,9 @@ async def linked_people(services: Services, org_id: str) -> tuple[dict[str, tupl
     return out, users
 
 
+FOREIGN = inbound.Known(foreign=True)
+
+
 async def know(
     services: Services,
     org: Org,
@@ -35,12 +38,14 @@ async def know(
     unknown event some app created, one Graph read of our extended property)."""
     store = services.store
     ref = await store.get(EventRef, mailbox=mailbox, event_id=event_id)
-    appointment = ref.appointment if ref is not None and ref.org == org.org else None
+    if ref is not None and ref.org != org.org:
+        return FOREIGN  # another org's booking, written by calsync: never this org's news
+    appointment = ref.appointment if ref is not None else None
     if appointment is None and item is not None and "@removed" not in item:
         ical = item.get("iCalUId")
         meeting = await store.get(IcalRef, ical_uid=ical) if ical else None
-        if meeting is not None and meeting.org == org.org:
-            return inbound.Known(meeting=meeting.appointment)
+        if meeting is not None:
+            return inbound.Known(meeting=meeting.appointment) if meeting.org == org.org else FOREIGN
         organizer = (((item.get("organizer") or {}).get("emailAddress") or {}).get("address") or "").lower()
         if ical and not item.get("isOrganizer") and people and users and people.get(organizer, ("", ""))[0] == "worker":
             # An invitation from a linked worker (a room's copy, say) that we may have just
@@ -49,11 +54,15 @@ async def know(
             meeting_of = tagged_appointment(org.org, tag)
             if meeting_of:
                 return inbound.Known(meeting=meeting_of)
+            if tag:
+                return FOREIGN
         if item.get("transactionId"):
             # Made by an app: ours if it carries our property (our create may not have been
             # recorded yet when this round runs).
             tag = await services.graph.event_tag(org.m365_tenant_id, mailbox, event_id, PROPERTY_ID)
             appointment = tagged_appointment(org.org, tag)
+            if tag and appointment is None:
+                return FOREIGN
     if appointment is None:
         return inbound.Known()
     appt = await store.get(Appointment, org=org.org, appointment=appointment)

@@ -143,6 +143,8 @@ async def _round(
         await update_link(services, link, stamp)
         if result.restore:
             await _restore(services, org, mailbox, result.restore)
+        for appointment in result.lost:
+            await _mark_lost(services, org, mailbox, appointment)
         if result.held:
             await hold(services, org, link, result.held)
         if result.changes:
@@ -245,6 +247,19 @@ async def _gather(
                 confirmed.append(current)
                 await learn(current, event_id)
     return seen, known, frozenset(left), confirmed
+
+
+async def _mark_lost(services: Services, org: Org, mailbox: str, appointment: str) -> None:
+    """Our event is gone from this calendar without the appointment being deleted: the target
+    says so; the appointment's next sync creates it again (a new generation)."""
+    target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
+    if target is None or target.state != "synced":
+        return
+    if target.event_id:
+        await services.store.delete_key(EventRef, mailbox=mailbox, event_id=target.event_id)
+    target.state, target.event_id, target.change_key = "deleted_in_outlook", None, None
+    target.written, target.generation, target.updated_at = {}, target.generation + 1, services.clock.now()
+    await services.store.upsert(target)
 
 
 async def _restore(services: Services, org: Org, mailbox: str, restore: list[tuple[str, bool]]) -> None:
