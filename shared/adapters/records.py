@@ -59,7 +59,8 @@ class MailboxLink(Entity):
     """What workers and resources share: the mailbox, the subscription, the status."""
 
     PARTITION: ClassVar[tuple[str, ...]] = ("org",)
-    KIND: ClassVar[str]
+    KIND: ClassVar[str]  # worker | resource: also the field that holds the owner's id
+    ACCOUNT: ClassVar[str]  # the field that holds the address the booking product gave
 
     org: str
     m365_user_id: str | None = None
@@ -79,14 +80,14 @@ class MailboxLink(Entity):
 
     @property
     def owner_id(self) -> str:
-        raise NotImplementedError
+        return getattr(self, self.KIND)
 
     @property
     def account(self) -> str | None:
-        raise NotImplementedError
+        return getattr(self, self.ACCOUNT)
 
     def set_account(self, value: str | None) -> None:
-        raise NotImplementedError
+        setattr(self, self.ACCOUNT, value)
 
     def fail(self, code: str, message: str) -> None:
         self.status, self.error_code, self.error_message = "error", code, message
@@ -97,21 +98,11 @@ class WorkerLink(MailboxLink):
     TABLE: ClassVar[str] = "Workers"
     ROW: ClassVar[tuple[str, ...]] = ("worker",)
     KIND: ClassVar[str] = "worker"
+    ACCOUNT: ClassVar[str] = "m365_account"
 
     worker: str
     m365_account: str | None = None
     restricted: bool = False
-
-    @property
-    def owner_id(self) -> str:
-        return self.worker
-
-    @property
-    def account(self) -> str | None:
-        return self.m365_account
-
-    def set_account(self, value: str | None) -> None:
-        self.m365_account = value
 
 
 @dataclass(kw_only=True)
@@ -119,22 +110,12 @@ class ResourceLink(MailboxLink):
     TABLE: ClassVar[str] = "Resources"
     ROW: ClassVar[tuple[str, ...]] = ("resource",)
     KIND: ClassVar[str] = "resource"
+    ACCOUNT: ClassVar[str] = "mailbox"
 
     resource: str
     mailbox: str | None = None
     kind: str = "room"  # room | equipment
     group: str | None = None  # the room list it came from, on import
-
-    @property
-    def owner_id(self) -> str:
-        return self.resource
-
-    @property
-    def account(self) -> str | None:
-        return self.mailbox
-
-    def set_account(self, value: str | None) -> None:
-        self.mailbox = value
 
 
 LINK_CLASSES: dict[str, type[MailboxLink]] = {"worker": WorkerLink, "resource": ResourceLink}
@@ -163,13 +144,34 @@ class SubscriptionRecord(Entity):
     ROW: ClassVar[tuple[str, ...]] = ("subscription_id",)
 
     subscription_id: str
-    org: str
+    org: str  # the link that created it (rows from before watchers were kept name only it)
     tenant_id: str
     mailbox_id: str
     owner_kind: str
     owner_id: str
     client_state: str
     expires_at: datetime
+    # Every link that watches the mailbox through it, of any org on the tenant:
+    # [{"org", "kind", "owner"}]. One Graph subscription per (tenant, mailbox).
+    watchers: list[dict[str, str]] = field(default_factory=list)
+
+    def watching(self) -> list[tuple[str, str, str]]:
+        """(org, kind, owner) of every link this subscription serves."""
+        found = [(w["org"], w["kind"], w["owner"]) for w in self.watchers]
+        return found or [(self.org, self.owner_kind, self.owner_id)]
+
+
+@dataclass(kw_only=True)
+class MailboxSubscription(Entity):
+    """(tenant, mailbox) → the one subscription every link of that mailbox shares."""
+
+    TABLE: ClassVar[str] = "MailboxSubscriptions"
+    PARTITION: ClassVar[tuple[str, ...]] = ("tenant_id",)
+    ROW: ClassVar[tuple[str, ...]] = ("mailbox_id",)
+
+    tenant_id: str
+    mailbox_id: str
+    subscription_id: str
 
 
 # -- appointments and their targets ----------------------------------------------------------

@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.adapters.messages import MailboxSync, OrgReconcile, QueueMessage, RenewSubscription, SubscriptionLifecycle
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org, SubscriptionRecord
 from shared.core.errors import ConsentRequired, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.logcontext import log_context
 from shared.service.links import load_link, save_link_fields
-from shared.service.notifications import forget
 from shared.service.ports import Services
-from shared.service.subscriptions import SUBSCRIPTION_MINUTES, retry_due, subscribe
+from shared.service.subscriptions import SUBSCRIPTION_MINUTES, drop_subscription, leave, retry_due, subscribe
 
 log = logging.getLogger("calsync.maintenance")
 
@@ -56,24 +55,18 @@ async def enqueue_reconcile(services: Services) -> int:
 
 
 # -- queue workers ------------------------------------------------------------------------------
-async def _link_of(services: Services, record: SubscriptionRecord) -> tuple[Org | None, MailboxLink | None]:
-    org = await services.store.get(Org, org=record.org)
-    link = await load_link(services, record.org, record.owner_kind, record.owner_id)
-    return org, link
+async def _watchers(services: Services, record: SubscriptionRecord) -> list[tuple[Org, MailboxLink]]:
+    """The links (with their orgs) that still watch through this subscription."""
+    found = []
+    for org_id, kind, owner in record.watching():
+        org = await services.store.get(Org, org=org_id)
+        link = await load_link(services, org_id, kind, owner)
+        if org is not None and link is not None and link.subscription_id == record.subscription_id:
+            found.append((org, link))
+    return found
 
 
-async def _drop_record(services: Services, subscription_id: str) -> None:
-    await services.store.delete_key(SubscriptionRecord, subscription_id=subscription_id)
-    forget(subscription_id)
-
-
-async def recreate(services: Services, org: Org, link: MailboxLink) -> None:
-    """A new subscription for a linked mailbox, then a delta round to catch up on what the
-    old one missed."""
-    if link.subscription_id:
-        await _drop_record(services, link.subscription_id)
-    link.subscription_id = link.subscription_expires_at = None
-    await subscribe(services, org, link)
+async def _save_subscription(services: Services, link: MailboxLink) -> None:
     await save_link_fields(
         services,
         link,
@@ -86,76 +79,96 @@ async def recreate(services: Services, org: Org, link: MailboxLink) -> None:
         subscribe_attempts=link.subscribe_attempts,
         updated_at=services.clock.now(),
     )
+
+
+async def recreate(services: Services, org: Org, link: MailboxLink) -> None:
+    """Watch the link's mailbox again (joining another link's subscription when there is
+    one, else a new one), then a delta round to catch up on what was missed."""
+    await leave(services, link)
+    await subscribe(services, org, link)
+    await _save_subscription(services, link)
     if link.status == "linked":
         await services.queues.send(MailboxSync(org.org, link.KIND, link.owner_id, reason="catch-up"))
+
+
+async def _recreate_all(
+    services: Services, record: SubscriptionRecord, watchers: list[tuple[Org, MailboxLink]]
+) -> None:
+    """Graph lost the subscription: forget it, and every watcher subscribes again — the
+    first creates a new one, the others join it."""
+    await drop_subscription(services, record, at_graph=False)
+    for org, link in watchers:
+        link.subscription_id = link.subscription_expires_at = None
+        await recreate(services, org, link)
 
 
 async def renew(services: Services, subscription_id: str, *, final: bool) -> None:
     record = await services.store.get(SubscriptionRecord, subscription_id=subscription_id)
     if record is None:
         return
-    org, link = await _link_of(services, record)
-    with log_context(org=record.org, mailbox=link.account if link else None, operation="renew_subscription"):
-        if org is None or link is None or link.subscription_id != subscription_id:
-            # No longer ours to keep: remove it at Graph and here.
-            if org is not None:
-                try:
-                    await services.graph.delete_subscription(org.m365_tenant_id, subscription_id)
-                except GraphError as exc:
-                    log.warning("could not delete stale subscription: %s", exc.code)
-            await _drop_record(services, subscription_id)
+    watchers = await _watchers(services, record)
+    with log_context(org=record.org, operation="renew_subscription"):
+        if not watchers:
+            await drop_subscription(services, record)  # nobody needs it any more
             return
         try:
             expires = await services.graph.renew_subscription(
-                org.m365_tenant_id, subscription_id, services.clock.now() + timedelta(minutes=SUBSCRIPTION_MINUTES)
+                record.tenant_id, subscription_id, services.clock.now() + timedelta(minutes=SUBSCRIPTION_MINUTES)
             )
         except GraphNotFound:
             log.warning("Graph no longer knows the subscription; recreating it")
-            await recreate(services, org, link)
+            await _recreate_all(services, record, watchers)
             return
         except GraphError as exc:
             if isinstance(exc, GraphUnavailable) and not final:
                 raise  # retried by the queue with backoff
-            await save_link_fields(
-                services, link, status="error", error_code="subscription_renewal_failed", error_message=exc.message
-            )
+            for _org, link in watchers:
+                await save_link_fields(
+                    services, link, status="error", error_code="subscription_renewal_failed", error_message=exc.message
+                )
             return
         record.expires_at = expires
         await services.store.upsert(record)
-        await save_link_fields(services, link, subscription_expires_at=expires)
+        for _org, link in watchers:
+            await save_link_fields(services, link, subscription_expires_at=expires)
 
 
 async def lifecycle(services: Services, message: SubscriptionLifecycle, *, final: bool) -> None:
     record = await services.store.get(SubscriptionRecord, subscription_id=message.subscription_id)
     if record is None:
         return
-    org, link = await _link_of(services, record)
-    if org is None or link is None or link.status != "linked":
+    watchers = [(org, link) for org, link in await _watchers(services, record) if link.status == "linked"]
+    if not watchers:
         return
     event = message.lifecycle_event
-    with log_context(org=org.org, mailbox=link.account, operation=f"lifecycle_{event}"):
+    with log_context(org=record.org, operation=f"lifecycle_{event}"):
         if event == "subscriptionRemoved":
-            await recreate(services, org, link)
-        elif event == "reauthorizationRequired":
-            try:
-                await services.graph.reauthorize_subscription(org.m365_tenant_id, record.subscription_id)
-            except GraphNotFound:
-                await recreate(services, org, link)
-                return
-            except GraphUnavailable:
-                if not final:
-                    raise
-            except (ConsentRequired, GraphRejected) as exc:
-                if isinstance(exc, GraphRejected) and exc.graph_status != 403:
-                    raise
-                # The tenant withdrew consent (or the app lost the permission): no retry
-                # helps until an admin consents again; the link says so.
+            await _recreate_all(services, record, watchers)
+            return
+        if event != "reauthorizationRequired":
+            return
+        try:
+            await services.graph.reauthorize_subscription(record.tenant_id, record.subscription_id)
+        except GraphNotFound:
+            await _recreate_all(services, record, watchers)
+            return
+        except GraphUnavailable:
+            if not final:
+                raise
+        except (ConsentRequired, GraphRejected) as exc:
+            if isinstance(exc, GraphRejected) and exc.graph_status != 403:
+                raise
+            # The tenant withdrew consent (or the app lost the permission): no retry helps
+            # until an admin consents again; the links say so.
+            for _org, link in watchers:
                 await save_link_fields(
                     services, link, status="error", error_code="consent_revoked", error_message=exc.message
                 )
-                return
-            # Notifications may have paused until now: catch up.
-            await services.queues.send(MailboxSync(org.org, link.KIND, link.owner_id, reason="reauthorized"))
+            return
+        # Notifications may have paused until now: catch up.
+        await _send_all(
+            services, [MailboxSync(org.org, link.KIND, link.owner_id, reason="reauthorized") for org, link in watchers]
+        )
 
 
 async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
@@ -173,8 +186,7 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
     recreated = 0
     with log_context(org=org_id, operation="reconcile"):
         for link in links:
-            expired = link.subscription_expires_at is not None and link.subscription_expires_at < now
-            if link.mode == "push" and (not link.subscription_id or expired):
+            if link.mode == "push" and not await _still_watched(services, link, now):
                 await recreate(services, org, link)
                 recreated += 1
         for cls in LINK_CLASSES.values():  # links whose subscription failed: again, with backoff
@@ -185,6 +197,15 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
         await _send_all(services, [MailboxSync(org_id, link.KIND, link.owner_id, reason="reconcile") for link in links])
         orphans = await delete_orphans(services, org, {link.subscription_id for link in links if link.subscription_id})
     return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans}
+
+
+async def _still_watched(services: Services, link: MailboxLink, now: datetime) -> bool:
+    """Whether the link's subscription is live and still counts the link among its watchers
+    (another org's unlinking must not leave it without one)."""
+    if not link.subscription_id or (link.subscription_expires_at is not None and link.subscription_expires_at < now):
+        return False
+    record = await services.store.get(SubscriptionRecord, subscription_id=link.subscription_id)
+    return record is not None and (link.org, link.KIND, link.owner_id) in record.watching()
 
 
 async def delete_orphans(services: Services, org: Org, known: set[str | None]) -> int:
@@ -200,12 +221,11 @@ async def delete_orphans(services: Services, org: Org, known: set[str | None]) -
         if sub.get("notificationUrl") != ours or sub["id"] in known:
             continue
         if await services.store.get(SubscriptionRecord, subscription_id=sub["id"]) is not None:
-            continue  # another org of ours on the same tenant holds it
+            continue  # held for another org of ours on the same tenant
         orphans.append(sub["id"])
     for subscription_id in orphans:
         try:
             await services.graph.delete_subscription(org.m365_tenant_id, subscription_id)
         except GraphError as exc:
             log.warning("could not delete orphan subscription: %s", exc.code)
-        await _drop_record(services, subscription_id)
     return len(orphans)

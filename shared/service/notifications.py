@@ -87,11 +87,10 @@ async def receive(services: Services, raw: bytes, *, lifecycle: bool) -> Receipt
                 SubscriptionLifecycle(record.org, record.owner_kind, record.owner_id, record.subscription_id, event)
             )
             continue
-        key = (record.org, record.owner_kind, record.owner_id)
-        work.setdefault(
-            key,
-            MailboxSync(record.org, record.owner_kind, record.owner_id, reason=event or "notification", at=received),
-        )
+        for org, kind, owner in record.watching():  # a round for every link that watches the mailbox
+            work.setdefault(
+                (org, kind, owner), MailboxSync(org, kind, owner, reason=event or "notification", at=received)
+            )
     for message in [*work.values(), *events]:
         await services.queues.send(message)
     if ignored:

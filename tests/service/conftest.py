@@ -58,6 +58,15 @@ def world() -> World:
     return new_world()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Each test is a fresh process as far as per-process caches go (subscription ids of the
+    seeded FakeGraph repeat from test to test)."""
+    from shared.service import notifications
+
+    notifications._cache.clear()
+
+
 def new_world() -> World:
     clock = Clock()
     settings = load(
