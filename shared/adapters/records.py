@@ -1,11 +1,10 @@
 """Every table record calsync stores, with the fields that make its keys.
 
 A record is a dataclass subclass of `Entity` naming its table (without the deployment's
-prefix) and the fields that make the PartitionKey and the RowKey; the table store encodes
-them (shared.adapters.tables). Records sharing a table share its partitions: the feed's
-counter, changes, delta states and webhook cursor are one partition per org, so a round
-commits them in one transaction.
-The table of tables is in docs/architecture.md.
+prefix) and the fields that make its PartitionKey and RowKey (encoded by the table store).
+Records sharing a table share its partitions: the feed's counter, changes, delta states and
+webhook cursor are one partition per org, committed together. docs/architecture.md has the
+table of tables.
 """
 
 from __future__ import annotations
@@ -225,6 +224,7 @@ class Target(Entity):
     ical_uid: str | None = None
     state: str = "pending"  # pending | synced | failed | deleting | deleted
     written: dict[str, Any] = field(default_factory=dict)
+    responses: dict[str, str] = field(default_factory=dict)  # attendee/room address → its answer
     transaction_id: str | None = None
     generation: int = 0
     attempts: int = 0

@@ -65,6 +65,8 @@ class Plan:
     # Our events deleted in Outlook whose deletion is not the appointment's (a restricted
     # worker's): their targets say so (`deleted_in_outlook`), not `synced`.
     lost: list[str] = field(default_factory=list)
+    # Answers of attendees and rooms to our meetings: appointment → {address: response}.
+    responses: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _who(box: Mailbox) -> dict[str, str]:
@@ -137,9 +139,12 @@ def plan(
             continue
         bases = list(k.bases) + ([prior.content] if prior and role == "created" else [])
         changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
-        if prior is not None and role == "ours":
+        if role == "ours":
+            # A room answers the moment our meeting is created, so the first sight of our
+            # event counts too (against "no answer yet").
+            answered_before = prior.content.get("attendees", {}) if prior is not None else {}
             for address, response in content["attendees"].items():
-                before = prior.content.get("attendees", {}).get(address)
+                before = answered_before.get(address)
                 if response != before and response not in ("none", "notResponded") and address in people:
                     kind, ident = people[address]
                     # Attributed to whoever answered, not to this mailbox's owner.
@@ -153,6 +158,7 @@ def plan(
                             **{kind: ident},
                         )
                     )
+                    out.responses.setdefault(appointment, {})[address] = response
         out.upsert.append(Seen(event_id, appointment, role or "ours", item.get("changeKey"), content))
         if not changed:
             continue

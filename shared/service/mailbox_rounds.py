@@ -145,6 +145,8 @@ async def _round(
             await _restore(services, org, mailbox, result.restore)
         for appointment in result.lost:
             await _mark_lost(services, org, mailbox, appointment)
+        for appointment, answers in result.responses.items():
+            await _note_responses(services, org, mailbox, appointment, answers)
         if result.held:
             await hold(services, org, link, result.held)
         if result.changes:
@@ -247,6 +249,18 @@ async def _gather(
                 confirmed.append(current)
                 await learn(current, event_id)
     return seen, known, frozenset(left), confirmed
+
+
+async def _note_responses(
+    services: Services, org: Org, mailbox: str, appointment: str, answers: dict[str, str]
+) -> None:
+    """Attendees' and rooms' answers to our meeting, on the organizer's target (so the
+    appointment shows "room declined")."""
+    target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
+    if target is None or all(target.responses.get(a) == r for a, r in answers.items()):
+        return
+    target.responses = {**target.responses, **answers}
+    await services.store.upsert(target)
 
 
 async def _mark_lost(services: Services, org: Org, mailbox: str, appointment: str) -> None:

@@ -31,6 +31,7 @@ def target_view(t: Target) -> dict[str, Any]:
         t.owner_kind: t.owner_id,
         "eventId": t.event_id,
         "state": t.state,
+        "responses": t.responses or None,  # a meeting's attendees and rooms: accepted, declined…
         "error": {"code": t.error_code, "message": t.error_message} if t.error_code else None,
     }
 
@@ -43,6 +44,7 @@ def skip_view(s: Skip) -> dict[str, Any]:
         s.kind: s.id,
         "eventId": None,
         "state": "skipped",
+        "responses": None,
         "error": {"code": s.reason, "message": f"{s.kind} {s.id!r} is not linked to a Microsoft 365 mailbox"},
     }
 

@@ -479,6 +479,15 @@ class FakeGraph:
         self._touch(ev)
         return self._render(ev, text_body=True, expand=True)
 
+    def outlook_respond(self, tenant_id: str, mailbox_id: str, event_id: str, address: str, response: str) -> None:
+        """An attendee (or a room, by its booking rules) answers the organizer's meeting: the
+        organizer's event shows it, with a new changeKey (as the emulator's accept/decline)."""
+        ev = self._event(self._mailbox_user(tenant_id, mailbox_id), event_id)
+        for attendee in ev.attendees:
+            if attendee["emailAddress"]["address"].lower() == address.lower():
+                attendee["status"] = {"response": response, "time": _fmt_utc(self.clock.now())}
+        self._touch(ev)
+
     def outlook_delete(self, tenant_id: str, mailbox_id: str, event_id: str) -> None:
         user = self._mailbox_user(tenant_id, mailbox_id)
         self._remove(self._event(user, event_id))

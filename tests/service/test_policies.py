@@ -39,3 +39,30 @@ async def test_a_restricted_workers_deletion_with_ignore_shows_on_the_target_and
     [again] = (await appointments.put(world.svc, "o1", "a1", {**body, "title": "Consult (moved)"}))["targets"]
     assert again["state"] == "synced" and again["eventId"] != target["eventId"]
     assert [e["subject"] for e in world.graph.events(TENANT, uid)] == ["Consult (moved)"]
+
+
+async def test_a_room_declining_our_meeting_is_reported_and_shown_on_the_appointment(world: World) -> None:
+    from shared.service import linking
+    from shared.service.link_requests import ResourceRequest
+
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    world.graph.seed(TENANT, [{"userPrincipalName": "fuji@fabrikam.test", "userPurpose": "room"}])
+    room, _ = await linking.put_resource(world.svc, "o1", ResourceRequest("fuji", "fuji@fabrikam.test", "Fuji", None))
+    assert room.status == "linked"
+    body = {
+        "title": "Offsite",
+        "start": when(world, 5)["dateTime"],
+        "end": when(world, 5, 11)["dateTime"],
+        "organizer": "w-ada",
+        "resources": ["fuji"],
+    }
+    await drain_rounds(world)
+    [target] = (await appointments.put(world.svc, "o1", "r2", body))["targets"]
+    # Exchange: the room is busy and declines at once, before any round has seen the meeting.
+    world.graph.outlook_respond(TENANT, uid, target["eventId"], "fuji@fabrikam.test", "declined")
+    await round_now(world)
+    rows = await feed.read(world.store, "o1", 0, 10)
+    assert [(r.type, r.resource, r.data["response"]) for r in rows] == [("responded", "fuji", "declined")]
+    [shown] = (await appointments.get(world.svc, "o1", "r2"))["targets"]
+    assert shown["responses"] == {"fuji@fabrikam.test": "declined"}
