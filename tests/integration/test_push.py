@@ -270,6 +270,7 @@ def test_unlinked_attendee_is_skipped_while_the_others_sync(linked: OrgFixture, 
             "worker": "w-dee",
             "eventId": None,
             "state": "skipped",
+            "responses": None,
             "error": {"code": "not_linked", "message": "worker 'w-dee' is not linked to a Microsoft 365 mailbox"},
         }
     ]
