@@ -367,12 +367,11 @@ def test_mass_deletion_is_held_until_confirmed(linked: OrgFixture, stack: Stack)
         stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
     with graph(stack, linked) as g:  # one more change, so a notification starts the round
         g.patch(f"/users/{linked.users[f'ada@{D}']}/events/{ids[39]}", json={"subject": "nudge"})
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        worker = stack.api.get(f"/orgs/{linked.id}/workers/w-ada").json()
-        if worker["attention"]:
-            break
-        time.sleep(0.2)
+    worker = eventually(
+        lambda: (w := stack.api.get(f"/orgs/{linked.id}/workers/w-ada").json())["attention"] and w,
+        timeout=10,
+        what="the guard holding the deletions",
+    )
     assert worker["attention"]["heldDeletions"] == 30
     assert not any(c["type"] == "deleted" for c in changes(stack, linked))
     r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/confirm-deletions")
