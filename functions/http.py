@@ -9,6 +9,7 @@ from typing import Any
 import azure.functions as func
 
 from shared.bootstrap import services
+from shared.core.clock import json_default
 from shared.core.errors import CalsyncError, InvalidInput
 from shared.core.logcontext import log_context
 from shared.core.validation import parse_json_object
@@ -23,7 +24,7 @@ HttpFunction = Callable[[func.HttpRequest, func.Context], Awaitable[func.HttpRes
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
     return func.HttpResponse(
-        json.dumps(body, separators=(",", ":"), default=str),
+        json.dumps(body, separators=(",", ":"), default=json_default),
         status_code=status,
         mimetype="application/json",
         headers=headers,
@@ -41,7 +42,7 @@ def problem(status: int, code: str, detail: str, **extensions: Any) -> func.Http
         **extensions,
     }
     return func.HttpResponse(
-        json.dumps(body, separators=(",", ":"), default=str),
+        json.dumps(body, separators=(",", ":"), default=json_default),
         status_code=status,
         mimetype="application/problem+json",
     )

@@ -14,6 +14,7 @@ from shared.adapters.messages import AppointmentRetry
 from shared.adapters.records import Appointment, Org, Target
 from shared.core.errors import InvalidInput, NotFound
 from shared.core.logcontext import log_context
+from shared.core.org_settings import SyncMode
 from shared.core.outbound import Mailbox, Stored, plan
 from shared.core.validation import identifier
 from shared.service.appointment_input import check_references, parse
@@ -43,6 +44,11 @@ async def sync(
     with log_context(org=org.org, operation="push_appointment"):
         boxes = boxes if boxes is not None else await check_references(services, appt)
         targets = await stored_targets(services, org.org, appt.appointment)
+        if org.config.sync_mode is SyncMode.OFF:
+            # Off: no Graph writes. The appointment is stored; turning sync on again
+            # catches up (shared.service.orgs.update_settings).
+            view = [target_view(t) for t in targets if t.state != "deleted"]
+            return {"appointment": appt.appointment, "deleted": appt.deleted, "targets": view, "syncOff": True}
         stored = [Stored(t.mailbox, t.role, t.event_id, t.written, t.state, t.generation) for t in targets]
         actions = plan(appt.desired(), org.config.use_organizer, boxes, stored)
         results = await apply(

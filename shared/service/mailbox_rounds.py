@@ -28,6 +28,7 @@ from shared.core.errors import (
 )
 from shared.core.logcontext import log_context
 from shared.core.mapping import normalize
+from shared.core.org_settings import SyncMode
 from shared.service import feed, webhooks
 from shared.service.event_lookup import know, linked_people
 from shared.service.held_deletions import hold
@@ -86,6 +87,8 @@ async def _round(
     link = await load_link(services, org_id, kind, owner)
     if org is None or link is None or link.status != "linked" or not link.m365_user_id:
         return None
+    if org.config.sync_mode is SyncMode.OFF:
+        return None  # off: no reads either; the deltaLink waits, so turning on reports what happened
     mailbox = link.m365_user_id
     with log_context(org=org_id, mailbox=link.account, operation="mailbox_sync"):
         state = await store.get(DeltaState, org=org_id, kind="delta", mailbox=mailbox) or DeltaState(

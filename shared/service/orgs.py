@@ -6,8 +6,10 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from shared.adapters.records import Org
+from shared.adapters.messages import AppointmentRetry, OrgReconcile
+from shared.adapters.records import Appointment, Org
 from shared.core.errors import ConcurrencyConflict, GraphError, InvalidInput, NotFound
+from shared.core.org_settings import SyncMode
 from shared.core.validation import GUID, known_keys, optional_str
 from shared.service.ports import Services
 
@@ -74,11 +76,24 @@ async def update_settings(services: Services, org_id: str, body: dict[str, Any])
     attempt = 0
     while True:
         org = await require_org(services, org_id)
+        was_off = org.config.sync_mode is SyncMode.OFF
         org.settings = org.config.merged(body).to_stored()  # 400 before anything is written
         org.updated_at = services.clock.now()
         try:
-            return await services.store.update(org)
+            saved = await services.store.update(org)
         except ConcurrencyConflict:
             attempt += 1
             if attempt >= SETTINGS_RETRIES:
                 raise
+            continue
+        if was_off and saved.config.sync_mode is not SyncMode.OFF:
+            await catch_up(services, saved)
+        return saved
+
+
+async def catch_up(services: Services, org: Org) -> None:
+    """Sync is on again: one push of every appointment (each writes only what differs) and
+    one round per mailbox (reporting what happened in Outlook while it was off)."""
+    await services.queues.send(OrgReconcile(org.org))
+    async for appt in services.store.query(Appointment, org=org.org):
+        await services.queues.send(AppointmentRetry(org.org, appt.appointment))

@@ -22,6 +22,7 @@ from typing import Any
 
 from shared.adapters.messages import WebhookDelivery
 from shared.adapters.records import Org, WebhookCursor
+from shared.core.clock import json_default
 from shared.core.errors import ConcurrencyConflict
 from shared.service import feed
 from shared.service.ports import Services
@@ -106,7 +107,8 @@ async def _deliver_batch(services: Services, org_id: str, attempt: int) -> dict[
             cursor.retry_at = None  # nothing left to carry: the chain ends
             await _save(services, cursor)
         return {"delivered": 0}
-    body = json.dumps({"org": org_id, "changes": [feed.change_view(r) for r in rows]}, default=str).encode()
+    changes = [feed.change_view(r) for r in rows]
+    body = json.dumps({"org": org_id, "changes": changes}, default=json_default).encode()
     headers = {
         "Content-Type": "application/json",
         "Calsync-Signature": sign(config.webhook_secret, body, int(time.time())),

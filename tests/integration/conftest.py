@@ -29,7 +29,7 @@ _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 
 def instant(value: str | None) -> datetime | None:
-    """A time as the app (`2026-12-01 10:00:00.123456+00:00`) or the emulator
+    """A time as the app (`2026-12-01T10:00:00.123456Z`) or the emulator
     (`2026-12-01T10:00:00.1234567Z`) writes it."""
     if not value:
         return None

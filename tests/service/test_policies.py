@@ -66,3 +66,43 @@ async def test_a_room_declining_our_meeting_is_reported_and_shown_on_the_appoint
     assert [(r.type, r.resource, r.data["response"]) for r in rows] == [("responded", "fuji", "declined")]
     [shown] = (await appointments.get(world.svc, "o1", "r2"))["targets"]
     assert shown["responses"] == {"fuji@fabrikam.test": "declined"}
+
+
+async def test_sync_off_writes_nothing_and_turning_it_on_catches_up_once(world: World) -> None:
+    from shared.adapters.messages import AppointmentRetry, MailboxSync, OrgReconcile
+    from shared.service import maintenance
+    from shared.service.orgs import update_settings
+
+    await make_org(world, syncMode="off")
+    uid = (await linked_worker(world)).m365_user_id or ""
+    await drain_rounds(world)
+    writes_before = world.graph.count("create_event")
+    body = {
+        "title": "Consult",
+        "start": when(world, 7)["dateTime"],
+        "end": when(world, 7, 11)["dateTime"],
+        "organizer": "w-ada",
+    }
+    view = await appointments.put(world.svc, "o1", "a1", body)
+    assert view["syncOff"] and view["targets"] == [] and world.graph.count("create_event") == writes_before
+    made = world.graph.outlook_create(
+        TENANT, uid, {"subject": "Made while off", "start": when(world, 2), "end": when(world, 2, 11)}
+    )
+    deltas = world.graph.count("delta")
+    await round_now(world)
+    assert world.graph.count("delta") == deltas and await feed.read(world.store, "o1", 0, 10) == []
+
+    await update_settings(world.svc, "o1", {"syncMode": "twoWay"})
+    assert [m.org for m in world.queues.take(OrgReconcile.QUEUE)] == ["o1"]
+    [retry] = world.queues.take(AppointmentRetry.QUEUE)
+    assert await appointments.retry(world.svc, retry.org, retry.appointment, final=False)
+    await maintenance.reconcile_org(world.svc, "o1")
+    assert world.queues.waiting(MailboxSync.QUEUE)
+    await drain_rounds(world)
+    subjects = sorted(e["subject"] for e in world.graph.events(TENANT, uid))
+    assert subjects == ["Consult", "Made while off"]  # our appointment pushed once, nothing doubled
+    rows = await feed.read(world.store, "o1", 0, 10)
+    assert [(r.type, r.data.get("title")) for r in rows] == [("created", "Made while off")]
+    assert made["id"] == rows[0].event_id
+    await update_settings(world.svc, "o1", {"createPrefix": ""})  # on → on: no second catch-up
+    assert world.queues.take(AppointmentRetry.QUEUE) == []

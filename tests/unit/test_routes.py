@@ -42,3 +42,18 @@ def test_unknown_constraint_is_rejected() -> None:
 def test_literal_beats_parameter_beats_catch_all() -> None:
     routes = [(compile_route(t), t) for t in ["api/{*all}", "api/{a}/x", "api/items/x", "api/{a:int}/x"]]
     assert [t for _, t in order_routes(routes)] == ["api/items/x", "api/{a:int}/x", "api/{a}/x", "api/{*all}"]
+
+
+def test_answers_write_times_in_rfc_3339_with_a_t_and_z() -> None:
+    import json
+    import re
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from functions.http import json_response
+
+    oslo = timezone(timedelta(hours=1))
+    body = json.loads(json_response({"at": datetime(2026, 11, 27, 20, 20, 31, 839000, tzinfo=oslo), "n": 1}).get_body())
+    assert body == {"at": "2026-11-27T19:20:31.839000Z", "n": 1}
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", json.loads(json_response({"t": datetime.now(UTC)}).get_body())["t"]
+    )
