@@ -9,8 +9,8 @@ from typing import Any
 
 from shared.core.errors import InvalidInput
 
-# updated | deleted | responded | created | attendee_removed
-CHANGE_TYPES = ("updated", "deleted", "responded", "created", "attendee_removed")
+# updated | deleted | responded | created | attendee_removed | restored (oneWay)
+CHANGE_TYPES = ("updated", "deleted", "responded", "created", "attendee_removed", "restored")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class Plan:
     upsert: list[Seen] = field(default_factory=list)
     forget: list[str] = field(default_factory=list)  # event ids whose snapshot goes
     restore: list[tuple[str, bool]] = field(default_factory=list)  # oneWay: (appointment, deleted)
+    restore_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what Outlook changed (edits)
     # Our events deleted in Outlook whose deletion is not the appointment's (a restricted
     # worker's): their targets say so (`deleted_in_outlook`), not `synced`.
     lost: list[str] = field(default_factory=list)
@@ -186,20 +187,37 @@ def plan(
     else:
         out.changes.extend(deletions)
     mode = settings.sync_mode
+    restored: list[NewChange] = []
     if mode is SyncMode.ONE_WAY:
         # The booking product is the only source: our events changed or deleted in Outlook
-        # get the booking's version back.
-        restore = {
-            c.appointment: c.type != "updated"
+        # get the booking's version back — and the booking product hears that they did.
+        wanted = [
+            c
             for c in out.changes + out.held
             if c.type in ("updated", "deleted", "attendee_removed")
             and c.appointment
             and c.event_id in known
             and known[c.event_id].ours
-        }
+        ]
+        restore = {c.appointment: c.type != "updated" for c in wanted}
         out.restore = sorted(restore.items())
+        for c in wanted:
+            fields = tuple(c.data.get("changed") or ()) if c.type == "updated" else ()
+            out.restore_fields[c.appointment or ""] = fields
+            restored.append(
+                NewChange(
+                    "restored",
+                    c.appointment,
+                    worker=c.worker,
+                    resource=c.resource,
+                    mailbox=c.mailbox,
+                    event_id=c.event_id,
+                    data={"deleted": c.type != "updated", "changed": list(fields)},
+                )
+            )
     if mode is not SyncMode.TWO_WAY:
-        out.changes, out.held = [], []  # oneWay/off: Outlook changes are not reported (state is kept)
+        # oneWay/off: Outlook changes are not reported (state is kept); oneWay's restores are.
+        out.changes, out.held = restored, []
     return out
 
 

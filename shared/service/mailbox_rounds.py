@@ -36,6 +36,16 @@ from shared.service.links import load_link, save_link_fields, update_link
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.inbound")
+# A change's booking-side field → the Graph field we write it as.
+GRAPH_FIELDS = {
+    "title": "subject",
+    "start": "start",
+    "end": "end",
+    "isAllDay": "isAllDay",
+    "location": "location",
+    "body": "body",
+    "isPrivate": "sensitivity",
+}
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ async def _round(
 
         await update_link(services, link, stamp)
         if result.restore:
-            await _restore(services, org, mailbox, result.restore)
+            await _restore(services, org, mailbox, result.restore, result.restore_fields)
         for appointment in result.lost:
             await _mark_lost(services, org, mailbox, appointment)
         for appointment, answers in result.responses.items():
@@ -279,8 +289,16 @@ async def _mark_lost(services: Services, org: Org, mailbox: str, appointment: st
     await services.store.upsert(target)
 
 
-async def _restore(services: Services, org: Org, mailbox: str, restore: list[tuple[str, bool]]) -> None:
-    """oneWay: put the booking's version back on our events changed or deleted in Outlook."""
+async def _restore(
+    services: Services,
+    org: Org,
+    mailbox: str,
+    restore: list[tuple[str, bool]],
+    fields: dict[str, tuple[str, ...]],
+) -> None:
+    """oneWay: put the booking's version back on our events changed or deleted in Outlook.
+    An edit is undone field by field, so what Outlook did not touch — the attendees and
+    their answers above all — is not sent again."""
     for appointment, deleted in restore:
         target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
         if target is None or target.state in ("deleting", "deleted"):
@@ -288,7 +306,11 @@ async def _restore(services: Services, org: Org, mailbox: str, restore: list[tup
         if deleted and target.event_id:
             await services.store.delete_key(EventRef, mailbox=mailbox, event_id=target.event_id)
             target.event_id, target.state, target.generation = None, "pending", target.generation + 1
-        target.written = {}  # what Outlook shows now is not what we wrote: send everything again
+        changed = [GRAPH_FIELDS[f] for f in fields.get(appointment, ()) if f in GRAPH_FIELDS]
+        if deleted or not changed:
+            target.written = {}  # nothing of what we wrote is there: send everything again
+        else:
+            target.written = {k: v for k, v in target.written.items() if k not in changed}
         await services.store.upsert(target)
         await services.queues.send(AppointmentRetry(org.org, appointment))
 

@@ -275,7 +275,7 @@ def test_reservation_made_on_a_linked_room_is_created_for_the_resource(linked: O
     assert created["resource"] == "r-room0" and created["data"]["title"] == "Board meeting"
 
 
-def test_one_way_mode_reports_nothing(linked: OrgFixture, stack: Stack) -> None:
+def test_one_way_mode_reports_only_its_restores(linked: OrgFixture, stack: Stack) -> None:
     stack.api.put(f"/orgs/{linked.id}/settings", json={"syncMode": "oneWay"})
     since = now()
     pushed = stack.api.put(f"/orgs/{linked.id}/appointments/a4", json=appointment()).json()
@@ -289,7 +289,10 @@ def test_one_way_mode_reports_nothing(linked: OrgFixture, stack: Stack) -> None:
         made = now()
         new = outlook_event(g, ada, "new", f"{DAY}T16:00:00", f"{DAY}T17:00:00")
         stack.notified_round(linked, "w-ada", made, event_id=new["id"])
-    assert changes(stack, linked) == []
+    # Neither is reported as an Outlook change; the edit was undone, and that is said.
+    assert [(c["type"], c["appointment"], c["data"]) for c in changes(stack, linked)] == [
+        ("restored", "a4", {"deleted": False, "changed": ["title"]})
+    ]
 
 
 def test_one_way_puts_our_event_back_after_an_outlook_edit_or_delete(linked: OrgFixture, stack: Stack) -> None:
@@ -340,7 +343,11 @@ def test_one_way_puts_our_event_back_after_an_outlook_edit_or_delete(linked: Org
         stack.notified_round(linked, "w-ada", deleted, event_id=target["eventId"])
         mine = [e for e in g.get(f"/users/{ada}/events", params={"$top": 100}).json()["value"] if not e["isCancelled"]]
         assert [e["id"] for e in mine] == [target["eventId"]]  # one event, no duplicate
-    assert changes(stack, linked) == []  # oneWay: Outlook's edit and deletion are not reported
+    # oneWay: Outlook's edit and deletion are not reported as Outlook changes, their undoing is.
+    assert [(c["type"], c["appointment"], c["data"]["deleted"]) for c in changes(stack, linked)] == [
+        ("restored", "a5", False),
+        ("restored", "a5", True),
+    ]
 
 
 def test_mass_deletion_is_held_until_confirmed(linked: OrgFixture, stack: Stack) -> None:

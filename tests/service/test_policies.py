@@ -106,3 +106,44 @@ async def test_sync_off_writes_nothing_and_turning_it_on_catches_up_once(world: 
     assert made["id"] == rows[0].event_id
     await update_settings(world.svc, "o1", {"createPrefix": ""})  # on → on: no second catch-up
     assert world.queues.take(AppointmentRetry.QUEUE) == []
+
+
+async def test_one_way_undoes_an_edit_field_by_field_so_answers_stay(world: World) -> None:
+    from typing import Any
+
+    from shared.adapters.messages import AppointmentRetry
+
+    await make_org(world, syncMode="oneWay")
+    uid = (await linked_worker(world)).m365_user_id or ""
+    await linked_worker(world, "w-bob", "bob@fabrikam.test")
+    await drain_rounds(world)
+    body = {
+        "title": "Review",
+        "start": when(world, 4)["dateTime"],
+        "end": when(world, 4, 11)["dateTime"],
+        "organizer": "w-ada",
+        "attendees": ["w-bob"],
+    }
+    [target] = (await appointments.put(world.svc, "o1", "m1", body))["targets"]
+    world.graph.outlook_respond(TENANT, uid, target["eventId"], "bob@fabrikam.test", "accepted")
+    await round_now(world)
+    world.graph.outlook_update(TENANT, uid, target["eventId"], {"subject": "Renamed in Outlook"})
+    await round_now(world)
+
+    patches: list[dict[str, Any]] = []
+    real = world.graph.update_event
+
+    async def watch(tenant: str, mailbox: str, event_id: str, patch: dict[str, Any], **kw: Any) -> Any:
+        patches.append(patch)
+        return await real(tenant, mailbox, event_id, patch, **kw)
+
+    world.graph.update_event = watch  # type: ignore[method-assign]
+    [retry] = world.queues.take(AppointmentRetry.QUEUE)
+    assert await appointments.retry(world.svc, retry.org, retry.appointment, final=False)
+    assert [sorted(p) for p in patches] == [["subject"]]  # the attendees were not sent again
+    meeting = world.graph.event(TENANT, uid, target["eventId"])
+    assert meeting is not None and meeting["subject"] == "Review"
+    assert [a["status"]["response"] for a in meeting["attendees"]] == ["accepted"]
+    assert [(r.type, r.data.get("changed")) for r in await feed.read(world.store, "o1", 0, 10)] == [
+        ("restored", ["title"])
+    ]

@@ -147,7 +147,7 @@ def test_fresh_round_finds_deletions_and_the_guard_holds_mass_deletions() -> Non
     assert many.changes == [] and len(many.held) == 30
 
 
-def test_one_way_reports_nothing_but_keeps_snapshots() -> None:
+def test_one_way_reports_only_that_it_restored_and_keeps_snapshots() -> None:
     known, seen = ours()
     out = plan(
         BOX,
@@ -158,7 +158,10 @@ def test_one_way_reports_nothing_but_keeps_snapshots() -> None:
         full_round=False,
         people={},
     )
-    assert out.changes == [] and out.upsert
+    assert [(c.type, c.appointment, c.data) for c in out.changes] == [
+        ("restored", "a1", {"deleted": False, "changed": ["title"]})
+    ]
+    assert out.restore_fields == {"a1": ("title",)} and out.upsert
 
 
 ONE_WAY = SETTINGS.merged({"syncMode": "oneWay"})
@@ -174,10 +177,14 @@ def test_one_way_restores_our_edited_and_deleted_events_but_not_outlook_made_one
     made_in_outlook = item("e3", "ck1", subject="Lunch", isOrganizer=True)
     out = plan(BOX, [edited, removed, made_in_outlook], known, seen, ONE_WAY, full_round=False, people={})
     assert out.restore == [("a1", False), ("a2", True)]  # edited: PATCH back; deleted: create again
-    assert out.changes == [] and out.held == []
+    assert [(c.type, c.appointment, c.data["deleted"]) for c in out.changes] == [
+        ("restored", "a1", False),
+        ("restored", "a2", True),
+    ]  # the Outlook-made event is not reported, and nothing else is
+    assert out.held == []
 
 
 def test_one_way_restores_nothing_that_is_only_our_own_echo() -> None:
     known, seen = ours("e1")
     out = plan(BOX, [item("e1", "ck9")], known, seen, ONE_WAY, full_round=False, people={})
-    assert out.restore == []
+    assert out.restore == [] and out.changes == []
