@@ -45,7 +45,7 @@ async def check(services: Services) -> HealthReport:
 async def org_health(services: Services, org_id: str) -> dict[str, object]:
     """Counts of links per health state and the worst links first: what is wrong, since when."""
     org = await require_org(services, org_id)
-    counts = {"healthy": 0, "stale": 0, "attention": 0, "error": 0}
+    counts = {"healthy": 0, "pending": 0, "stale": 0, "attention": 0, "error": 0}
     worst: list[tuple[int, dict[str, object]]] = []
     now = services.clock.now()
     for cls in LINK_CLASSES.values():

@@ -178,7 +178,7 @@ def test_lost_licence_shows_error_and_the_org_health_counts_it(linked: OrgFixtur
     assert bob["health"] == "error" and bob["error"]["code"] == "no_mailbox"
     assert "mailbox" in bob["error"]["message"]
     health = stack.api.get(f"/orgs/{linked.id}/health").json()
-    assert health["links"] == {"healthy": 1, "stale": 0, "attention": 0, "error": 1}
+    assert health["links"] == {"healthy": 1, "pending": 0, "stale": 0, "attention": 0, "error": 1}
     assert health["worst"][0]["worker"] == "w-bob" and health["worst"][0]["error"]["code"] == "no_mailbox"
 
 
