@@ -73,3 +73,17 @@ async def test_a_lost_retry_message_does_not_silence_the_webhook_forever(world: 
     world.clock.advance(minutes=10)  # long past its time and the grace
     await feed.commit(world.store, "o1", [NewChange("updated", "a2", worker="w")], None)
     assert await webhooks.nudge(world.svc, org)
+
+
+async def test_a_webhook_set_later_starts_from_the_beginning_of_the_feed(world: World) -> None:
+    from shared.service.orgs import update_settings
+
+    await make_org(world)
+    await feed.commit(world.store, "o1", [NewChange("created", f"early{i}", worker="w") for i in range(3)], None)
+    org = await update_settings(world.svc, "o1", HOOK)
+    await feed.commit(world.store, "o1", [NewChange("updated", "late", worker="w")], None)
+    assert await webhooks.nudge(world.svc, org)
+    [message] = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, message.org, message.attempt)
+    [(_url, body, _headers)] = world.webhooks.posts
+    assert [c["appointment"] for c in json.loads(body)["changes"]] == ["early0", "early1", "early2", "late"]
