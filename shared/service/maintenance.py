@@ -185,8 +185,14 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
     now = services.clock.now()
     recreated = 0
     with log_context(org=org_id, operation="reconcile"):
-        for link in links:
-            if link.mode == "push" and not await _still_watched(services, link, now):
+        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def watched(link: MailboxLink) -> bool:
+            async with gate:  # one table read per link: side by side, not one after another
+                return link.mode != "push" or await _still_watched(services, link, now)
+
+        for link, ok in zip(links, await asyncio.gather(*(watched(link) for link in links)), strict=True):
+            if not ok:
                 await recreate(services, org, link)
                 recreated += 1
         for cls in LINK_CLASSES.values():  # links whose subscription failed: again, with backoff
