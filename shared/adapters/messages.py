@@ -148,4 +148,3 @@ MESSAGES: tuple[type[QueueMessage], ...] = (
     SubscriptionLifecycle,
     OrgReconcile,
 )
-QUEUES: tuple[str, ...] = tuple(m.QUEUE for m in MESSAGES)

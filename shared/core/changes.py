@@ -9,13 +9,10 @@ from typing import Any
 
 from shared.core.errors import InvalidInput
 
-# updated | deleted | responded | created | attendee_removed | restored (oneWay)
-CHANGE_TYPES = ("updated", "deleted", "responded", "created", "attendee_removed", "restored")
-
 
 @dataclass(frozen=True)
 class NewChange:
-    type: str
+    type: str  # updated | deleted | responded | created | attendee_removed | restored (oneWay)
     appointment: str | None
     worker: str | None = None
     resource: str | None = None

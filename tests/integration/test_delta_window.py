@@ -9,8 +9,9 @@ from typing import Any
 
 from shared.adapters.table_codec import encode_key
 from tests.integration.conftest import OrgFixture, Stack, instant, now
-from tests.integration.test_inbound import changes, event, graph, outlook_event, wait_for
+from tests.integration.test_inbound import changes, event, eventually, graph, outlook_event, wait_for
 from tests.integration.test_linking import table
+from tests.integration.test_maintenance import reconcile
 
 D = "fabrikam.test"
 
@@ -69,7 +70,11 @@ def test_one_way_puts_a_far_moved_event_back_once_and_does_not_loop(linked: OrgF
         original = event(g, ada, event_id)["start"]["dateTime"]
     move(stack, linked, ada, event_id, 900)
     with graph(stack, linked) as g:
-        restored = eventually_event(g, ada, event_id, lambda e: e["start"]["dateTime"] == original)
+        restored = eventually(
+            lambda: (e := event(g, ada, event_id))["start"]["dateTime"] == original and e,
+            timeout=20,
+            what="the booking's time back on the event",
+        )
     # The restore comes back as a notification; its round is an echo: no further write.
     stack.notified_round(
         linked, "w-ada", now() - timedelta(seconds=30), event_id=event_id, change_key=restored["changeKey"]
@@ -77,7 +82,8 @@ def test_one_way_puts_a_far_moved_event_back_once_and_does_not_loop(linked: OrgF
     stack.clear_requests(linked)
     since = now()
     stack.api.put(f"/orgs/{linked.id}/workers/w-ada", json={"m365Account": f"ada@{D}"})  # no change: no round
-    run_reconcile_round(stack, linked, since)
+    reconcile(stack, linked)  # one reconcile of this org and its round
+    stack.wait_for_round(linked, "w-ada", since)
     writes = [
         i
         for i in stack.graph.get("/_emulator/requests").json()["items"]
@@ -85,26 +91,6 @@ def test_one_way_puts_a_far_moved_event_back_once_and_does_not_loop(linked: OrgF
     ]
     assert writes == []
     assert [(c["type"], c["appointment"]) for c in changes(stack, linked)] == [("restored", "a1")]
-
-
-def eventually_event(g: Any, mailbox: str, event_id: str, check: Any, timeout: float = 20) -> dict[str, Any]:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        current = event(g, mailbox, event_id)
-        if check(current):
-            return current
-        assert time.monotonic() < deadline, f"event never matched: {current['start']}"
-        time.sleep(0.2)
-
-
-def run_reconcile_round(stack: Stack, org: OrgFixture, since: datetime) -> None:
-    """One reconcile of this org (its own message, not every org's timer) and its rounds."""
-    from tests.conftest import send_queue
-
-    send_queue(stack.storage, "org-reconcile", f'{{"org": "{org.id}"}}')
-    stack.wait_for_round(org, "w-ada", since)
 
 
 def test_the_window_rolls_forward_without_duplicates_or_losses(linked: OrgFixture, stack: Stack) -> None:

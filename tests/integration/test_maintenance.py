@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from azure.data.tables import TableClient, UpdateMode
 from devtools.services import Service
 from tests.conftest import TEST_KEY, send_queue
 from tests.integration.conftest import OrgFixture, Stack, new_org, now
-from tests.integration.test_inbound import changes, graph, outlook_event, wait_for
+from tests.integration.test_inbound import changes, eventually, graph, outlook_event, wait_for
 from tests.integration.test_push import appointment
 
 D = "fabrikam.test"
@@ -47,17 +46,6 @@ def reconcile(stack: Stack, org: OrgFixture) -> None:
 def dropped(stack: Stack) -> int:
     """Notifications the emulator did not send because delivery is switched off."""
     return stack.graph.get("/_emulator/deliveries").json()["dropped"]
-
-
-def eventually(check, timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.25)
 
 
 def worker(stack: Stack, org: OrgFixture, name: str = "w-ada") -> dict[str, Any]:
