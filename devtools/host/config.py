@@ -69,6 +69,10 @@ class HostConfig:
     new_batch_threshold: int = 8
     message_encoding: str = "base64"
     function_timeout_s: float | None = None
+    # How long a running message stays hidden, renewed at half-time while it runs, as the
+    # Functions host does (10 min). A crashed instance stops renewing, so its messages come
+    # back after one lease: CALSYNC_HOST_LEASE_SECONDS shortens it for crash tests.
+    lease_s: float = 600.0
 
 
 def load_host_config(path: Path | None = None, env: dict[str, str] | None = None) -> HostConfig:
@@ -88,6 +92,7 @@ def load_host_config(path: Path | None = None, env: dict[str, str] | None = None
         new_batch_threshold=int(queues.get("newBatchThreshold", batch // 2)),
         message_encoding=str(queues.get("messageEncoding", "base64")).lower(),
         function_timeout_s=_timespan(timeout) if timeout and timeout != "-1" else None,
+        lease_s=float((os.environ if env is None else env).get("CALSYNC_HOST_LEASE_SECONDS") or 600),
     )
 
 

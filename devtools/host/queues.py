@@ -24,7 +24,6 @@ from devtools.host.invoke import Invoker
 
 log = logging.getLogger("devtools.host")
 
-PROCESSING_VISIBILITY_S = 600  # the host hides a message for 10 minutes while it runs
 MIN_POLL_S = 0.1
 
 
@@ -98,7 +97,8 @@ class QueueListener:
                 messages = [
                     m
                     async for m in client.receive_messages(
-                        max_messages=min(self.config.batch_size, 32), visibility_timeout=PROCESSING_VISIBILITY_S
+                        max_messages=min(self.config.batch_size, 32),
+                        visibility_timeout=max(1, int(self.config.lease_s)),
                     )
                 ]
             except Exception as exc:  # storage hiccup: back off and keep listening
@@ -133,7 +133,11 @@ class QueueListener:
             time_next_visible=message.next_visible_on,
             pop_receipt=message.pop_receipt,
         )
-        outcome = await self.invoker.invoke(self.fn, "queue", msg)
+        renewing = asyncio.create_task(self._keep_hidden(client, message))
+        try:
+            outcome = await self.invoker.invoke(self.fn, "queue", msg)
+        finally:
+            renewing.cancel()
         try:
             if outcome.error is None:
                 await client.delete_message(message.id, message.pop_receipt)
@@ -152,6 +156,18 @@ class QueueListener:
                 )
         except ResourceNotFoundError:
             log.warning("queue %s: message %s vanished (pop receipt expired?)", self.queue_name, message.id)
+
+    async def _keep_hidden(self, client: QueueClient, message: Any) -> None:
+        """Renew the lease at half-time while the function runs (the message keeps its pop receipt
+        fresh in `message`, which the final delete/update then uses)."""
+        lease = max(1, int(self.config.lease_s))
+        while True:
+            await asyncio.sleep(lease / 2)
+            try:
+                receipt = await client.update_message(message.id, message.pop_receipt, visibility_timeout=lease)
+                message.pop_receipt = receipt.pop_receipt
+            except Exception as exc:  # gone or storage hiccup: the next renewal or the lease decides
+                log.warning("queue %s: could not renew message %s: %s", self.queue_name, message.id, exc)
 
     async def _poison(self, client: QueueClient, poison: QueueClient, message: Any) -> None:
         await poison.send_message(message.content or "")

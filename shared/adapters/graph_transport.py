@@ -42,9 +42,14 @@ MAX_MAILBOX_GATES = 10_000  # idle per-mailbox gates kept
 class GraphTransport:
     """One per event loop; one SDK client per customer tenant (bounded, LRU)."""
 
-    def __init__(self, settings: Settings, *, max_retries: int = 2) -> None:
+    def __init__(
+        self, settings: Settings, *, max_retries: int = 2, http_transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.settings = settings
         self.max_retries = max_retries
+        # What sends the requests below the SDK's middleware (retry, redirects, telemetry);
+        # None is httpx's network transport. Tests pass an in-process one (tests/model).
+        self.http_transport = http_transport
         self._clients: OrderedDict[str, tuple[GraphServiceClient, GraphRequestAdapter]] = OrderedDict()
         self._gates: OrderedDict[tuple[str, str], asyncio.Semaphore] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
@@ -75,7 +80,9 @@ class GraphTransport:
             return found
         auth = AzureIdentityAuthenticationProvider(credential_for(self.settings, tenant_id), scopes=[GRAPH_SCOPE])
         http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(timeout=httpx.Timeout(REQUEST_TIMEOUT_S, connect=10.0))
+            client=httpx.AsyncClient(
+                timeout=httpx.Timeout(REQUEST_TIMEOUT_S, connect=10.0), transport=self.http_transport
+            )
         )
         adapter = GraphRequestAdapter(auth, http)
         adapter.base_url = self.settings.graph_base_url

@@ -294,8 +294,7 @@ class JobChunk(Entity):
     pending: int = 0
     final: bool = False
     attempts: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    results: list[dict[str, Any]] = field(default_factory=list)  # an import's rows
+    results: list[dict[str, Any]] = field(default_factory=list)  # an import's rows; a push's outcomes
     updated_at: datetime = field(default_factory=utcnow)
 
 

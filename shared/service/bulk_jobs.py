@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.adapters.messages import PushChunk
@@ -30,6 +31,7 @@ MAX_APPOINTMENTS = 5000
 CHUNK = 20
 CHUNK_CONCURRENCY = 4  # Outlook's per-mailbox concurrency; the gateway enforces it too
 MAX_ERRORS = 100
+STALLED_AFTER = timedelta(minutes=2)  # no progress for this long: shown under `stalled`
 
 
 async def submit(services: Services, org_id: str, worker_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +71,9 @@ async def submit(services: Services, org_id: str, worker_id: str, body: dict[str
     chunks = [parsed[i : i + CHUNK] for i in range(0, len(parsed), CHUNK)]
     # Durable before we answer: the appointments, the job, then its messages.
     await services.store.submit([("upsert", a) for a in parsed])
-    job = Job(org=org_id, job=job_id, worker=worker_id, total=len(parsed), chunks=len(chunks))
+    job = Job(
+        org=org_id, job=job_id, worker=worker_id, total=len(parsed), chunks=len(chunks), created_at=services.clock.now()
+    )
     await services.store.insert(job)
     for number, chunk in enumerate(chunks):
         await services.queues.send(PushChunk(org_id, job_id, f"{number:05}", [a.appointment for a in chunk]))
@@ -86,46 +90,67 @@ def _outcome(result: dict[str, Any]) -> str:
 
 
 async def run_chunk(services: Services, message: PushChunk, *, final: bool) -> bool:
-    """Sync one chunk; True when nothing in it is left pending."""
+    """Sync one chunk; True when nothing in it is left pending.
+
+    Progress is stored as each appointment finishes (at most once a second per chunk), so a
+    crash loses at most that second of bookkeeping: the message comes back after its lease
+    and the re-run finds the finished appointments in sync (no Graph write) and the rest
+    still to do."""
     org_id, job_id, number = message.org, message.job, message.chunk
     org = await require_org(services, org_id)
     gate = asyncio.Semaphore(CHUNK_CONCURRENCY)
-    outcomes: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    chunk = await services.store.get(JobChunk, job=job_id, chunk=number) or JobChunk(job=job_id, chunk=number)
+    outcomes: dict[str, dict[str, Any]] = {r["appointment"]: r for r in chunk.results}
+    chunk.attempts += 1
+    progress = _Progress(services, chunk, outcomes)
+    await progress.flush()  # the job reads `running` from the first attempt on
 
     async def one(appointment_id: str) -> None:
         async with gate:
             appt = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
             if appt is None:
-                outcomes[appointment_id] = ("failed", {"appointment": appointment_id, "code": "appointment_missing"})
+                await progress.record(appointment_id, "failed", {"code": "appointment_missing"})
                 return
             try:
                 result = await appointments.sync(services, org, appt, retries=4, final=final)
             except InvalidInput as exc:  # a worker or resource deleted since the job was accepted
-                outcomes[appointment_id] = (
-                    "failed",
-                    {"appointment": appointment_id, "code": exc.code, "message": exc.message},
-                )
+                await progress.record(appointment_id, "failed", {"code": exc.code, "message": exc.message})
                 return
             outcome = _outcome(result)
             error = next((t["error"] for t in result["targets"] if t["state"] in ("failed", "pending")), None)
-            outcomes[appointment_id] = (outcome, {"appointment": appointment_id, **error} if error else None)
+            await progress.record(appointment_id, outcome, error)
 
     with log_context(org=org_id, operation="push_job"):
         await asyncio.gather(*(one(a) for a in message.appointments))
-    chunk = await services.store.get(JobChunk, job=job_id, chunk=number) or JobChunk(job=job_id, chunk=number)
-    counts = {k: sum(1 for o, _ in outcomes.values() if o == k) for k in ("succeeded", "failed", "skipped", "pending")}
-    chunk.succeeded, chunk.failed, chunk.skipped, chunk.pending = (
-        counts["succeeded"],
-        counts["failed"],
-        counts["skipped"],
-        counts["pending"],
-    )
-    chunk.errors = [e for o, e in outcomes.values() if e is not None and o in ("failed", "pending")][:MAX_ERRORS]
-    chunk.final = final or counts["pending"] == 0
-    chunk.attempts += 1
-    chunk.updated_at = services.clock.now()
-    await services.store.upsert(chunk)
-    return counts["pending"] == 0
+    pending = sum(1 for r in outcomes.values() if r["outcome"] == "pending")
+    chunk.final = final or pending == 0
+    await progress.flush()
+    return pending == 0
+
+
+class _Progress:
+    """One chunk's row, rewritten as its appointments finish (serialised: one row, one writer)."""
+
+    FLUSH_EVERY_S = 1.0
+
+    def __init__(self, services: Services, chunk: JobChunk, outcomes: dict[str, dict[str, Any]]) -> None:
+        self.services, self.chunk, self.outcomes = services, chunk, outcomes
+        self.lock = asyncio.Lock()
+        self.flushed_at = services.clock.now()
+
+    async def record(self, appointment_id: str, outcome: str, error: dict[str, Any] | None) -> None:
+        self.outcomes[appointment_id] = {"appointment": appointment_id, "outcome": outcome, **(error or {})}
+        if (self.services.clock.now() - self.flushed_at).total_seconds() >= self.FLUSH_EVERY_S:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            chunk, rows = self.chunk, list(self.outcomes.values())
+            for kind in ("succeeded", "failed", "skipped", "pending"):
+                setattr(chunk, kind, sum(1 for r in rows if r["outcome"] == kind))
+            chunk.results = rows
+            chunk.updated_at = self.flushed_at = self.services.clock.now()
+            await self.services.store.upsert(chunk)
 
 
 async def view(services: Services, org_id: str, job_id: str) -> dict[str, Any]:
@@ -138,7 +163,12 @@ async def view(services: Services, org_id: str, job_id: str) -> dict[str, Any]:
     done = [c for c in chunks if c.final]
     totals = {k: sum(getattr(c, k) for c in chunks) for k in ("succeeded", "failed", "skipped", "pending")}
     state = "queued" if not chunks else ("done" if len(done) == job.chunks else "running")
-    errors = [e for c in chunks for e in c.errors][:MAX_ERRORS]
+    errors = [
+        {k: v for k, v in r.items() if k != "outcome"}
+        for c in chunks
+        for r in c.results
+        if r["outcome"] in ("failed", "pending")
+    ][:MAX_ERRORS]
     return {
         "job": job.job,
         "kind": "push",
@@ -148,5 +178,28 @@ async def view(services: Services, org_id: str, job_id: str) -> dict[str, Any]:
         **totals,
         "processed": totals["succeeded"] + totals["failed"] + totals["skipped"],
         "errors": errors,
+        "stalled": _stalled(job, chunks, services.clock.now()) if state != "done" else [],
         "createdAt": job.created_at,
     }
+
+
+def _stalled(job: Job, chunks: list[JobChunk], now: datetime) -> list[dict[str, Any]]:
+    """Chunks not finished whose progress has not moved for STALLED_AFTER: a crashed instance's
+    work waits for its message's lease to end; a chunk never started waits for the queue."""
+    by_number = {c.chunk: c for c in chunks}
+    stalled = []
+    for number in (f"{n:05}" for n in range(job.chunks)):
+        chunk = by_number.get(number)
+        if chunk is not None and chunk.final:
+            continue
+        since = chunk.updated_at if chunk is not None else job.created_at
+        if now - since >= STALLED_AFTER:
+            stalled.append(
+                {
+                    "chunk": number,
+                    "processed": (chunk.succeeded + chunk.failed + chunk.skipped) if chunk else 0,
+                    "attempts": chunk.attempts if chunk else 0,
+                    "lastProgressAt": since,
+                }
+            )
+    return stalled

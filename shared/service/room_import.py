@@ -29,7 +29,7 @@ OUTCOMES = ("created", "updated", "unchanged", "skipped")
 async def start(services: Services, org_id: str) -> tuple[dict[str, Any], bool]:
     """Start an import job; (its view, finished) — finished when it was done within WAIT_S."""
     await require_org(services, org_id)
-    job = Job(org=org_id, job=str(uuid.uuid4()), kind="import")
+    job = Job(org=org_id, job=str(uuid.uuid4()), kind="import", created_at=services.clock.now())
     await services.store.insert(job)
     await services.queues.send(ImportDiscover(org_id, job.job))  # durable before we answer
     deadline = asyncio.get_running_loop().time() + WAIT_S

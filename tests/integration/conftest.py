@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,7 +43,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def start_app(storage_conn: str, emulator: Service) -> Service:
+def eventually(check: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy (and return that), or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met in time")
+        time.sleep(0.1)
+
+
+def start_app(storage_conn: str, emulator: Service, **extra: str) -> Service:
     port = free_port()
     env = app_env(
         storage_conn,
@@ -55,7 +67,7 @@ def start_app(storage_conn: str, emulator: Service) -> Service:
         CALSYNC_RECONCILE_SCHEDULE=NEVER,
         CALSYNC_RENEW_SCHEDULE=NEVER,
     )
-    return start_host(env, port=port)
+    return start_host({**env, **extra}, port=port)
 
 
 @pytest.fixture(scope="session")
@@ -81,9 +93,12 @@ class Stack:
         seeded = self.graph.post("/_emulator/seed", json={"tenants": [doc]}).json()
         return tenant_id, {u["userPrincipalName"]: u["id"] for u in seeded["tenants"][0]["users"]}
 
-    def graph_as(self, tenant_id: str) -> httpx.Client:
+    def graph_as(self, tenant_id: str, app_id: str | None = None) -> httpx.Client:
+        """A Graph client of `tenant_id`: as calsync's app, or as another app (`app_id`), whose
+        requests do not count against calsync's per-mailbox limits."""
+        token = f"emulator:{tenant_id}" + (f":{app_id}" if app_id else "")
         return httpx.Client(
-            base_url=f"{self.emulator_url}/v1.0", timeout=30, headers={"Authorization": f"Bearer emulator:{tenant_id}"}
+            base_url=f"{self.emulator_url}/v1.0", timeout=30, headers={"Authorization": f"Bearer {token}"}
         )
 
     def subscriptions(self, mailbox: str | None = None) -> list[dict[str, Any]]:

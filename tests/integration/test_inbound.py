@@ -21,7 +21,7 @@ from devtools.services import Service, free_port, start_host
 from shared.core.changes import decode_cursor
 from shared.service.webhooks import verify
 from tests.conftest import send_queue
-from tests.integration.conftest import OrgFixture, Stack, new_org, now
+from tests.integration.conftest import OrgFixture, Stack, eventually, new_org, now
 from tests.integration.test_push import appointment
 
 D = "fabrikam.test"
@@ -86,17 +86,6 @@ def copy_of(g: httpx.Client, mailbox: str, ical_uid: str) -> dict[str, Any]:
         link = page.get("@odata.nextLink")
     [one] = found
     return one
-
-
-def eventually(check, timeout: float = 15, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met in time")
-        time.sleep(0.1)
 
 
 def test_outlook_edit_reaches_the_feed_as_updated(linked: OrgFixture, stack: Stack) -> None:

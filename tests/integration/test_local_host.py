@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 
 from devtools.services import Service, start_host
 from tests.conftest import TEST_KEY, app_env, read_queue, send_queue
+from tests.integration.conftest import eventually
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +38,6 @@ def host(storage_conn: str, queue_name: str, attempts_file: Path) -> Iterator[Se
 def client(host: Service) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=host.url, timeout=10) as c:
         yield c
-
-
-def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.2)
 
 
 def test_route_template_params_query_headers_and_body_pass_through(client: httpx.Client) -> None:
