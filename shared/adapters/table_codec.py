@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 from azure.data.tables import EdmType, EntityProperty
 
-from shared.adapters.records import Entity
+from shared.adapters.entity import Entity
 from shared.core.errors import KeyTooLong
 
 MAX_KEY_LENGTH = 1024

@@ -27,7 +27,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from shared.adapters.records import Entity
+from shared.adapters.entity import Entity
 from shared.adapters.table_codec import from_table, record_key, row_key_prefix, to_table
 from shared.core.errors import ConcurrencyConflict, StoreError
 from shared.core.settings import StorageSettings

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core.changes import NewChange
-from shared.core.mapping import FIELDS, minted_id, normalize, values
+from shared.core.mapping import FIELDS, meeting_id, minted_id, normalize, values
 from shared.core.org_settings import OrgSettings, RestrictedPolicy, SyncMode
 
 GUARD_MIN_DELETIONS = 20
@@ -44,6 +44,8 @@ class Known:
     bases: tuple[dict[str, Any], ...] = ()  # what we wrote / what the booking wants now
     retiring: bool = False  # we are deleting it ourselves (appointment deleted, push off, moved)
     foreign: bool = False  # calsync wrote it for another org (same tenant): never reported here
+    # A meeting made in Outlook that this mailbox's copy reports (it claimed the meeting).
+    outlook: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class Plan:
     lost: list[str] = field(default_factory=list)
     # Answers of attendees and rooms to our meetings: appointment → {address: response}.
     responses: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Meetings made in Outlook this round reports first: iCalUId → appointment. Claimed
+    # before the commit, so another mailbox's copy of the meeting is only a copy.
+    claims: dict[str, str] = field(default_factory=dict)
 
 
 def _who(box: Mailbox) -> dict[str, str]:
@@ -119,6 +124,8 @@ def plan(
         prior = seen.get(event_id)
         appointment = k.ours or (prior.appointment if prior else None) or k.meeting
         role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
+        if k.outlook and prior is None:
+            appointment = None  # claimed by this mailbox, never reported (a round that did not finish)
         if "@removed" in item:
             if appointment and role:
                 delete(event_id, appointment, role, k)
@@ -127,9 +134,13 @@ def plan(
             continue  # nothing new (our own write included)
         content = normalize(item)
         if appointment is None:
-            created = _maybe_create(box, event_id, item, content, settings)
+            if box.owner_kind == "resource" and people.get(content["organizer"], ("", ""))[0] == "worker":
+                continue  # a linked worker's meeting: the organizer's copy reports it (below), with its subject
+            created = _maybe_create(box, event_id, content, settings, people)
             if created is not None:
                 out.changes.append(created)
+                if content["iCalUId"] and not k.outlook:
+                    out.claims[content["iCalUId"]] = created.appointment or ""
                 out.upsert.append(Seen(event_id, created.appointment or "", "created", item.get("changeKey"), content))
             continue
         if role == "copy":
@@ -222,15 +233,32 @@ def plan(
 
 
 def _maybe_create(
-    box: Mailbox, event_id: str, item: dict[str, Any], content: dict[str, Any], settings: OrgSettings
+    box: Mailbox,
+    event_id: str,
+    content: dict[str, Any],
+    settings: OrgSettings,
+    people: dict[str, tuple[str, str]],
 ) -> NewChange | None:
     if content["isCancelled"] or not settings.create_from_outlook:
         return None
-    # A worker's own events (not invitations from others) with the prefix; any reservation on a room.
-    mine = content["isOrganizer"] and content["title"].startswith(settings.create_prefix)
+    # A worker's own events (not invitations from others) with the prefix or with a linked
+    # room or resource booked; any reservation on a room.
+    booked = any(people.get(a, ("", ""))[0] == "resource" for a in content["attendees"])
+    mine = content["isOrganizer"] and (content["title"].startswith(settings.create_prefix) or booked)
     if box.owner_kind == "worker" and not mine:
         return None
-    data = {**values(content), "organizer": content["organizer"]}
-    return NewChange(
-        "created", minted_id(box.user_id, event_id), mailbox=box.user_id, event_id=event_id, data=data, **_who(box)
-    )
+    # One appointment per meeting, whichever copy is seen first: its linked people, by kind.
+    named: dict[str, set[str]] = {"worker": set(), "resource": set()}
+    named[box.owner_kind].add(box.owner_id)
+    for address in (content["organizer"], *content["attendees"]):
+        if address in people:
+            kind, ident = people[address]
+            named[kind].add(ident)
+    data = {
+        **values(content),
+        "organizer": content["organizer"],
+        "workers": sorted(named["worker"]),
+        "resources": sorted(named["resource"]),
+    }
+    appointment = meeting_id(content["iCalUId"]) if content["iCalUId"] else minted_id(box.user_id, event_id)
+    return NewChange("created", appointment, mailbox=box.user_id, event_id=event_id, data=data, **_who(box))

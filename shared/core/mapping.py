@@ -67,6 +67,12 @@ def minted_id(mailbox: str, event_id: str) -> str:
     return "outlook-" + hashlib.sha256(f"{mailbox}/{event_id}".encode()).hexdigest()[:20]
 
 
+def meeting_id(ical_uid: str) -> str:
+    """The appointment id of a meeting made in Outlook: the same from every mailbox holding a
+    copy (organizer, attendees, rooms), which all carry its iCalUId."""
+    return "outlook-" + hashlib.sha256(f"ical/{ical_uid}".encode()).hexdigest()[:20]
+
+
 def attendee(address: str, name: str, kind: str) -> dict[str, Any]:
     return {"emailAddress": {"address": address, "name": name or address}, "type": kind}
 

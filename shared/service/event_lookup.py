@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.adapters.inbound_records import MeetingClaim
 from shared.adapters.records import LINK_CLASSES, Appointment, EventRef, IcalRef, Org, Target
 from shared.core import inbound
 from shared.core.mapping import PROPERTY_ID, desired_content, tagged_appointment, written_content
@@ -46,6 +47,12 @@ async def know(
         meeting = await store.get(IcalRef, ical_uid=ical) if ical else None
         if meeting is not None:
             return inbound.Known(meeting=meeting.appointment) if meeting.org == org.org else FOREIGN
+        claim = await store.get(MeetingClaim, org=org.org, kind="meeting", ical_uid=ical) if ical else None
+        if claim is not None:
+            # A meeting made in Outlook, already this org's appointment: one copy reports it.
+            if claim.mailbox == mailbox:
+                return inbound.Known(outlook=claim.appointment)
+            return inbound.Known(meeting=claim.appointment)
         organizer = (((item.get("organizer") or {}).get("emailAddress") or {}).get("address") or "").lower()
         if ical and not item.get("isOrganizer") and people and users and people.get(organizer, ("", ""))[0] == "worker":
             # An invitation from a linked worker (a room's copy, say) that we may have just

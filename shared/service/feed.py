@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.adapters.records import DeltaState, FeedChange, FeedCounter
+from shared.adapters.inbound_records import DeltaState, FeedChange, FeedCounter
 from shared.core.changes import NewChange, encode_cursor
 from shared.service.ports import Store
 

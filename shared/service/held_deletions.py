@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared.adapters.records import LINK_CLASSES, HeldDeletion, MailboxLink, Org
+from shared.adapters.inbound_records import HeldDeletion
+from shared.adapters.records import LINK_CLASSES, MailboxLink, Org
 from shared.core.changes import NewChange
 from shared.service import feed, webhooks
 from shared.service.links import get_link, update_link

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.inbound_records import DeltaState, MeetingClaim, SeenEvent
 from shared.adapters.messages import AppointmentRetry
-from shared.adapters.records import DeltaState, EventRef, MailboxLink, Org, SeenEvent, Target
+from shared.adapters.records import EventRef, MailboxLink, Org, Target
 from shared.core import delta_window, inbound
 from shared.core.errors import (
     ConcurrencyConflict,
@@ -139,6 +140,10 @@ async def _round(
             left_window=left_window,
         )
 
+        for ical_uid, appointment in result.claims.items():
+            # Another mailbox's round that claimed it first wins: this round is retried and
+            # then sees a copy (ConcurrencyConflict).
+            await store.insert(MeetingClaim(org=org_id, ical_uid=ical_uid, appointment=appointment, mailbox=mailbox))
         state.delta_link, state.last_sync_at, state.rounds = new_link, services.clock.now(), state.rounds + 1
         state.window_start, state.window_end = delta.start, delta.end
         state.owner_kind, state.owner_id = kind, owner

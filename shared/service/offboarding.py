@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.adapters.inbound_records import SeenEvent
 from shared.adapters.records import (
     LINK_CLASSES,
     ORG_PARTITIONED,
@@ -9,7 +10,6 @@ from shared.adapters.records import (
     IcalRef,
     Job,
     JobChunk,
-    SeenEvent,
     Target,
 )
 from shared.service.orgs import require_org

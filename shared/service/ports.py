@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
+from shared.adapters.entity import Entity
 from shared.adapters.messages import QueueMessage
-from shared.adapters.records import Entity
 from shared.core.clock import SystemClock
 from shared.core.graph_types import DirectoryUser, SubscriptionInfo
 from shared.core.settings import Settings

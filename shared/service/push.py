@@ -14,7 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from shared.adapters.records import EventRef, IcalRef, Org, SeenEvent, Target
+from shared.adapters.inbound_records import SeenEvent
+from shared.adapters.records import EventRef, IcalRef, Org, Target
 from shared.core.errors import GraphError, GraphNotFound, GraphUnavailable
 from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id
 from shared.core.outbound import Action, Create, Delete, Keep, Skip, Update

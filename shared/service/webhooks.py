@@ -20,8 +20,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from shared.adapters.inbound_records import WebhookCursor
 from shared.adapters.messages import WebhookDelivery
-from shared.adapters.records import Org, WebhookCursor
+from shared.adapters.records import Org
 from shared.core.clock import json_default
 from shared.core.errors import ConcurrencyConflict
 from shared.service import feed

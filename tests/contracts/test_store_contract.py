@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from shared.adapters.records import Entity
+from shared.adapters.entity import Entity
 from shared.adapters.tables import TableStore
 from shared.core.errors import ConcurrencyConflict, KeyTooLong, StoreError
 from shared.service.ports import Store

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from azure.data.tables import EntityProperty
 
-from shared.adapters.records import Entity
+from shared.adapters.entity import Entity
 from shared.adapters.table_codec import from_table, record_key, row_key_prefix, to_table
 from shared.core.errors import ConcurrencyConflict, StoreError
 from shared.service.ports import BatchOp

@@ -264,6 +264,39 @@ def test_reservation_made_on_a_linked_room_is_created_for_the_resource(linked: O
     assert created["resource"] == "r-room0" and created["data"]["title"] == "Board meeting"
 
 
+def test_an_outlook_meeting_with_a_linked_room_is_one_appointment(linked: OrgFixture, stack: Stack) -> None:
+    ada, room = linked.users[f"ada@{D}"], linked.users[f"room0@{D}"]
+    since = now()
+    with graph(stack, linked) as g:
+        r = g.post(
+            f"/users/{ada}/events",
+            json={
+                "subject": "Planning",
+                "start": {"dateTime": f"{DAY}T14:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{DAY}T15:00:00", "timeZone": "UTC"},
+                "attendees": [{"emailAddress": {"address": f"room0@{D}"}, "type": "resource"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        meeting = r.json()
+        # Both mailboxes' rounds have read their copy of the meeting.
+        stack.notified_round(linked, "w-ada", since, event_id=meeting["id"])
+        stack.notified_round(linked, "r-room0", since, kind="resource")
+        [created] = [c for c in changes(stack, linked) if c["type"] == "created"]
+        assert created["data"]["title"] == "Planning"
+        assert (created["data"]["workers"], created["data"]["resources"]) == (["w-ada"], ["r-room0"])
+
+        edited = now()
+        assert g.patch(f"/users/{ada}/events/{meeting['id']}", json={"subject": "Planning (moved)"}).is_success
+        room_copy = copy_of(g, room, meeting["iCalUId"])
+        stack.notified_round(linked, "w-ada", edited, event_id=meeting["id"])
+        stack.notified_round(linked, "r-room0", edited, kind="resource", event_id=room_copy["id"])
+    feed = changes(stack, linked)
+    assert [c["type"] for c in feed if c["type"] in ("created", "updated")] == ["created", "updated"]
+    [updated] = [c for c in feed if c["type"] == "updated"]
+    assert updated["appointment"] == created["appointment"] and updated["data"]["title"] == "Planning (moved)"
+
+
 def test_one_way_mode_reports_only_its_restores(linked: OrgFixture, stack: Stack) -> None:
     stack.api.put(f"/orgs/{linked.id}/settings", json={"syncMode": "oneWay"})
     since = now()

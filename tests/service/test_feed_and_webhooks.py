@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from shared.adapters.inbound_records import DeltaState, WebhookCursor
 from shared.adapters.messages import WebhookDelivery
-from shared.adapters.records import DeltaState, WebhookCursor
 from shared.core.changes import NewChange
 from shared.service import feed, webhooks
 from tests.service.conftest import World, make_org

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from shared.adapters.messages import AppointmentRetry, MailboxSync
-from shared.adapters.records import SubscriptionRecord, Target, WorkerLink
-from shared.service import linking, mailbox_rounds, notifications
+from shared.adapters.records import ResourceLink, SubscriptionRecord, Target, WorkerLink
+from shared.service import feed, linking, mailbox_rounds, notifications
 from shared.service.link_requests import WorkerRequest
 from tests.service.conftest import TENANT, World, make_org
 
@@ -120,3 +123,62 @@ async def test_one_way_restores_our_event_edited_in_outlook(world: World) -> Non
     assert restored is not None and restored["subject"] == "Consult"
     stored = await world.store.get(Target, org="o1", appointment="a1", mailbox=uid)
     assert stored is not None and stored.state == "synced"
+
+
+async def test_a_meeting_booking_two_linked_rooms_is_one_created_appointment(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone outside the org books rooms r1 and r2 in one meeting: each room's calendar has a
+    copy. Their rounds race; whichever claims the meeting first reports it, once, naming both."""
+    users = world.graph.seed(
+        TENANT, [{"userPrincipalName": f"{r}@fabrikam.test", "userPurpose": "room"} for r in ("r1", "r2")]
+    )
+    await make_org(world)
+    for room in ("r1", "r2"):
+        address = f"{room}@fabrikam.test"
+        await world.store.insert(
+            ResourceLink(org="o1", resource=room, m365_user_id=users[address], mailbox=address, status="linked")
+        )
+    meeting = {
+        "subject": "Offsite",
+        "start": {"dateTime": f"{DAY}T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": f"{DAY}T17:00:00", "timeZone": "UTC"},
+        "attendees": [{"emailAddress": {"address": f"{r}@fabrikam.test"}, "type": "resource"} for r in ("r1", "r2")],
+    }
+    for room in ("r1", "r2"):
+        world.graph.outlook_create(
+            TENANT,
+            users[f"{room}@fabrikam.test"],
+            meeting,
+            ical_uid="ical-offsite",
+            is_organizer=False,
+            organizer={"address": "guest@contoso.test", "name": "Guest"},
+        )
+    # Both rounds look the meeting up before either claims it: a real race.
+    real_know, looked, both_looked = mailbox_rounds.know, [], asyncio.Event()
+
+    async def know_together(*args: Any, **kwargs: Any) -> Any:
+        found = await real_know(*args, **kwargs)
+        looked.append(found)
+        if len(looked) == 2:
+            both_looked.set()
+        if len(looked) <= 2:
+            await asyncio.wait_for(both_looked.wait(), 1)
+        return found
+
+    monkeypatch.setattr(mailbox_rounds, "know", know_together)
+    await asyncio.gather(*(mailbox_rounds.run(world.svc, "o1", "resource", r) for r in ("r1", "r2")))
+    assert len(looked) == 3  # the round that lost the claim ran again and found it claimed
+    created = [c for c in await feed.read(world.store, "o1", 0, 100) if c.type == "created"]
+    assert len(created) == 1
+    assert (created[0].data["title"], created[0].data["resources"]) == ("Offsite", ["r1", "r2"])
+
+    # Both rooms see the meeting move; it is one update of that one appointment.
+    for room in ("r1", "r2"):
+        uid = users[f"{room}@fabrikam.test"]
+        [copy] = world.graph.events(TENANT, uid)
+        world.graph.outlook_update(TENANT, uid, copy["id"], {"subject": "Offsite (Oslo)"})
+    for room in ("r1", "r2"):
+        await mailbox_rounds.run(world.svc, "o1", "resource", room)
+    updated = [c for c in await feed.read(world.store, "o1", 0, 100) if c.type == "updated"]
+    assert [(u.appointment, u.data["title"]) for u in updated] == [(created[0].appointment, "Offsite (Oslo)")]

@@ -1,0 +1,134 @@
+"""Records of the Outlook → booking side: the change feed (one partition per org, holding
+its counter, changes, delta states, webhook cursor and claimed meetings) and what the
+inbound side remembers of each mailbox's events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from shared.adapters.entity import Entity
+from shared.core.clock import utcnow
+
+
+# -- the change feed (one partition per org) -----------------------------------------------------
+@dataclass(kw_only=True)
+class FeedCounter(Entity):
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind",)
+
+    org: str
+    kind: str = "seq"
+    value: int = 0
+
+
+@dataclass(kw_only=True)
+class WebhookCursor(Entity):
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind",)
+
+    org: str
+    kind: str = "webhook"
+    delivered: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    # While a retry is scheduled (the org's one retry chain), rounds enqueue no delivery.
+    retry_at: datetime | None = None
+
+
+@dataclass(kw_only=True)
+class DeltaState(Entity):
+    """A mailbox's delta position; committed with the changes its round produced."""
+
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind", "mailbox")
+
+    org: str
+    kind: str = "delta"
+    mailbox: str
+    owner_kind: str = "worker"
+    owner_id: str = ""
+    delta_link: str | None = None
+    # The calendarView window the deltaLink's token holds (its first request's).
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    last_sync_at: datetime | None = None
+    rounds: int = 0
+
+
+@dataclass(kw_only=True)
+class FeedChange(Entity):
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind", "seq")
+
+    org: str
+    kind: str = "change"
+    seq: str  # zero-padded so RowKey order is sequence order
+    type: str
+    appointment: str | None = None
+    worker: str | None = None
+    resource: str | None = None
+    mailbox: str | None = None
+    event_id: str | None = None
+    at: datetime = field(default_factory=utcnow)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class MeetingClaim(Entity):
+    """A meeting made in Outlook, reported to the org once: the first mailbox round to see it
+    claims it in the transaction that commits its `created`; the other mailboxes' copies
+    (attendees, rooms) are copies of that one appointment."""
+
+    TABLE: ClassVar[str] = "Feed"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("kind", "ical_uid")
+
+    org: str
+    kind: str = "meeting"
+    ical_uid: str
+    appointment: str
+    mailbox: str  # the mailbox whose copy reports the meeting's edits
+
+
+# -- what the inbound side remembers ---------------------------------------------------------------
+@dataclass(kw_only=True)
+class SeenEvent(Entity):
+    """A mapped event as last seen (or written by us) in one mailbox."""
+
+    TABLE: ClassVar[str] = "Seen"
+    PARTITION: ClassVar[tuple[str, ...]] = ("mailbox",)
+    ROW: ClassVar[tuple[str, ...]] = ("event_id",)
+
+    mailbox: str
+    event_id: str
+    org: str
+    appointment: str
+    role: str  # ours | created | copy
+    change_key: str | None = None
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class HeldDeletion(Entity):
+    """A deletion the mass-deletion guard holds until an admin confirms it."""
+
+    TABLE: ClassVar[str] = "Held"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("owner_kind", "owner_id", "event_id")
+
+    org: str
+    owner_kind: str
+    owner_id: str
+    event_id: str
+    type: str
+    appointment: str | None
+    mailbox: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    held_at: datetime = field(default_factory=utcnow)
