@@ -3,6 +3,7 @@
 import azure.functions as func
 
 from functions.appointments import bp as appointments_bp
+from functions.fallback import bp as fallback_bp
 from functions.graph_webhooks import bp as graph_webhooks_bp
 from functions.health import bp as health_bp
 from functions.inbound import bp as inbound_bp
@@ -28,5 +29,6 @@ for blueprint in (
     graph_webhooks_bp,
     inbound_bp,
     maintenance_bp,
+    fallback_bp,
 ):
     app.register_functions(blueprint)

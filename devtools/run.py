@@ -75,6 +75,10 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         print("\nstopping…")
+    except (RuntimeError, TimeoutError) as exc:
+        # A service that did not start has said why (a bad setting: one line); no traceback.
+        print(f"make run: {exc}", file=sys.stderr)
+        sys.exit(1)
     finally:
         for service in reversed(services):
             service.stop()

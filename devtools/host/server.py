@@ -109,7 +109,9 @@ class LocalHost:
 
     async def _host_status(self, request: web.Request) -> web.Response:
         if not self._authorized(request, func.AuthLevel.ADMIN):
-            return web.Response(status=401)
+            return _problem(
+                401, "unauthorized", "a valid function key is required (the x-functions-key header or ?code=)"
+            )
         return web.json_response(
             {"state": "Running", "functions": sorted(f.get_function_name() for f in self.functions.values())}
         )
@@ -117,10 +119,12 @@ class LocalHost:
     async def _admin_invoke(self, request: web.Request) -> web.Response:
         """POST /admin/functions/{name} {"input": "..."} runs a non-HTTP function (202)."""
         if not self._authorized(request, func.AuthLevel.ADMIN):
-            return web.Response(status=401)
+            return _problem(
+                401, "unauthorized", "a valid function key is required (the x-functions-key header or ?code=)"
+            )
         fn = self.functions.get(request.match_info["name"].lower())
         if fn is None:
-            return web.Response(status=404)
+            return _problem(404, "function_not_found", f"there is no function {request.match_info['name']!r}")
         try:
             payload = await request.json() if request.can_read_body else {}
         except json.JSONDecodeError:
@@ -155,11 +159,15 @@ class LocalHost:
                 method_allowed = True
                 continue
             if disabled(fn.get_function_name()):
-                return web.Response(status=404)
+                return _problem(404, "route_not_found", f"{fn.get_function_name()} is disabled")
             if not self._authorized(request, trigger.auth_level):
-                return web.Response(status=401)
+                return _problem(
+                    401, "unauthorized", "a valid function key is required (the x-functions-key header or ?code=)"
+                )
             return await self._invoke_http(request, fn, values)
-        return web.Response(status=405 if method_allowed else 404)
+        if method_allowed:
+            return _problem(405, "method_not_allowed", f"{request.method} is not allowed on /{path}")
+        return _problem(404, "route_not_found", f"there is no {request.method} /{path}")
 
     async def _invoke_http(self, request: web.Request, fn: func.Function, values: dict[str, str]) -> web.Response:
         body = await request.read()
@@ -189,3 +197,11 @@ def to_web_response(result: Any) -> web.Response:
         return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
     log.error("function returned %s, not an HttpResponse", type(result).__name__)
     return web.Response(status=500)
+
+
+def _problem(status: int, code: str, detail: str) -> web.Response:
+    """The local host's own answers (no key, no route) as problem+json, like the app's errors.
+    (The Functions host in Azure answers a missing key with an empty 401.)"""
+    body = {"type": f"urn:calsync:problem:{code}", "title": code.replace("_", " "), "status": status}
+    body |= {"detail": detail, "code": code}
+    return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json")

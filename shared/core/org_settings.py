@@ -65,8 +65,9 @@ class OrgSettings:
         out["webhookSecretSet"] = bool(self.webhook_secret)
         return out
 
-    def merged(self, body: dict[str, Any]) -> OrgSettings:
-        """`body` (a PUT) over these settings; every field checked, unknown keys refused."""
+    def merged(self, body: dict[str, Any], *, development: bool = False) -> OrgSettings:
+        """`body` (a PUT) over these settings; every field checked, unknown keys refused.
+        `development`: a webhook on this machine may be plain http."""
         known_keys(body, set(_API_NAMES))
         changes: dict[str, Any] = {}
         for api in ("pushAppointmentsByDefault", "useOrganizer", "createFromOutlook", "allowUserMailboxesAsResources"):
@@ -86,7 +87,7 @@ class OrgSettings:
             changes["max_resources"] = value
         if "webhookUrl" in body:
             url = optional_str(body, "webhookUrl", max_len=2048)
-            changes["webhook_url"] = https_url("webhookUrl", url) if url else None
+            changes["webhook_url"] = https_url("webhookUrl", url, loopback_ok=development) if url else None
         if "webhookSecret" in body:
             secret = optional_str(body, "webhookSecret", max_len=256)
             if secret is not None and len(secret) < 16:

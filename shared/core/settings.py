@@ -77,6 +77,11 @@ class Settings:
     max_dequeue_count: int = 5
 
     @property
+    def development(self) -> bool:
+        """Running against the Graph emulator: plain-http loopback URLs are accepted."""
+        return self.graph_auth_mode == "emulator"
+
+    @property
     def renew_horizon(self) -> timedelta:
         return timedelta(hours=self.renew_horizon_hours)
 

@@ -77,9 +77,12 @@ def email(field: str, value: str) -> str:
     return value
 
 
-def https_url(field: str, value: str) -> str:
+def https_url(field: str, value: str, *, loopback_ok: bool = False) -> str:
+    """An absolute https URL; plain http only to this machine, and only where `loopback_ok`
+    (development: the emulator's mode)."""
     parts = urlsplit(value)
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    local = loopback_ok and parts.hostname in ("localhost", "127.0.0.1", "::1")
     if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
-        raise InvalidInput(field, f"{field} must be an https URL")
+        hint = " (plain http only to localhost, in development)" if loopback_ok else ""
+        raise InvalidInput(field, f"{field} must be an https URL{hint}")
     return value

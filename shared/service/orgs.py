@@ -77,7 +77,8 @@ async def update_settings(services: Services, org_id: str, body: dict[str, Any])
     while True:
         org = await require_org(services, org_id)
         was_off = org.config.sync_mode is SyncMode.OFF
-        org.settings = org.config.merged(body).to_stored()  # 400 before anything is written
+        development = services.settings.development
+        org.settings = org.config.merged(body, development=development).to_stored()  # 400 before any write
         org.updated_at = services.clock.now()
         try:
             saved = await services.store.update(org)

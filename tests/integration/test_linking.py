@@ -516,3 +516,23 @@ def test_an_import_stores_what_it_reports_so_a_second_run_is_unchanged(org: OrgF
     assert stack.api.get(f"/orgs/{org.id}/resources/big-room").json()["group"] == "All rooms"
     second = stack.import_resources(org.id)
     assert next(r for r in second["results"] if r["mailbox"] == f"room1@{D}")["outcome"] == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/nothing-here"), ("POST", "/api/orgs/x/workers/y/unknown"), ("PUT", "/api/health"), ("GET", "/api")],
+)
+def test_an_unknown_route_is_a_404_problem(stack: Stack, method: str, path: str) -> None:
+    with httpx.Client(base_url=stack.app_url, timeout=30) as anyone:  # no key: it still says only "no route"
+        r = anyone.request(method, path)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert r.json()["code"] == "route_not_found" and method in r.json()["detail"]
+
+
+def test_a_missing_or_wrong_key_is_a_401_problem(org: OrgFixture, stack: Stack) -> None:
+    for headers in ({}, {"x-functions-key": "wrong"}):
+        with httpx.Client(base_url=stack.app_url, headers=headers, timeout=30) as caller:
+            r = caller.get(f"/api/orgs/{org.id}")
+        assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert r.json()["code"] == "unauthorized" and org.id not in r.text
+    assert stack.api.get(f"/orgs/{org.id}").status_code == 200  # the right key still works

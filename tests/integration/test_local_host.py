@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.services import Service, start_host
+from devtools.services import ROOT, Service, free_port, start_host
 from tests.conftest import TEST_KEY, app_env, read_queue, send_queue
 from tests.integration.conftest import eventually
 
@@ -146,3 +149,19 @@ def test_disabled_timer_does_not_fire_on_schedule(host: Service, storage_conn: s
     # are running, and the disabled one would have fired too.
     ticks_from_now(storage_conn, f"{queue_name}-seconds", 2)
     assert read_queue(storage_conn, f"{queue_name}-disabled") == []
+
+
+def test_a_bad_setting_stops_start_up_with_one_line_and_no_traceback(storage_conn: str) -> None:
+    env = {**os.environ, **app_env(storage_conn, CALSYNC_DELTA_DAYS_BACK="abc")}
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.host", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "cannot start: setting CALSYNC_DELTA_DAYS_BACK: must be a whole number, got 'abc'" in output
+    assert "Traceback" not in output

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
+import pytest
+
 from shared.adapters.inbound_records import DeltaState, WebhookCursor
 from shared.adapters.messages import WebhookDelivery
+from shared.adapters.records import Org
 from shared.core.changes import NewChange
+from shared.core.errors import InvalidInput
 from shared.service import feed, webhooks
+from shared.service.orgs import update_settings
 from tests.service.conftest import World, make_org
 
 HOOK = {"webhookUrl": "https://booking.example/hook", "webhookSecret": "s" * 32}
@@ -87,3 +93,31 @@ async def test_a_webhook_set_later_starts_from_the_beginning_of_the_feed(world: 
     await webhooks.deliver(world.svc, message.org, message.attempt)
     [(_url, body, _headers)] = world.webhooks.posts
     assert [c["appointment"] for c in json.loads(body)["changes"]] == ["early0", "early1", "early2", "late"]
+
+
+@pytest.mark.parametrize(
+    ("url", "development", "ok"),
+    [
+        ("https://booking.example/hook", False, True),
+        ("http://127.0.0.1:8080/hook", True, True),  # a receiver on this machine, against the emulator
+        ("http://127.0.0.1:8080/hook", False, False),  # never in production
+        ("http://localhost/hook", False, False),
+        ("http://booking.example/hook", True, False),  # plain http elsewhere: never
+        ("ftp://booking.example/hook", True, False),
+    ],
+)
+async def test_a_webhook_url_is_https_except_loopback_in_development(
+    world: World, url: str, development: bool, ok: bool
+) -> None:
+    await make_org(world)
+    mode = "emulator" if development else "client_secret"
+    world.svc = dataclasses.replace(world.svc, settings=dataclasses.replace(world.svc.settings, graph_auth_mode=mode))
+    body = {"webhookUrl": url, "webhookSecret": "s" * 32}
+    if ok:
+        assert (await update_settings(world.svc, "o1", body)).config.webhook_url == url
+        return
+    before = await world.store.get(Org, org="o1")
+    with pytest.raises(InvalidInput) as refused:
+        await update_settings(world.svc, "o1", body)
+    assert refused.value.details["field"] == "webhookUrl" and "https" in refused.value.message
+    assert await world.store.get(Org, org="o1") == before  # nothing written
