@@ -92,8 +92,18 @@ def load_host_config(path: Path | None = None, env: dict[str, str] | None = None
         new_batch_threshold=int(queues.get("newBatchThreshold", batch // 2)),
         message_encoding=str(queues.get("messageEncoding", "base64")).lower(),
         function_timeout_s=_timespan(timeout) if timeout and timeout != "-1" else None,
-        lease_s=float((os.environ if env is None else env).get("CALSYNC_HOST_LEASE_SECONDS") or 600),
+        lease_s=_lease((os.environ if env is None else env).get("CALSYNC_HOST_LEASE_SECONDS")),
     )
+
+
+def _lease(raw: str | None) -> float:
+    try:
+        lease = float(raw or 600)
+    except ValueError:
+        lease = 0
+    if lease < 1:
+        raise SystemExit(f"setting CALSYNC_HOST_LEASE_SECONDS: must be a number of seconds ≥ 1, got {raw!r}")
+    return lease
 
 
 def resolve(value: str) -> str:
