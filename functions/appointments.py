@@ -5,7 +5,7 @@ import azure.functions as func
 from functions import queue
 from functions.http import json_response, operation, read_json
 from shared.adapters.messages import AppointmentRetry
-from shared.service import appointments
+from shared.service import appointments, occurrences
 from shared.service.ports import Services
 
 bp = func.Blueprint()
@@ -33,6 +33,27 @@ async def delete_appointment(req: func.HttpRequest, svc: Services) -> func.HttpR
 @operation("get_appointment")
 async def get_appointment(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
     return json_response(await appointments.get(svc, req.route_params["org"], req.route_params["appointment"]))
+
+
+@bp.route(route="orgs/{org}/appointments/{appointment}/occurrences/{date}", methods=["PUT"])
+@operation("put_occurrence")
+async def put_occurrence(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    body = read_json(req)
+    p = req.route_params
+    return _answer(await occurrences.put(svc, p["org"], p["appointment"], p["date"], body))
+
+
+@bp.route(route="orgs/{org}/appointments/{appointment}/occurrences/{date}", methods=["DELETE"])
+@operation("cancel_occurrence")
+async def cancel_occurrence(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    p = req.route_params
+    return _answer(await occurrences.cancel(svc, p["org"], p["appointment"], p["date"]))
+
+
+@bp.route(route="orgs/{org}/appointments/{appointment}/occurrences", methods=["GET"])
+@operation("list_occurrences")
+async def list_occurrences(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    return json_response(await occurrences.listing(svc, req.route_params["org"], req.route_params["appointment"]))
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=AppointmentRetry.QUEUE, connection="AzureWebJobsStorage")

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from multidict import CIMultiDict
 
 from devtools.graph_emulator import events as ev_ops
+from devtools.graph_emulator import series
 from devtools.graph_emulator.events import GraphError, View, filter_view, fmt_utc, in_window, render
 from devtools.graph_emulator.notify import Notifier, ValidationFailed
 from devtools.graph_emulator.odata import ODataError, apply_select, parse_expand_extended, parse_filter
@@ -31,8 +32,11 @@ from devtools.graph_emulator.state import (
     Tenant,
     User,
     World,
+    immutable_of,
+    new_change_key,
     new_guid,
     now,
+    parse_occurrence_id,
 )
 from shared.core.timezones import UnknownTimeZone, zone
 
@@ -215,6 +219,7 @@ class Emulator:
             r("GET", prefix, self.list_events)
             r("POST", prefix, self.create_event)
             r("GET", prefix + "/{event}", self.get_event)
+            r("GET", prefix + "/{event}/instances", self.list_instances)
             r("PATCH", prefix + "/{event}", self.update_event)
             r("DELETE", prefix + "/{event}", self.delete_event)
             for action in ("cancel", "accept", "decline", "tentativelyAccept"):
@@ -324,7 +329,8 @@ class Emulator:
         return user
 
     def _event(self, call: Call, user: User) -> Event:
-        event = self.world.find_event(user.id, call.params["event"])
+        """The event an id names: stored, or an occurrence of a series (generated)."""
+        event = series.lookup(self.world, user.id, call.params["event"])
         if event is None:
             raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         return event
@@ -464,7 +470,11 @@ class Emulator:
     async def list_events(self, call: Call) -> Reply:
         user = self._user(call)
         view = call.view()
-        items = sorted(self.world.mailbox(user.id).values(), key=lambda e: (e.start, e.rest_id))
+        # resources/event.md, "List events": "single instance meetings and series masters".
+        items = sorted(
+            (e for e in self.world.mailbox(user.id).values() if e.kind in ("singleInstance", "seriesMaster")),
+            key=lambda e: (e.start, e.rest_id),
+        )
         rendered = [(e, render(self.world, e, view)) for e in items]
         if call.query.get("$filter"):
             try:
@@ -517,13 +527,30 @@ class Emulator:
     async def update_event(self, call: Call) -> Reply:
         user = self._user(call)
         event = self._event(call, user)
-        before = [a.address for a in event.attendees]
-        changed = ev_ops.apply_body(self.world, event, call.json(), creating=False)
-        if changed:
-            self.world.touch(event)
-            self._notify(event, "updated")
-            if event.is_organizer and (event.attendees or before):
-                ev_ops.sync_meeting(self.world, event, self._notify, before)
+        if event.kind in ("occurrence", "exception"):
+            self._update_instance(event, call.json())
+        else:
+            before = [a.address for a in event.attendees]
+            timing = (event.recurrence, event.start, event.end, event.start_tz, event.is_all_day)
+            changed = ev_ops.apply_body(self.world, event, call.json(), creating=False)
+            if changed:
+                # A series whose pattern or time changed loses its exceptions and deletions
+                # (docs silent; as Outlook does, and the less forgiving choice).
+                retimed = timing[0] is not None and timing != (
+                    event.recurrence,
+                    event.start,
+                    event.end,
+                    event.start_tz,
+                    event.is_all_day,
+                )
+                if event.kind == "seriesMaster":
+                    event.series_key = new_change_key()  # every occurrence changes with it
+                    if retimed:
+                        series.drop_instances(self.world, event, self._notify)
+                self.world.touch(event)
+                self._notify(event, "updated")
+                if event.is_organizer and (event.attendees or before):
+                    ev_ops.sync_meeting(self.world, event, self._notify, before, retimed=retimed)
         return Reply(
             200,
             {
@@ -532,13 +559,44 @@ class Emulator:
             },
         )
 
-    async def delete_event(self, call: Call) -> Reply:
-        user = self._user(call)
-        event = self._event(call, user)
-        self.world.remove_event(event)
+    def _update_instance(self, event: Event, body: Any) -> None:
+        """PATCH of one occurrence: it becomes an exception (resources/event.md, `type`)."""
+        master = series.master_of(self.world, event)
+        assert master is not None
+        changed = ev_ops.apply_body(self.world, event, body, creating=False)
+        if not changed:
+            return
+        if event.kind == "occurrence":
+            series.make_exception(self.world, event)
+        else:
+            self.world.touch(event)
+        self._notify(event, "updated")
+        self._notify(master, "updated")
+        if event.is_organizer and master.attendees:
+            ev_ops.sync_occurrence(self.world, master, event, self._notify, cancelled=False)
+
+    def _delete(self, event: Event) -> None:
+        """event-delete.md: a single event, a whole series (its master), or one occurrence."""
+        if event.kind in ("occurrence", "exception"):
+            master = series.master_of(self.world, event)
+            assert master is not None
+            series.cancel_occurrence(self.world, event)
+            self._notify(event, "deleted")
+            self._notify(master, "updated")
+            if event.is_organizer and master.attendees:
+                ev_ops.sync_occurrence(self.world, master, event, self._notify, cancelled=True)
+            return
+        if event.kind == "seriesMaster":
+            series.remove_series(self.world, event, self._notify)
+        else:
+            self.world.remove_event(event)
         self._notify(event, "deleted")
         if event.is_organizer and event.attendees:
             ev_ops.cancel_meeting(self.world, event, self._notify)
+
+    async def delete_event(self, call: Call) -> Reply:
+        user = self._user(call)
+        self._delete(self._event(call, user))
         return Reply(204)
 
     async def event_action(self, call: Call) -> Reply:
@@ -549,9 +607,7 @@ class Emulator:
         if action.lower() == "cancel":
             if not event.is_organizer:
                 raise GraphError(400, "ErrorInvalidRequest", "You need to be an organizer to cancel a meeting.")
-            ev_ops.cancel_meeting(self.world, event, self._notify)
-            self.world.remove_event(event)  # the organizer's item moves to Deleted Items
-            self._notify(event, "deleted")
+            self._delete(event)  # the organizer's item moves to Deleted Items; attendees' are cancelled
         else:
             canonical = {"accept": "accept", "decline": "decline", "tentativelyaccept": "tentativelyAccept"}
             ev_ops.respond(self.world, event, canonical[action.lower()], self._notify)
@@ -588,12 +644,23 @@ class Emulator:
         user = self._user(call)
         start, end = self._window(call)
         view = call.view()
-        items = sorted(
-            (e for e in self.world.mailbox(user.id).values() if in_window(e, start, end)),
-            key=lambda e: (e.start, e.rest_id),
-        )
+        items = series.view(self.world, user.id, start, end)  # occurrences and exceptions, never masters
         values = [apply_select(render(self.world, e, view), call.query.get("$select")) for e in items]
         return self._page(call, values, self._context(call, f"users('{user.id}')/calendarView"), LIST_PAGE)
+
+    async def list_instances(self, call: Call) -> Reply:
+        """event-list-instances.md: startDateTime and endDateTime are required; a seriesMaster
+        answers its occurrences and exceptions in the window."""
+        user = self._user(call)
+        event = self._event(call, user)
+        start, end = self._window(call)
+        if event.kind != "seriesMaster":  # docs silent for other types: refused
+            raise GraphError(400, "ErrorInvalidRequest", "The event is not the master of a recurring series.")
+        view = call.view()
+        items = series.instances(self.world, event, start, end)
+        values = [apply_select(render(self.world, e, view), call.query.get("$select")) for e in items]
+        eid = event.immutable_id if view.immutable else event.rest_id
+        return self._page(call, values, self._context(call, f"users('{user.id}')/events('{eid}')/instances"), LIST_PAGE)
 
     # -- delta -------------------------------------------------------------------------------
     def _delta_state(self, token: str, user: User) -> DeltaState:
@@ -677,21 +744,32 @@ class Emulator:
     def _next_round(self, user: User, prev: DeltaState, *, initial: bool = False) -> DeltaState:
         """What changed in the window since `prev` (everything, on an initial round)."""
         mailbox = self.world.mailbox(user.id)
-        pending: list[dict[str, Any]] = []
+        ordered: list[tuple[datetime, str, dict[str, Any]]] = []
         next_seen: dict[str, str] = {}
-        for event in sorted(mailbox.values(), key=lambda e: (e.start, e.rest_id)):
-            inside = in_window(event, prev.start, prev.end)
-            if inside:
-                next_seen[event.rest_id] = event.change_key
-                if prev.seen.get(event.rest_id) != event.change_key:
-                    pending.append({"id": event.rest_id})
-            elif event.rest_id in prev.seen or (not initial and event.seq > prev.seq):
+        # The window's content: single events, occurrences and exceptions (never a master).
+        for event in series.view(self.world, user.id, prev.start, prev.end):
+            next_seen[event.rest_id] = event.change_key
+            if prev.seen.get(event.rest_id) != event.change_key:
+                ordered.append((event.start, event.rest_id, {"id": event.rest_id}))
+        for event in mailbox.values():
+            if event.kind == "seriesMaster" or event.rest_id in next_seen:
+                continue
+            if event.rest_id in prev.seen or (not initial and event.seq > prev.seq):
                 # Left the window, or changed outside it: Graph reports both as removed.
-                pending.append({"id": event.rest_id, "removed": True, "immutable": event.immutable_id})
+                item = {"id": event.rest_id, "removed": True, "immutable": event.immutable_id}
+                ordered.append((event.start, event.rest_id, item))
+        pending = [item for _s, _r, item in sorted(ordered, key=lambda t: (t[0], t[1]))]
         if not initial:
             for rest_id, (seq, immutable, _s, _e) in self.world.tombstones.get(user.id, {}).items():
-                if rest_id in prev.seen or seq > prev.seq:
+                if rest_id not in next_seen and (rest_id in prev.seen or seq > prev.seq):
                     pending.append({"id": rest_id, "removed": True, "immutable": immutable})
+            # Anything else the client has that is no longer in the window (an occurrence of a
+            # series that was re-timed or deleted, an event that became a series master).
+            for rest_id in prev.seen:
+                if rest_id not in next_seen:
+                    pending.append({"id": rest_id, "removed": True, "immutable": immutable_of(rest_id)})
+        if not self.world.faults.delta_occurrence_removals:
+            pending = [i for i in pending if not (i.get("removed") and self._cancelled_occurrence(user.id, i["id"]))]
         seen_ids = set()
         unique = []
         for item in pending:
@@ -717,17 +795,30 @@ class Emulator:
             issued=prev.issued,
         )
 
+    def _cancelled_occurrence(self, mailbox_id: str, rest_id: str) -> bool:
+        """A deleted occurrence of a series that still exists."""
+        parsed = parse_occurrence_id(rest_id)
+        master = self.world.find_event(mailbox_id, parsed[0]) if parsed else None
+        return parsed is not None and master is not None and parsed[1] in master.cancelled
+
     def _delta_item(self, state: DeltaState, item: dict[str, Any], view: View) -> dict[str, Any]:
-        event = self.world.mailbox(state.mailbox_id).get(item["id"])
-        if item.get("removed") or event is None or not in_window(event, state.start, state.end):
-            immutable = item.get("immutable") or (event.immutable_id if event else item["id"])
+        event = series.lookup(self.world, state.mailbox_id, item["id"])
+        removed = item.get("removed") or event is None or event.kind == "seriesMaster"
+        if removed or event is None or not in_window(event, state.start, state.end):
+            immutable = item.get("immutable") or (event.immutable_id if event else immutable_of(item["id"]))
             return {
                 "@odata.type": "#microsoft.graph.event",
                 "id": immutable if view.immutable else item["id"],
                 "@removed": {"reason": "deleted"},
             }
         state.next_seen[event.rest_id] = event.change_key  # the client now has this version
-        return render(self.world, event, View(tz=view.tz, immutable=view.immutable, text_body=view.text_body))
+        full = render(self.world, event, View(tz=view.tz, immutable=view.immutable, text_body=view.text_body))
+        if event.kind == "occurrence":
+            # Graph's delta answers an occurrence with these properties only (docs-contrib issues
+            # #34 and #5602; event-delta.md promises "the same properties" as calendarView).
+            keep = ("@odata.etag", "id", "seriesMasterId", "type", "start", "end")
+            return {"@odata.type": "#microsoft.graph.event", **{k: full[k] for k in keep}}
+        return full
 
     # -- places ------------------------------------------------------------------------------
     def _room_json(self, room: User) -> dict[str, Any]:

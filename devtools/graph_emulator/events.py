@@ -13,11 +13,29 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from devtools.graph_emulator.state import Attendee, Event, User, World, new_event_ids, new_ical_uid, now
+from devtools.graph_emulator import series
+from devtools.graph_emulator.series import in_window
+from devtools.graph_emulator.state import (
+    Attendee,
+    Event,
+    User,
+    World,
+    immutable_of,
+    new_change_key,
+    new_event_ids,
+    new_ical_uid,
+    now,
+    occurrence_ids,
+    series_ical_uid,
+)
+from shared.core.errors import InvalidInput
+from shared.core.recurrence import Recurrence, parse_recurrence
 from shared.core.timezones import UnknownTimeZone, zone
+
+__all__ = ["GraphError", "View", "in_window", "render"]
 
 Notify = Callable[[Event, str], None]  # (event, changeType) — after every change
 
@@ -130,9 +148,9 @@ def render(world: World, ev: Event, view: View) -> dict[str, Any]:
         "isCancelled": ev.is_cancelled,
         "isOrganizer": ev.is_organizer,
         "responseRequested": True,
-        "seriesMasterId": None,
+        "seriesMasterId": (immutable_of(ev.master_id) if view.immutable else ev.master_id) if ev.master_id else None,
         "showAs": "free" if ev.is_cancelled else ev.show_as,
-        "type": "singleInstance",
+        "type": ev.kind,
         "webLink": f"https://outlook.office365.com/owa/?itemid={ev.rest_id}&exvsurl=1&path=/calendar/item",
         "onlineMeetingUrl": None,
         "isOnlineMeeting": False,
@@ -149,7 +167,7 @@ def render(world: World, ev: Event, view: View) -> dict[str, Any]:
         "end": {"dateTime": end, "timeZone": view.tz},
         "location": location,
         "locations": [location] if ev.location else [],
-        "recurrence": None,
+        "recurrence": ev.recurrence.to_graph(ev.start_tz) if ev.recurrence else None,
         "attendees": [
             {
                 "type": a.type,
@@ -164,6 +182,8 @@ def render(world: World, ev: Event, view: View) -> dict[str, Any]:
         "organizer": {"emailAddress": {"name": ev.organizer_name, "address": ev.organizer_address}},
         "onlineMeeting": None,
     }
+    if ev.original_start is not None:
+        out["originalStart"] = fmt_utc(ev.original_start)
     if ev.transaction_id:
         out["transactionId"] = ev.transaction_id
     if view.expand is not None:
@@ -198,6 +218,7 @@ def apply_body(world: World, ev: Event, body: dict[str, Any], *, creating: bool)
     changed: set[str] = set()
     if "transactionId" in body and not creating and body["transactionId"] != ev.transaction_id:
         raise GraphError(400, "ErrorInvalidRequest", "The transactionId property can't be changed.")
+    recurrence = _recurrence_of(ev, body)
     for key, attr in _SIMPLE.items():
         if key in body and body[key] is not None and getattr(ev, attr) != body[key]:
             setattr(ev, attr, str(body[key]))
@@ -231,6 +252,11 @@ def apply_body(world: World, ev: Event, body: dict[str, Any], *, creating: bool)
                 "Your request can't be completed. If an event is an all-day event, its start and end times must "
                 "be set to midnight and be in the same time zone.",
             )
+    if recurrence is not None:
+        _check_series_start(recurrence, start, start_tz)
+        if recurrence != ev.recurrence:
+            ev.recurrence, ev.kind = recurrence, "seriesMaster"
+            changed.add("recurrence")
     if (start, end, start_tz, end_tz, all_day) != (ev.start, ev.end, ev.start_tz, ev.end_tz, ev.is_all_day):
         ev.start, ev.end, ev.start_tz, ev.end_tz, ev.is_all_day = start, end, start_tz, end_tz, all_day
         changed.add("time")
@@ -267,6 +293,50 @@ def apply_body(world: World, ev: Event, body: dict[str, Any], *, creating: bool)
     return changed
 
 
+MAX_OCCURRENCES = 999  # docs silent: Outlook's "End after" stops at 999 occurrences
+
+
+def _recurrence_of(ev: Event, body: dict[str, Any]) -> Recurrence | None:
+    """The series' recurrence after this body: the one given (validated), else the one it has."""
+    if "recurrence" not in body:
+        return ev.recurrence
+    raw = body["recurrence"]
+    if ev.kind in ("occurrence", "exception"):
+        if raw is None:
+            return None
+        raise GraphError(
+            400, "ErrorInvalidRequest", "An occurrence or exception of a series can't have a recurrence of its own."
+        )
+    if raw is None:
+        if ev.kind == "seriesMaster":  # docs silent; refused rather than turning a series into one event
+            raise GraphError(400, "ErrorInvalidRequest", "The recurrence of a series can't be removed.")
+        return None
+    try:
+        return parse_recurrence(raw, max_occurrences=MAX_OCCURRENCES)
+    except InvalidInput as exc:
+        raise GraphError(400, "ErrorInvalidRequest", f"{exc.field}: {exc.message}") from None
+
+
+def _check_series_start(recurrence: Recurrence, start: datetime, start_tz: str) -> None:
+    """outlook-schedule-recurring-events.md: "The value of startDate MUST correspond to the
+    date value of the start property"; recurrenceTimeZone defaults to the event's zone (the
+    emulator refuses another one)."""
+    local = start.astimezone(zone(start_tz)).date()
+    if recurrence.range.start_date != local:
+        raise GraphError(
+            400,
+            "ErrorInvalidRequest",
+            f"recurrence.range.startDate {recurrence.range.start_date} must be the date of the start ({local}).",
+        )
+    tz = recurrence.range.recurrence_time_zone
+    if tz is not None and zone(tz).key != zone(start_tz).key:
+        raise GraphError(
+            400,
+            "ErrorInvalidRequest",
+            f"recurrence.range.recurrenceTimeZone '{tz}' must be the start's time zone '{start_tz}'.",
+        )
+
+
 def new_event(user: User, body: dict[str, Any]) -> Event:
     rest_id, immutable_id = new_event_ids(user.id)
     start, start_tz = parse_dt(body.get("start"), "start")
@@ -288,18 +358,22 @@ def new_event(user: User, body: dict[str, Any]) -> Event:
 
 
 # -- meetings --------------------------------------------------------------------------
-def _overlaps(a: Event, b: Event) -> bool:
-    return a.start < b.end and b.start < a.end
+ROOM_HORIZON_DAYS = 1080  # an endless series is checked for conflicts this far (BookingWindowInDays' maximum)
 
 
 def _room_is_free(world: World, room: User, meeting: Event) -> bool:
-    return not any(
-        other.ical_uid != meeting.ical_uid
-        and not other.is_cancelled
-        and other.show_as != "free"
-        and _overlaps(other, meeting)
-        for other in world.mailbox(room.id).values()
-    )
+    """AutoAccept with AllowConflicts false: the room is busy if anything else it holds (not
+    cancelled, not free) overlaps the meeting — for a series, any occurrence of it."""
+    spans = series.busy_spans(meeting, ROOM_HORIZON_DAYS)
+    if not spans:
+        return True
+    family = series_ical_uid(meeting.ical_uid)
+    others = [
+        other
+        for other in series.view(world, room.id, min(s for s, _ in spans), max(e for _, e in spans))
+        if series_ical_uid(other.ical_uid) != family and not other.is_cancelled and other.show_as != "free"
+    ]
+    return not any(other.start < e and s < other.end for other in others for s, e in spans)
 
 
 def _copy_of(world: World, mailbox_id: str, ical_uid: str) -> Event | None:
@@ -316,6 +390,8 @@ def _fill_copy(copy: Event, org: Event, attendee_user: User) -> None:
     copy.sensitivity, copy.importance, copy.show_as = org.sensitivity, org.importance, org.show_as
     copy.attendees = [Attendee(a.address, a.name, a.type, a.response, a.response_time) for a in org.attendees]
     copy.organizer_address, copy.organizer_name = org.organizer_address, org.organizer_name
+    copy.kind, copy.recurrence = org.kind, org.recurrence
+    copy.series_key = new_change_key()  # the copy's occurrences change with it
 
 
 def _set_attendee_status(org: Event, address: str, response: str) -> bool:
@@ -326,8 +402,22 @@ def _set_attendee_status(org: Event, address: str, response: str) -> bool:
     return False
 
 
-def sync_meeting(world: World, org: Event, notify: Notify, previous_attendees: list[str]) -> None:
-    """After the organizer's event changed: create, update or cancel attendee copies."""
+def _remove(world: World, ev: Event, notify: Notify) -> None:
+    """An item leaves its calendar: a whole series, one occurrence, or a single event."""
+    if ev.kind == "seriesMaster":
+        series.remove_series(world, ev, notify)
+    elif ev.kind in ("occurrence", "exception"):
+        series.cancel_occurrence(world, ev)
+    else:
+        world.remove_event(ev)
+    notify(ev, "deleted")
+
+
+def sync_meeting(
+    world: World, org: Event, notify: Notify, previous_attendees: list[str], *, retimed: bool = False
+) -> None:
+    """After the organizer's event (or series) changed: create, update or cancel attendee
+    copies. `retimed`: the series' pattern or time changed, so the copies lose their exceptions."""
     organizer = world.user(org.mailbox_id)
     tenant_id = organizer.tenant_id if organizer else ""
     organizer_changed = False
@@ -340,8 +430,7 @@ def sync_meeting(world: World, org: Event, notify: Notify, previous_attendees: l
         if resource and not _room_is_free(world, user, org):
             organizer_changed |= _set_attendee_status(org, attendee.address, "declined")
             if copy is not None and not copy.is_cancelled:
-                world.remove_event(copy)
-                notify(copy, "deleted")
+                _remove(world, copy, notify)
             continue
         if copy is None:
             rest_id, immutable_id = new_event_ids(user.id)
@@ -362,12 +451,15 @@ def sync_meeting(world: World, org: Event, notify: Notify, previous_attendees: l
                 copy.response_time = now()
                 organizer_changed |= _set_attendee_status(org, attendee.address, "accepted")
             _fill_copy(copy, org, user)
+            copy.cancelled = set(org.cancelled)
             world.add_event(copy)
             notify(copy, "created")
         elif copy.is_cancelled:
             continue
         else:
             _fill_copy(copy, org, user)
+            if retimed:
+                series.drop_instances(world, copy, notify)
             world.touch(copy)
             notify(copy, "updated")
     current = {a.address.lower() for a in org.attendees}
@@ -380,29 +472,84 @@ def sync_meeting(world: World, org: Event, notify: Notify, previous_attendees: l
             cancel_copy(world, copy, notify)
     if organizer_changed:
         world.touch(org)
+        if org.kind == "seriesMaster":
+            org.series_key = new_change_key()  # the occurrences show the attendees' answers
         notify(org, "updated")
+
+
+def _attendee_copies(world: World, org: Event) -> list[tuple[User, Event]]:
+    organizer = world.user(org.mailbox_id)
+    out = []
+    for attendee in org.attendees:
+        user = world.user_by_address(organizer.tenant_id if organizer else "", attendee.address)
+        copy = _copy_of(world, user.id, org.ical_uid) if user and user.id != org.mailbox_id else None
+        if user is not None and copy is not None:
+            out.append((user, copy))
+    return out
+
+
+def sync_occurrence(world: World, org_master: Event, org_inst: Event, notify: Notify, *, cancelled: bool) -> None:
+    """After the organizer changed (`org_inst` is the exception) or deleted one occurrence:
+    the same occurrence in each attendee's copy of the series follows."""
+    assert org_inst.original_start is not None
+    organizer_changed = False
+    for user, copy in _attendee_copies(world, org_master):
+        if copy.kind != "seriesMaster" or copy.is_cancelled:
+            continue
+        inst = series.lookup(world, user.id, occurrence_ids(copy.rest_id, org_inst.original_start)[0])
+        if inst is None or inst.is_cancelled:
+            continue
+        if cancelled:
+            if inst.kind == "occurrence":
+                inst = series.make_exception(world, inst)
+            cancel_copy(world, inst, notify)
+            continue
+        generated = inst.kind == "occurrence"
+        _fill_copy(inst, org_inst, user)
+        if user.user_purpose in ("room", "equipment") and not _room_is_free(world, user, inst):
+            # The booking attendant declines the changed occurrence: it leaves the room's calendar.
+            series.cancel_occurrence(world, inst)
+            notify(inst, "deleted")
+            entry = next((a.address for a in org_inst.attendees if a.address.lower() in user.smtp_addresses()), None)
+            organizer_changed |= bool(entry) and _set_attendee_status(org_inst, entry or "", "declined")
+            continue
+        if generated:
+            series.make_exception(world, inst)
+        else:
+            world.touch(inst)
+        notify(inst, "updated")
+    if organizer_changed:
+        world.touch(org_inst)
+        notify(org_inst, "updated")
 
 
 def cancel_copy(world: World, copy: Event, notify: Notify) -> None:
     copy.is_cancelled = True
     if not copy.subject.startswith("Canceled: "):
         copy.subject = f"Canceled: {copy.subject}"
+    if copy.kind == "seriesMaster":
+        copy.series_key = new_change_key()
     world.touch(copy)
     notify(copy, "updated")
 
 
 def cancel_meeting(world: World, org: Event, notify: Notify) -> None:
-    """The organizer deleted or cancelled: every attendee copy becomes cancelled."""
-    organizer = world.user(org.mailbox_id)
-    for attendee in org.attendees:
-        user = world.user_by_address(organizer.tenant_id if organizer else "", attendee.address)
-        copy = _copy_of(world, user.id, org.ical_uid) if user else None
-        if copy is not None and not copy.is_cancelled:
-            cancel_copy(world, copy, notify)
+    """The organizer deleted or cancelled: every attendee copy becomes cancelled (for a
+    series, its master and each exception)."""
+    for user, copy in _attendee_copies(world, org):
+        if copy.is_cancelled:
+            continue
+        if copy.kind == "seriesMaster":
+            mailbox = world.mailbox(user.id)
+            for rest_id in list(copy.exceptions.values()):
+                exc = mailbox.get(rest_id)
+                if exc is not None and not exc.is_cancelled:
+                    cancel_copy(world, exc, notify)
+        cancel_copy(world, copy, notify)
 
 
 def respond(world: World, copy: Event, action: str, notify: Notify) -> None:
-    """accept / tentativelyAccept / decline on an attendee's copy."""
+    """accept / tentativelyAccept / decline on an attendee's copy (an occurrence answers for itself)."""
     if copy.is_organizer:
         raise GraphError(
             400, "ErrorInvalidRequest", "Your request can't be completed. You can't respond to a meeting you organized."
@@ -420,10 +567,13 @@ def respond(world: World, copy: Event, action: str, notify: Notify) -> None:
     )
     if action == "decline":
         # Outlook removes a declined meeting from the calendar (it goes to Deleted Items).
-        world.remove_event(copy)
-        notify(copy, "deleted")
+        _remove(world, copy, notify)
     else:
+        if copy.kind == "occurrence":
+            copy = series.make_exception(world, copy)
         copy.response, copy.response_time = response, now()
+        if copy.kind == "seriesMaster":
+            copy.series_key = new_change_key()
         world.touch(copy)
         notify(copy, "updated")
     # The organizer's attendee entry may name any of the attendee's SMTP addresses (an alias).
@@ -431,10 +581,6 @@ def respond(world: World, copy: Event, action: str, notify: Notify) -> None:
     entry = next((a.address for a in org.attendees if a.address.lower() in addresses), None) if org else None
     if org is not None and entry is not None and _set_attendee_status(org, entry, response):
         world.touch(org)
+        if org.kind == "seriesMaster":
+            org.series_key = new_change_key()
         notify(org, "updated")
-
-
-def in_window(ev: Event, start: datetime, end: datetime) -> bool:
-    if ev.is_all_day:
-        return ev.start < end + timedelta(days=1) and start - timedelta(days=1) < ev.end
-    return ev.start < end and start < ev.end

@@ -108,6 +108,7 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
             f.throttle_requests, f.throttle_window_s, f.throttle_concurrency = requests_, window, concurrency
             f.deliver_notifications = bool(body.get("deliverNotifications", f.deliver_notifications))
             f.delta_repeats = bool(body.get("deltaRepeats", f.delta_repeats))
+            f.delta_occurrence_removals = bool(body.get("deltaOccurrenceRemovals", f.delta_occurrence_removals))
             if "failNext" in body:
                 f.fail_next = [dict(rule) for rule in body["failNext"] or []]
             if "throttle" in body:

@@ -18,6 +18,7 @@ from msgraph.generated.places.graph_room.graph_room_request_builder import Graph
 from msgraph.generated.users.item.calendar_view.delta.delta_request_builder import DeltaRequestBuilder
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
+from msgraph.generated.users.item.events.item.instances.instances_request_builder import InstancesRequestBuilder
 from msgraph.generated.users.item.mailbox_settings.mailbox_settings_request_builder import (
     MailboxSettingsRequestBuilder,
 )
@@ -204,6 +205,32 @@ class GraphGateway(GraphTransport):
             )
             for e in page
         ]
+
+    async def instances(
+        self, tenant_id: str, mailbox_id: str, event_id: str, start: datetime, end: datetime
+    ) -> list[dict]:
+        """A series' occurrences and exceptions overlapping [start, end) (event-list-instances.md:
+        both bounds are required), with `originalStart` to tell which is which; [] when the
+        series is gone."""
+        client, _ = self.client(tenant_id)
+        query = InstancesRequestBuilder.InstancesRequestBuilderGetQueryParameters(
+            start_date_time=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            end_date_time=end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            select=["id", "changeKey", "seriesMasterId", "originalStart", "start", "end", "type", "isCancelled"],
+        )
+        config = RequestConfiguration(query_parameters=query)
+        config.headers.add("Prefer", IMMUTABLE_IDS)
+        builder = client.users.by_user_id(mailbox_id).events.by_event_id(event_id).instances
+        try:
+            return [
+                e
+                async for page in self.pages(
+                    tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id
+                )
+                for e in page
+            ]
+        except GraphNotFound:
+            return []
 
     async def delta(
         self, tenant_id: str, mailbox_id: str, link: str | None, start: datetime, end: datetime

@@ -187,6 +187,9 @@ class Appointment(Entity):
     resources: list[str] = field(default_factory=list)
     push: bool = True
     deleted: bool = False
+    recurrence: dict[str, Any] | None = None  # Graph's patternedRecurrence; None: one occurrence
+    # A series' exceptions by original date (YYYY-MM-DD, local): changed fields, or cancelled.
+    occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated_at: datetime = field(default_factory=utcnow)
 
     def desired(self) -> Desired:
@@ -216,6 +219,7 @@ class Target(Entity):
     state: str = "pending"  # pending | synced | failed | deleting | deleted
     written: dict[str, Any] = field(default_factory=dict)
     responses: dict[str, str] = field(default_factory=dict)  # attendee/room address → its answer
+    occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote to it
     transaction_id: str | None = None
     generation: int = 0
     attempts: int = 0

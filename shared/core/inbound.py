@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core.changes import NewChange
+from shared.core.inbound_series import Series, occurrence_changes, series_content
 from shared.core.mapping import FIELDS, meeting_id, minted_id, normalize, values
 from shared.core.org_settings import OrgSettings, RestrictedPolicy, SyncMode
 
@@ -90,12 +91,16 @@ def plan(
     people: dict[str, tuple[str, str]],
     mapped: int | None = None,
     left_window: frozenset[str] = frozenset(),
+    series: tuple[Series, ...] = (),
+    series_known: dict[str, Known] | None = None,
 ) -> Plan:
     """`people`: lower-cased address → (kind, id) of the org's linked workers and resources.
     `mapped`: how many mapped events the mailbox has (default: those in `seen`, which is
     complete on a full round). `left_window`: events a full round does not list because
-    they now lie outside its window — not deleted."""
+    they now lie outside its window — not deleted. `series`: the round's recurring series
+    (their items are not in `items`), with `series_known` by master id."""
     out = Plan()
+    series_known = series_known or {}
     deletions: list[NewChange] = []
     present: set[str] = set()
 
@@ -185,14 +190,19 @@ def plan(
             continue
         out.changes.append(change("updated", appointment, event_id, {**values(content), "changed": changed}))
 
+    for one in series:
+        _plan_series(box, one, series_known.get(one.master_id, Known()), seen, settings, people, out, deletions)
+
     if full_round:
         # A fresh round lists everything in the window: what we saw before and is gone was deleted.
         for event_id, prior in seen.items():
+            if prior.content.get("series"):
+                continue  # an occurrence: its series decides (shared.core.inbound_series)
             if event_id not in present and event_id not in left_window and prior.role in ("ours", "created"):
                 delete(event_id, prior.appointment, prior.role, known.get(event_id, Known()))
 
     if mapped is None:
-        mapped = sum(1 for s in seen.values() if s.role in ("ours", "created"))
+        mapped = sum(1 for s in seen.values() if s.role in ("ours", "created") and not s.content.get("series"))
     if len(deletions) > GUARD_MIN_DELETIONS and len(deletions) > GUARD_SHARE * max(mapped, 1):
         out.held = deletions
     else:
@@ -262,3 +272,78 @@ def _maybe_create(
     }
     appointment = meeting_id(content["iCalUId"]) if content["iCalUId"] else minted_id(box.user_id, event_id)
     return NewChange("created", appointment, mailbox=box.user_id, event_id=event_id, data=data, **_who(box))
+
+
+def _plan_series(
+    box: Mailbox,
+    one: Series,
+    k: Known,
+    seen: dict[str, Seen],
+    settings: OrgSettings,
+    people: dict[str, tuple[str, str]],
+    out: Plan,
+    deletions: list[NewChange],
+) -> None:
+    """One recurring series of this round (shared.core.inbound_series)."""
+    if k.foreign:
+        return
+    prior = seen.get(one.master_id)
+    appointment = k.ours or (prior.appointment if prior else None) or k.meeting or k.outlook
+    role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
+    mine = {e: s for e, s in seen.items() if s.content.get("series") == one.master_id}
+
+    def change(kind: str, event_id: str, data: dict[str, Any]) -> NewChange:
+        return NewChange(kind, appointment, mailbox=box.user_id, event_id=event_id, data=data, **_who(box))
+
+    def keep(event_id: str, change_key: str | None, content: dict[str, Any], appt: str, kind: str) -> None:
+        out.upsert.append(Seen(event_id, appt, kind, change_key, content))
+
+    if one.master is None:  # the series is gone
+        out.forget += [one.master_id, *mine]
+        if appointment and role in ("ours", "created") and not k.retiring:
+            deletions.append(change("deleted", one.master_id, {}))
+        return
+    content = series_content(one.master)
+    if appointment is None or (k.outlook and prior is None):
+        if box.owner_kind == "resource" and people.get(content["organizer"], ("", ""))[0] == "worker":
+            return  # a linked worker's series: the organizer's calendar reports it
+        created = _maybe_create(box, one.master_id, content, settings, people)
+        if created is None:
+            return
+        appointment = created.appointment or ""
+        _, kept, _ = occurrence_changes(appointment, one, mine, change, first_sight=True)
+        exceptions = [{"occurrence": c["occurrence"], **values(c)} for _, _, c in kept if c["exception"]]
+        data = {**created.data, "recurrence": one.master.get("recurrence"), "exceptions": exceptions}
+        out.changes.append(
+            NewChange("created", appointment, mailbox=box.user_id, event_id=one.master_id, data=data, **_who(box))
+        )
+        if content["iCalUId"] and not k.outlook:
+            out.claims[content["iCalUId"]] = appointment
+        keep(one.master_id, one.master.get("changeKey"), content, appointment, "created")
+        for event_id, change_key, c in kept:
+            keep(event_id, change_key, c, appointment, "created")
+        return
+    if role == "copy":
+        keep(one.master_id, one.master.get("changeKey"), content, appointment, "copy")
+        return
+    role = role or "ours"
+    master_changed = prior is None or prior.change_key != one.master.get("changeKey")
+    if master_changed and prior is not None:
+        bases = list(k.bases) + ([prior.content] if role == "created" else [])
+        changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
+        if role == "created" and content.get("recurrence") != prior.content.get("recurrence"):
+            changed.append("recurrence")
+        if changed:
+            out.changes.append(
+                change(
+                    "updated",
+                    one.master_id,
+                    {**values(content), "recurrence": content.get("recurrence"), "changed": changed},
+                )
+            )
+    keep(one.master_id, one.master.get("changeKey"), content, appointment, role)
+    changes, kept, forget = occurrence_changes(appointment, one, mine, change, first_sight=prior is None)
+    out.changes += changes
+    out.forget += forget
+    for event_id, change_key, c in kept:
+        keep(event_id, change_key, c, appointment, role)

@@ -10,7 +10,7 @@ import hashlib
 import html
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from shared.core.timezones import to_utc, windows_name
 PROPERTY_ID = "String {8f7a3c1e-2b4d-4e6f-9a0b-c1d2e3f4a5b6} Name calsyncAppointment"
 _TXN_NAMESPACE = uuid.UUID("5f0c1d2e-3a4b-4c5d-8e9f-a0b1c2d3e4f5")
 # The Graph fields of an event we write and compare (a PATCH sends only those that changed).
-COMPARED = ("subject", "body", "start", "end", "isAllDay", "location", "sensitivity", "attendees")
+COMPARED = ("subject", "body", "start", "end", "isAllDay", "location", "sensitivity", "attendees", "recurrence")
 # The booking-side fields a change reports.
 FIELDS = ("title", "start", "end", "isAllDay", "location", "body", "isPrivate")
 
@@ -45,6 +45,8 @@ class Desired:
     resources: tuple[str, ...] = ()
     push: bool = True
     deleted: bool = False
+    recurrence: dict[str, Any] | None = None  # Graph's patternedRecurrence (range from `start`)
+    occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → override
 
 
 def property_value(org: str, appointment: str) -> str:
@@ -90,6 +92,8 @@ def event_body(desired: Desired, role: str, attendees: list[dict[str, Any]], loc
     }
     if role == "organizer":
         event["attendees"] = attendees
+    if desired.recurrence is not None:
+        event["recurrence"] = desired.recurrence
     return event
 
 

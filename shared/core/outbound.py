@@ -12,7 +12,8 @@ each linked resource's calendar (`resource`), with no invitations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from shared.core.mapping import (
@@ -24,8 +25,22 @@ from shared.core.mapping import (
     same,
     transaction_id,
 )
+from shared.core.timezones import to_utc, windows_name
 
-__all__ = ["Action", "Create", "Delete", "Desired", "Keep", "Mailbox", "Skip", "Stored", "Update", "plan"]
+__all__ = [
+    "Action",
+    "Create",
+    "Delete",
+    "Desired",
+    "Keep",
+    "Mailbox",
+    "Occurrences",
+    "Skip",
+    "Stored",
+    "Update",
+    "occurrence_patch",
+    "plan",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,7 @@ class Stored:
     written: dict[str, Any]
     state: str  # pending | synced | failed | deleted
     generation: int = 0
+    occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,16 @@ class Keep:
 
 
 @dataclass(frozen=True)
+class Occurrences:
+    """A series' exceptions to write after its master, in date order: (original date, its
+    original start in UTC — how Graph's `originalStart` names it —, the override: changed
+    Graph fields, or {"cancelled": True})."""
+
+    mailbox: str
+    changes: tuple[tuple[str, datetime, dict[str, Any]], ...]
+
+
+@dataclass(frozen=True)
 class Skip:
     kind: str
     id: str
@@ -99,7 +125,7 @@ class Skip:
     reason: str  # not_linked
 
 
-Action = Create | Update | Delete | Keep | Skip
+Action = Create | Update | Delete | Keep | Occurrences | Skip
 
 
 def desired_targets(
@@ -167,15 +193,20 @@ def plan(
     value = property_value(desired.org, desired.appointment)
     for user_id, (box, role, event) in wanted.items():
         current = have.get(user_id)
-        if current is not None and current.event_id and current.role == role:
+        series = "recurrence" in event
+        was_series = current is not None and current.written.get("recurrence") is not None
+        if current is not None and current.event_id and current.role == role and series == was_series:
             patch = {k: v for k, v in event.items() if not same(k, current.written.get(k), v)}
             if patch:
                 actions.append(Update(user_id, role, current.event_id, patch, event))
             else:
                 actions.append(Keep(user_id, role, current.event_id))
+            # A new pattern or time makes Outlook drop the series' exceptions: write them again.
+            fresh = bool({"recurrence", "start", "end"} & set(patch))
+            actions += _occurrences(desired, user_id, {} if fresh else current.occurrences)
             continue
-        if current is not None and current.event_id and current.role != role:
-            # Organizer meeting ↔ plain copy: replace the event, don't mutate it.
+        if current is not None and current.event_id and (current.role != role or series != was_series):
+            # Organizer meeting ↔ plain copy, series ↔ single: replace the event, don't mutate it.
             actions.append(Delete(user_id, current.role, current.event_id))
             generation = current.generation + 1
             maybe = False
@@ -190,7 +221,42 @@ def plan(
         actions.append(
             Create(user_id, box.address or "", role, box.kind, box.id, full, full["transactionId"], generation, maybe)
         )
+        actions += _occurrences(desired, user_id, {})
     for user_id, current in have.items():
         if user_id not in wanted and (current.event_id or current.state == "pending"):
             actions.append(Delete(user_id, current.role, current.event_id))
     return actions
+
+
+def occurrence_patch(desired: Desired, override: dict[str, Any]) -> dict[str, Any]:
+    """An exception as the booking product sent it (`title`, `start`, `end`, `location`,
+    `body`; or `cancelled`) → what we write to that occurrence."""
+    if override.get("cancelled"):
+        return {"cancelled": True}
+    tz = windows_name(desired.time_zone)
+    names = {"title": "subject", "location": "location", "body": "body", "start": "start", "end": "end"}
+    patch: dict[str, Any] = {}
+    for key, value in override.items():
+        if key in ("start", "end"):
+            patch[names[key]] = {"dateTime": value, "timeZone": tz}
+        elif key == "location":
+            patch["location"] = {"displayName": value}
+        elif key == "body":
+            patch["body"] = {"contentType": "text", "content": value}
+        elif key == "title":
+            patch["subject"] = value
+    return patch
+
+
+def _occurrences(desired: Desired, mailbox: str, written: dict[str, dict[str, Any]]) -> list[Action]:
+    """The exceptions this target still needs (a meeting's go to the organizer's series only:
+    Exchange updates the attendees' and rooms' copies)."""
+    if desired.recurrence is None:
+        return []
+    at = datetime.fromisoformat(desired.start).time()
+    changes = tuple(
+        (day, to_utc(datetime.combine(date.fromisoformat(day), at), desired.time_zone), patch)
+        for day, override in sorted(desired.occurrences.items())
+        if written.get(day) != (patch := occurrence_patch(desired, override))
+    )
+    return [Occurrences(mailbox, changes)] if changes else []

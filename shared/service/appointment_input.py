@@ -9,7 +9,8 @@ from typing import Any
 from shared.adapters.records import LINK_CLASSES, Appointment
 from shared.core.errors import InvalidInput, UnknownTimeZone
 from shared.core.outbound import Mailbox
-from shared.core.timezones import zone
+from shared.core.recurrence import occurrence_dates, parse_recurrence
+from shared.core.timezones import windows_name, zone
 from shared.core.validation import boolean, email, identifier, known_keys, optional_str
 from shared.service.ports import Services
 
@@ -29,11 +30,13 @@ FIELDS = {
     "guests",
     "resources",
     "push",
+    "recurrence",
 }
+MAX_OCCURRENCES = 999  # a finite series; Outlook itself allows 999 occurrences
 
 
 # -- validation -------------------------------------------------------------------------------
-def _when(field_name: str, value: Any, tz_name: str, all_day: bool, prefix: str) -> datetime:
+def when(field_name: str, value: Any, tz_name: str, all_day: bool, prefix: str) -> datetime:
     """ISO date-time (naive = wall clock in timeZone; with offset = converted) → naive local."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(prefix + field_name, f"{prefix + field_name} must be an ISO 8601 date-time")
@@ -75,8 +78,8 @@ def parse(org_id: str, appointment_id: str, body: dict[str, Any], default_push: 
     except UnknownTimeZone as exc:
         raise InvalidInput(prefix + "timeZone", f"{prefix}timeZone: {exc}") from None
     all_day = boolean(body, "isAllDay", False, prefix)
-    start = _when("start", body.get("start"), tz_name, all_day, prefix)
-    end = _when("end", body.get("end"), tz_name, all_day, prefix)
+    start = when("start", body.get("start"), tz_name, all_day, prefix)
+    end = when("end", body.get("end"), tz_name, all_day, prefix)
     if end <= start:
         raise InvalidInput(prefix + "end", f"{prefix}end must be after start")
     if all_day and (start.time() != time() or end.time() != time()):
@@ -92,6 +95,7 @@ def parse(org_id: str, appointment_id: str, body: dict[str, Any], default_push: 
             prefix + "attendees",
             f"{prefix}at most {MAX_ATTENDEES} attendees, guests and resources together (Exchange's limit)",
         )
+    recurrence = _recurrence(body.get("recurrence"), start, tz_name, prefix)
     return Appointment(
         org=org_id,
         appointment=appointment_id,
@@ -108,7 +112,32 @@ def parse(org_id: str, appointment_id: str, body: dict[str, Any], default_push: 
         guests=guests,
         resources=resources,
         push=boolean(body, "push", default_push, prefix),
+        recurrence=recurrence,
     )
+
+
+def _recurrence(raw: Any, start: datetime, tz_name: str, prefix: str) -> dict[str, Any] | None:
+    """Graph's patternedRecurrence, checked; `start` is its first occurrence, so the range
+    starts on that date (given or not) and the pattern must fit it."""
+    if raw is None:
+        return None
+    field_name = prefix + "recurrence"
+    if isinstance(raw, dict) and isinstance(raw.get("range"), dict):
+        given = raw["range"].get("startDate")
+        if given is not None and given != start.date().isoformat():
+            raise InvalidInput(
+                field_name + ".range.startDate",
+                f"{field_name}.range.startDate must be the date of start ({start.date().isoformat()}), or left out",
+            )
+        raw = {**raw, "range": {**raw["range"], "startDate": start.date().isoformat()}}
+    rec = parse_recurrence(raw, field=field_name, max_occurrences=MAX_OCCURRENCES)
+    first = next(occurrence_dates(rec), None)
+    if first != start.date():
+        raise InvalidInput(
+            prefix + "start",
+            f"{prefix}start must be the series' first occurrence: {start.date()} does not fit the pattern",
+        )
+    return rec.to_graph(windows_name(tz_name))
 
 
 async def check_references(
@@ -134,3 +163,21 @@ async def check_references(
             kind, ident, link.m365_user_id if linked else None, link.account, link.display_name
         )
     return boxes
+
+
+def carried_exceptions(before: Appointment | None, after: Appointment) -> dict[str, dict[str, Any]]:
+    """A PUT of a series keeps the exceptions set through its occurrence routes, on the dates
+    that are still occurrences of the new pattern (Outlook drops the others)."""
+    if before is None or after.recurrence is None or not before.occurrences:
+        return {}
+    dates = occurrence_dates(parse_recurrence(after.recurrence))
+    wanted = sorted(before.occurrences)
+    kept: dict[str, dict[str, Any]] = {}
+    current = next(dates, None)
+    for day in wanted:
+        target = date.fromisoformat(day)
+        while current is not None and current < target:
+            current = next(dates, None)
+        if current == target:
+            kept[day] = before.occurrences[day]
+    return kept

@@ -15,9 +15,9 @@ from shared.adapters.records import Appointment, Org, Target
 from shared.core.errors import InvalidInput, NotFound
 from shared.core.logcontext import log_context
 from shared.core.org_settings import SyncMode
-from shared.core.outbound import Mailbox, Stored, plan
+from shared.core.outbound import Mailbox, Stored, occurrence_patch, plan
 from shared.core.validation import identifier
-from shared.service.appointment_input import check_references, parse
+from shared.service.appointment_input import carried_exceptions, check_references, parse
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 from shared.service.push import apply, target_view
@@ -48,21 +48,22 @@ async def sync(
             # Off: no Graph writes. The appointment is stored; turning sync on again
             # catches up (shared.service.orgs.update_settings).
             view = [target_view(t) for t in targets if t.state != "deleted"]
-            return {"appointment": appt.appointment, "deleted": appt.deleted, "targets": view, "syncOff": True}
-        stored = [Stored(t.mailbox, t.role, t.event_id, t.written, t.state, t.generation) for t in targets]
+            return {**_head(appt, targets), "targets": view, "syncOff": True}
+        stored = [
+            Stored(t.mailbox, t.role, t.event_id, t.written, t.state, t.generation, t.occurrences) for t in targets
+        ]
         actions = plan(appt.desired(), org.config.use_organizer, boxes, stored)
-        results = await apply(
-            services, org, appt.appointment, actions, {t.mailbox: t for t in targets}, retries=retries, final=final
-        )
-        return {"appointment": appt.appointment, "deleted": appt.deleted, "targets": results}
+        by_mailbox = {t.mailbox: t for t in targets}  # the shell updates these (and adds new ones)
+        results = await apply(services, org, appt.appointment, actions, by_mailbox, retries=retries, final=final)
+        return {**_head(appt, targets), "targets": results}
 
 
 def pending(view: dict[str, Any]) -> bool:
     return any(t["state"] == "pending" for t in view["targets"])
 
 
-async def _sync_or_queue(
-    services: Services, org: Org, appt: Appointment, boxes: dict[tuple[str, str], Mailbox]
+async def sync_or_queue(
+    services: Services, org: Org, appt: Appointment, boxes: dict[tuple[str, str], Mailbox] | None
 ) -> dict[str, Any]:
     """Sync now; what Graph held up is finished from the queue (nothing accepted is lost)."""
     view = await sync(services, org, appt, boxes)
@@ -75,8 +76,10 @@ async def put(services: Services, org_id: str, appointment_id: str, body: dict[s
     org = await require_org(services, org_id)
     appt = parse(org_id, appointment_id, body, org.config.push_appointments_by_default)
     boxes = await check_references(services, appt)  # 400 before anything is written
+    before = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
+    appt.occurrences = carried_exceptions(before, appt)
     await services.store.upsert(appt)
-    return await _sync_or_queue(services, org, appt, boxes)
+    return await sync_or_queue(services, org, appt, boxes)
 
 
 async def delete(services: Services, org_id: str, appointment_id: str) -> dict[str, Any]:
@@ -87,7 +90,7 @@ async def delete(services: Services, org_id: str, appointment_id: str) -> dict[s
         appt = Appointment(org=org_id, appointment=appointment_id)
     appt.deleted, appt.updated_at = True, services.clock.now()
     await services.store.upsert(appt)
-    return await _sync_or_queue(services, org, appt, {})
+    return await sync_or_queue(services, org, appt, {})
 
 
 async def get(services: Services, org_id: str, appointment_id: str) -> dict[str, Any]:
@@ -96,11 +99,27 @@ async def get(services: Services, org_id: str, appointment_id: str) -> dict[str,
     if appt is None:
         raise NotFound(f"appointment {appointment_id!r} is not known", code="appointment_not_found")
     targets = await stored_targets(services, org_id, appointment_id)
-    return {
-        "appointment": appointment_id,
-        "deleted": appt.deleted,
-        "targets": [target_view(t) for t in targets if t.state != "deleted"],
-    }
+    return {**_head(appt, targets), "targets": [target_view(t) for t in targets if t.state != "deleted"]}
+
+
+def _head(appt: Appointment, targets: list[Target]) -> dict[str, Any]:
+    head: dict[str, Any] = {"appointment": appt.appointment, "deleted": appt.deleted}
+    if appt.recurrence is not None:
+        head["recurrence"] = appt.recurrence
+        head["occurrences"] = exceptions_view(appt, targets)
+    return head
+
+
+def exceptions_view(appt: Appointment, targets: list[Target]) -> list[dict[str, Any]]:
+    """A series' exceptions and cancellations, each with whether every target has it yet."""
+    live = [t for t in targets if t.state not in ("deleted", "deleting")]
+    desired = appt.desired()
+    rows = []
+    for day, override in sorted(appt.occurrences.items()):
+        patch = occurrence_patch(desired, override)
+        done = all(t.occurrences.get(day) == patch for t in live)
+        rows.append({"date": day, **override, "state": "synced" if done and live else "pending"})
+    return rows
 
 
 async def retry(services: Services, org_id: str, appointment_id: str, *, final: bool) -> bool:

@@ -21,7 +21,7 @@ from shared.core.logcontext import log_context
 from shared.core.outbound import Mailbox
 from shared.core.validation import identifier
 from shared.service import appointments, room_import
-from shared.service.appointment_input import check_references, parse
+from shared.service.appointment_input import carried_exceptions, check_references, parse
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 
@@ -67,6 +67,10 @@ async def submit(services: Services, org_id: str, worker_id: str, body: dict[str
         appt = parse(org_id, appointment_id, fields, default_push, prefix=prefix)
         boxes = await check_references(services, appt, prefix, boxes)
         parsed.append(appt)
+    for appt in parsed:
+        if appt.recurrence is not None:  # a series keeps its exceptions (one read per series)
+            before = await services.store.get(Appointment, org=org_id, appointment=appt.appointment)
+            appt.occurrences = carried_exceptions(before, appt)
     job_id = str(uuid.uuid4())
     chunks = [parsed[i : i + CHUNK] for i in range(0, len(parsed), CHUNK)]
     # Durable before we answer: the appointments, the job, then its messages.

@@ -35,6 +35,7 @@ from shared.service.event_lookup import know, linked_people
 from shared.service.held_deletions import hold
 from shared.service.links import load_link, save_link_fields, update_link
 from shared.service.ports import Services
+from shared.service.series_lookup import gather_series
 
 log = logging.getLogger("calsync.inbound")
 # A change's booking-side field → the Graph field we write it as.
@@ -116,6 +117,7 @@ async def _round(
             return None
         items, new_link, fresh = delta.items, delta.link, delta.fresh
         seen, known, left_window, items = await _gather(services, org, mailbox, delta)
+        items, series, series_known = await gather_series(services, org, mailbox, items, seen, fresh)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
         mapped = None
@@ -125,7 +127,7 @@ async def _round(
                 [
                     1
                     async for s in store.query(SeenEvent, mailbox=mailbox)
-                    if s.org == org_id and s.role in ("ours", "created")
+                    if s.org == org_id and s.role in ("ours", "created") and not s.content.get("series")
                 ]
             )
         result = inbound.plan(
@@ -138,6 +140,8 @@ async def _round(
             people=delta.people,
             mapped=mapped,
             left_window=left_window,
+            series=series,
+            series_known=series_known,
         )
 
         for ical_uid, appointment in result.claims.items():
@@ -238,12 +242,15 @@ async def _gather(
     known: dict[str, inbound.Known] = {}
 
     async def learn(item: dict[str, Any] | None, event_id: str) -> None:
+        if item is not None and (item.get("seriesMasterId") or _occurrence(seen.get(event_id))):
+            return  # an occurrence: known through its series (shared.service.series_lookup)
         known[event_id] = await know(services, org, mailbox, event_id, item, delta.people, delta.users)
 
     confirmed: list[dict[str, Any]] = []
     for item in items:
         await learn(item, item["id"])
-        if "@removed" in item and (item["id"] in seen or known[item["id"]].ours):
+        removal = "@removed" in item and not _occurrence(seen.get(item["id"]))
+        if removal and (item["id"] in seen or known.get(item["id"], inbound.Known()).ours):
             current = await services.graph.get_event(org.m365_tenant_id, mailbox, item["id"])
             if current is not None:
                 item = current  # not deleted: moved or changed outside the window
@@ -253,8 +260,8 @@ async def _gather(
     if delta.fresh:
         present = {item["id"] for item in confirmed}
         for event_id, prior in seen.items():
-            if event_id in present:
-                continue
+            if event_id in present or _occurrence(prior) or "recurrence" in prior.content:
+                continue  # occurrences and series masters: their series decides
             if delta_window.outside(prior.content, delta.start, delta.end):
                 left.add(event_id)
                 continue
@@ -267,6 +274,10 @@ async def _gather(
                 confirmed.append(current)
                 await learn(current, event_id)
     return seen, known, frozenset(left), confirmed
+
+
+def _occurrence(prior: inbound.Seen | None) -> bool:
+    return prior is not None and bool(prior.content.get("series"))
 
 
 async def _note_responses(

@@ -12,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from shared.adapters.inbound_records import SeenEvent
 from shared.adapters.records import EventRef, IcalRef, Org, Target
-from shared.core.errors import GraphError, GraphNotFound, GraphUnavailable
+from shared.core.errors import GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id
-from shared.core.outbound import Action, Create, Delete, Keep, Skip, Update
+from shared.core.outbound import Action, Create, Delete, Keep, Occurrences, Skip, Update
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.push")
+# Where to look for an occurrence around its original start: Outlook does not let one move
+# past its neighbours (ErrorOccurrenceCrossingBoundary), so a month covers daily to monthly.
+INSTANCE_SLACK = timedelta(days=35)
 
 
 def target_view(t: Target) -> dict[str, Any]:
@@ -107,6 +111,8 @@ class _Shell:
                 elif isinstance(action, Keep) and target.state != "synced":
                     target.state, target.error_code, target.error_message = "synced", None, None
                     await self.save(target)
+                elif isinstance(action, Occurrences):
+                    await self.occurrences(target, action)
             except GraphError as exc:
                 retryable = isinstance(exc, GraphUnavailable) and not self.final
                 target.state = "pending" if retryable else "failed"
@@ -130,6 +136,7 @@ class _Shell:
         target.owner_kind, target.owner_id = action.owner_kind, action.owner_id
         target.transaction_id, target.generation = action.transaction_id, action.generation
         target.state, target.event_id, target.attempts = "pending", None, target.attempts + 1
+        target.occurrences = {}  # a new series has none of the old one's exceptions
         await self.save(target)  # write-ahead: a crash from here on is recovered by lookup
         graph = self.services.graph
         existing = await self._found(action.mailbox) if action.maybe_exists else []
@@ -192,6 +199,43 @@ class _Shell:
         target.generation += 1
         target.error_code = target.error_message = None
         await self.save(target)
+
+    async def occurrences(self, target: Target, action: Occurrences) -> None:
+        """Write a series' exceptions to the matching instances (found by `originalStart`):
+        a PATCH moves or edits one, a DELETE cancels it. What is written is recorded per date,
+        so a retry or a repeated PUT writes nothing again."""
+        if not target.event_id or target.state != "synced":
+            return  # the series itself did not make it: its retry brings the exceptions
+        graph = self.services.graph
+        first, last = action.changes[0][1], action.changes[-1][1]
+        found = await graph.instances(
+            self.tenant, target.mailbox, target.event_id, first - INSTANCE_SLACK, last + INSTANCE_SLACK
+        )
+        by_start = {str(e.get("originalStart") or "")[:19]: e for e in found}
+        for day, original, patch in action.changes:
+            instance = by_start.get(original.strftime("%Y-%m-%dT%H:%M:%S"))
+            if patch.get("cancelled"):
+                if instance is not None:
+                    await graph.delete_event(self.tenant, target.mailbox, instance["id"], retries=self.retries)
+                    await self.services.store.delete_key(EventRef, mailbox=target.mailbox, event_id=instance["id"])
+            elif instance is None:
+                raise GraphRejected(f"the series has no occurrence on {day}", code="occurrence_not_found")
+            else:
+                event = await graph.update_event(
+                    self.tenant, target.mailbox, instance["id"], patch, retries=self.retries
+                )
+                await self.services.store.upsert(
+                    EventRef(
+                        mailbox=target.mailbox,
+                        event_id=event["id"],
+                        org=self.org.org,
+                        appointment=self.appointment,
+                        role=target.role,
+                        change_key=event.get("changeKey"),
+                    )
+                )
+            target.occurrences = {**target.occurrences, day: patch}
+            await self.save(target)
 
     async def _synced(self, target: Target, event: dict[str, Any], written: dict[str, Any]) -> None:
         target.event_id, target.change_key = event["id"], event.get("changeKey")

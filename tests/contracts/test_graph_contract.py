@@ -105,6 +105,41 @@ async def test_update_gives_a_new_change_key(graph: Backend) -> None:
     assert [(e["id"], e["changeKey"]) for e in found] == [(made["id"], updated["changeKey"])]
 
 
+async def test_a_series_has_instances_that_become_exceptions_or_go(graph: Backend) -> None:
+    # event-list-instances.md (occurrences and exceptions in [startDateTime, endDateTime),
+    # with seriesMasterId and originalStart); event-update.md on an occurrence makes it an
+    # exception; event-delete.md on an occurrence cancels it; the master is not in delta.
+    g, t, ada = graph.graph, graph.tenant_id, graph.uid("ada")
+    daily = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": DAY.strftime("%Y-%m-%d"), "numberOfOccurrences": 4},
+    }
+    master = await g.create_event(t, ada, body("Standup", tag="series", recurrence=daily))
+    assert master["type"] == "seriesMaster"
+    span = (DAY - timedelta(hours=1), DAY + timedelta(days=5))
+    found = await g.instances(t, ada, master["id"], *span)
+    assert [e["type"] for e in found] == ["occurrence"] * 4
+    assert all(e["seriesMasterId"] == master["id"] for e in found)
+    assert [e["originalStart"][:16] for e in found] == [
+        (DAY + timedelta(days=n)).strftime("%Y-%m-%dT%H:%M") for n in range(4)
+    ]
+    second, third = found[1], found[2]
+    moved = await g.update_event(t, ada, second["id"], {"subject": "Standup (late)"})
+    assert moved["type"] == "exception" and moved["subject"] == "Standup (late)"
+    assert await g.delete_event(t, ada, third["id"]) is True
+    after = await g.instances(t, ada, master["id"], *span)
+    assert [(e["type"], e["originalStart"][:16]) for e in after] == [
+        ("occurrence", found[0]["originalStart"][:16]),
+        ("exception", second["originalStart"][:16]),
+        ("occurrence", found[3]["originalStart"][:16]),
+    ]
+    items, _ = await delta(graph, ada, None)
+    assert master["id"] not in {i["id"] for i in items} and len([i for i in items if i.get("seriesMasterId")]) == 3
+    assert [e["id"] for e in await g.find_events(t, ada, PROPERTY_ID, "series")] == [master["id"]]
+    await g.delete_event(t, ada, master["id"])
+    assert await g.instances(t, ada, master["id"], *span) == []
+
+
 async def test_update_or_delete_of_a_missing_event(graph: Backend) -> None:
     # api-reference/v1.0/api/event-delete.md (204); event-update.md. Neither names the answer
     # for an item that is gone; the emulator answers 404 ErrorItemNotFound, which the port

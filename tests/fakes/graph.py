@@ -54,6 +54,7 @@ from shared.core.errors import (
     MailboxNotEnabled,
 )
 from shared.core.graph_types import DirectoryUser, SubscriptionInfo
+from shared.core.recurrence import expand, parse_recurrence
 from shared.core.timezones import UnknownTimeZone, zone
 
 FaultKind = Literal["unavailable", "lost_answer", "timeout"]
@@ -240,6 +241,12 @@ class FakeEvent:
     extended: dict[str, str] = field(default_factory=dict)  # normalised property id → value
     extended_ids: dict[str, str] = field(default_factory=dict)  # normalised id → id as written
     seq: int = 0
+    # Series (kept simple; the emulator is the faithful one): a master stores `recurrence`;
+    # its occurrences are stored events naming it, made when the series is created.
+    kind: str = "singleInstance"  # singleInstance | seriesMaster | occurrence | exception
+    recurrence: dict[str, Any] | None = None
+    master_id: str | None = None
+    original_start: datetime | None = None
 
 
 @dataclass
@@ -602,6 +609,8 @@ class FakeGraph:
             return self._answer(fault, "create_event", self._render(existing))
         ev = self._new_event(user, event)
         self._add(ev)
+        if ev.recurrence is not None:
+            self._occur(user, ev)
         return self._answer(fault, "create_event", self._render(ev))
 
     async def update_event(
@@ -613,8 +622,14 @@ class FakeGraph:
         trial = replace(ev, categories=list(ev.categories), attendees=[dict(a) for a in ev.attendees])
         trial.extended, trial.extended_ids = dict(ev.extended), dict(ev.extended_ids)
         if self._apply(trial, patch, creating=False):  # validate in full before changing anything
+            if trial.kind == "occurrence":
+                trial.kind = "exception"
             self._events[user.id][ev.id] = trial
             self._touch(trial)
+            if trial.kind == "seriesMaster" and {"recurrence", "start", "end"} & set(patch):
+                for old in [e for e in self._sorted(user.id) if e.master_id == trial.id]:
+                    self._remove(old)  # a new pattern: Outlook makes the occurrences anew
+                self._occur(user, trial)
             ev = trial
         return self._answer(fault, "update_event", self._render(ev))
 
@@ -622,7 +637,10 @@ class FakeGraph:
         fault = self._call("delete_event", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)
         try:
             user = self._mailbox_user(tenant_id, mailbox_id)
-            self._remove(self._event(user, event_id))
+            ev = self._event(user, event_id)
+            for occurrence in [e for e in self._sorted(user.id) if e.master_id == ev.id]:
+                self._remove(occurrence)
+            self._remove(ev)
         except GraphNotFound:
             return self._answer(fault, "delete_event", False)  # as the gateway: gone already
         return self._answer(fault, "delete_event", True)
@@ -633,7 +651,7 @@ class FakeGraph:
         key, wanted = _normalise_property_id(property_id), value.lower()
         out = []
         for ev in self._sorted(user.id):
-            if key in ev.extended and ev.extended[key].lower() == wanted:
+            if ev.master_id is None and key in ev.extended and ev.extended[key].lower() == wanted:
                 out.append(
                     {
                         "@odata.etag": f'W/"{ev.change_key}"',
@@ -644,6 +662,19 @@ class FakeGraph:
                     }
                 )
         return out
+
+    async def instances(
+        self, tenant_id: str, mailbox_id: str, event_id: str, start: datetime, end: datetime
+    ) -> list[dict]:
+        self._call("instances", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)
+        user = self._mailbox_user(tenant_id, mailbox_id)
+        if user.id not in self._events or event_id not in self._events[user.id]:
+            return []
+        return [
+            self._render(e)
+            for e in self._sorted(user.id)
+            if e.master_id == event_id and e.start < end.astimezone(UTC) and start.astimezone(UTC) < e.end
+        ]
 
     async def delta(
         self, tenant_id: str, mailbox_id: str, link: str | None, start: datetime, end: datetime
@@ -979,6 +1010,10 @@ class FakeGraph:
 
             changed |= key(attendees) != key(ev.attendees)
             ev.attendees = attendees
+        if body.get("recurrence") is not None and body["recurrence"] != ev.recurrence:
+            if not creating and ev.kind != "seriesMaster":
+                raise _rejected("ErrorInvalidRequest", "Only a series master takes a recurrence.")
+            ev.recurrence, ev.kind, changed = body["recurrence"], "seriesMaster", True
         for prop in body.get("singleValueExtendedProperties") or []:
             pid = _normalise_property_id(str(prop.get("id", "")))
             ev.extended_ids[pid] = str(prop.get("id"))
@@ -996,6 +1031,32 @@ class FakeGraph:
         self._events.setdefault(ev.mailbox_id, {})[ev.id] = ev
         self._notify(ev, "created")
         self._notify(ev, "updated")  # Graph is seen sending both for one create (as the emulator)
+
+    def _occur(self, user: FakeUser, master: FakeEvent) -> None:
+        """Store a master's occurrences (shared.core.recurrence expands the pattern)."""
+        rec = parse_recurrence(master.recurrence)
+        first = _local(master.start, master.start_tz)
+        for n, occ in enumerate(expand(rec, first, master.end - master.start, master.start_tz)):
+            if n >= 200:
+                break  # an endless series: enough for any test
+            self._add(
+                replace(
+                    master,
+                    id=f"{master.id}-{occ.start:%Y%m%dT%H%M}",
+                    start=occ.start,
+                    end=occ.end,
+                    kind="occurrence",
+                    recurrence=None,
+                    master_id=master.id,
+                    original_start=occ.start,
+                    change_key=self._change_key(),
+                    categories=list(master.categories),
+                    attendees=[dict(a) for a in master.attendees],
+                    extended=dict(master.extended),
+                    extended_ids=dict(master.extended_ids),
+                    transaction_id=None,
+                )
+            )
 
     def _touch(self, ev: FakeEvent) -> None:
         ev.change_key = self._change_key()
@@ -1071,9 +1132,11 @@ class FakeGraph:
             "isCancelled": ev.is_cancelled,
             "isOrganizer": ev.is_organizer,
             "responseRequested": True,
-            "seriesMasterId": None,
+            "seriesMasterId": ev.master_id,
             "showAs": "free" if ev.is_cancelled else ev.show_as,
-            "type": "singleInstance",
+            "type": ev.kind,
+            "recurrence": ev.recurrence,
+            **({"originalStart": _fmt_utc(ev.original_start)} if ev.original_start else {}),
             "webLink": f"https://outlook.office365.com/owa/?itemid={ev.id}&exvsurl=1&path=/calendar/item",
             "responseStatus": {"response": ev.response, "time": "0001-01-01T00:00:00Z"},
             "body": body,
@@ -1081,7 +1144,6 @@ class FakeGraph:
             "end": {"dateTime": end, "timeZone": "UTC"},
             "location": location,
             "locations": [location] if ev.location else [],
-            "recurrence": None,
             "attendees": [dict(a) for a in ev.attendees],
             "organizer": {"emailAddress": {"name": ev.organizer_name, "address": ev.organizer_address}},
         }
@@ -1113,6 +1175,8 @@ class FakeGraph:
                 )
 
         for ev in self._sorted(user.id):
+            if ev.kind == "seriesMaster":
+                continue  # calendarView lists occurrences, never the master
             if _in_window(ev, prev.start, prev.end):
                 seen[ev.id] = ev.change_key
                 if prev.seen.get(ev.id) != ev.change_key:

@@ -104,3 +104,57 @@ def test_pending_create_is_looked_up_before_creating_again() -> None:
     assert create.maybe_exists
     [delete] = plan(desired(deleted=True), True, boxes({"w1"}), pending)
     assert isinstance(delete, Delete) and delete.event_id is None  # found by property and deleted
+
+
+WEEKLY = {
+    "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]},
+    "range": {"type": "numbered", "startDate": "2026-12-01", "numberOfOccurrences": 10},
+}
+
+
+def test_a_series_is_one_master_and_its_exceptions_follow_it() -> None:
+    series = desired(
+        recurrence=WEEKLY,
+        time_zone="Europe/Oslo",
+        occurrences={
+            "2026-12-08": {"title": "Moved", "start": "2026-12-08T14:00:00"},
+            "2026-12-15": {"cancelled": True},
+        },
+    )
+    actions = plan(series, True, boxes({"w1", "w2"}), [])
+    assert [type(a).__name__ for a in actions] == ["Create", "Occurrences"]
+    create, occurrences = actions
+    assert create.event["recurrence"] == WEEKLY
+    # Each exception is named by its original start in UTC (Oslo is UTC+1 in December).
+    assert [(day, str(original)) for day, original, _ in occurrences.changes] == [
+        ("2026-12-08", "2026-12-08 09:00:00+00:00"),
+        ("2026-12-15", "2026-12-15 09:00:00+00:00"),
+    ]
+    moved = {"dateTime": "2026-12-08T14:00:00", "timeZone": "W. Europe Standard Time"}
+    assert occurrences.changes[0][2] == {"subject": "Moved", "start": moved}
+    assert occurrences.changes[1][2] == {"cancelled": True}
+
+
+def test_exceptions_already_written_are_not_written_again_unless_the_pattern_changes() -> None:
+    series = desired(recurrence=WEEKLY, occurrences={"2026-12-15": {"cancelled": True}})
+    cancelled = {"2026-12-15": {"cancelled": True}}
+    done = [Stored("uid-w1", "organizer", "ev", _written(series), "synced", 0, cancelled)]
+    assert [type(a).__name__ for a in plan(series, True, boxes({"w1"}), done) if not isinstance(a, Skip)] == ["Keep"]
+    longer = {**WEEKLY, "range": {**WEEKLY["range"], "numberOfOccurrences": 12}}
+    actions = plan(desired(recurrence=longer, occurrences=series.occurrences), True, boxes({"w1"}), done)
+    kinds = [type(a).__name__ for a in actions if not isinstance(a, Skip)]
+    assert kinds == ["Update", "Occurrences"]  # Outlook drops exceptions then
+
+
+def test_a_series_becoming_a_single_appointment_replaces_the_event() -> None:
+    series = desired(recurrence=WEEKLY)
+    stored = applied(plan(series, True, boxes({"w1"}), []), [])
+    actions = plan(desired(), True, boxes({"w1"}), stored)
+    assert [type(a).__name__ for a in actions if not isinstance(a, Skip)] == ["Delete", "Create"]
+    [create] = [a for a in actions if isinstance(a, Create)]
+    assert "recurrence" not in create.event and create.generation == 1
+
+
+def _written(d: Desired) -> dict:
+    [create] = [a for a in plan(d, True, boxes({"w1"}), []) if isinstance(a, Create)]
+    return {k: create.event[k] for k in COMPARED if k in create.event}

@@ -1,0 +1,115 @@
+"""Outlook → booking for recurring series, the pure part.
+
+calendarView delta lists a series' occurrences and exceptions, never its master
+(concepts/delta-query-events.md), and an `@removed` item names only an id. The shell groups
+a round's items by series (an occurrence's `seriesMasterId`, or the series its snapshot
+remembers) and reads each master once; this module turns one series into at most:
+one `created` (with `recurrence` and its exceptions), one `updated` (the master: its
+fields or pattern), one `occurrence_updated` / `occurrence_deleted` per occurrence, or one
+`deleted` for the whole series. A series counts once for the mass-deletion guard.
+
+Occurrences are named by their original date in the series' time zone (`occurrence`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.core.changes import NewChange
+from shared.core.mapping import FIELDS, normalize, values
+from shared.core.timezones import zone
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series as a round sees it."""
+
+    master_id: str
+    master: dict[str, Any] | None  # the master as Graph has it now; None: the series is gone
+    items: tuple[dict[str, Any], ...]  # the round's occurrences and exceptions of it (and removals)
+    # Ours: what the booking product wants per original date (normalized fields), for echoes.
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def occurrence_date(item: dict[str, Any], master: dict[str, Any] | None, fallback: str | None = None) -> str | None:
+    """The original date of an occurrence, in the series' time zone (YYYY-MM-DD)."""
+    original = item.get("originalStart")
+    if not original:
+        return fallback
+    at = datetime.fromisoformat(str(original).replace("Z", "+00:00")[:19] + "+00:00")
+    tz = "UTC"
+    if master is not None:
+        tz = (
+            ((master.get("recurrence") or {}).get("range") or {}).get("recurrenceTimeZone")
+            or master.get("originalStartTimeZone")
+            or "UTC"
+        )
+    try:
+        local = at.astimezone(zone(tz))
+    except Exception:  # an unknown zone name from Graph: UTC is still a stable key
+        local = at.astimezone(UTC)
+    return local.date().isoformat()
+
+
+def _fields(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str, Any]:
+    """An occurrence's comparable fields. delta sends a plain occurrence bare (id, type,
+    start, end: docs-contrib issues #34, #5602), so the rest is its master's; an exception
+    comes in full."""
+    own = normalize(item)
+    if "subject" in item or master is None:
+        return own
+    return {**normalize(master), "start": own["start"], "end": own["end"], "isCancelled": own["isCancelled"]}
+
+
+def series_content(master: dict[str, Any]) -> dict[str, Any]:
+    """The comparable fields of a master, with its pattern."""
+    return {**normalize(master), "recurrence": master.get("recurrence")}
+
+
+def occurrence_changes(
+    appointment: str,
+    series: Series,
+    prior_of: dict[str, Any],
+    change: Any,
+    *,
+    first_sight: bool,
+) -> tuple[list[NewChange], list[tuple[str, str | None, dict[str, Any]]], list[str]]:
+    """The occurrence-level changes of a known series: (changes, snapshots to keep as
+    (event id, changeKey, content), event ids to forget). `prior_of`: event id → its
+    snapshot (`Seen`) if any; `change(kind, event_id, data)` builds a NewChange."""
+    changes: list[NewChange] = []
+    keep: list[tuple[str, str | None, dict[str, Any]]] = []
+    forget: list[str] = []
+    for item in series.items:
+        event_id = item["id"]
+        prior = prior_of.get(event_id)
+        day = occurrence_date(item, series.master, prior.content.get("occurrence") if prior else None)
+        if "@removed" in item or item.get("isCancelled"):
+            forget.append(event_id)
+            wanted = series.overrides.get(day or "", {})
+            if day and not wanted.get("cancelled") and not first_sight:
+                changes.append(change("occurrence_deleted", event_id, {"occurrence": day}))
+            continue
+        content = {
+            **_fields(item, series.master),
+            "series": series.master_id,
+            "occurrence": day,
+            "exception": item.get("type") == "exception",
+        }
+        if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
+            continue
+        keep.append((event_id, item.get("changeKey"), content))
+        if first_sight or (prior is None and item.get("type") != "exception"):
+            continue  # a plain occurrence seen for the first time is what the series says
+        before = prior.content if prior is not None else {}
+        changed = [f for f in FIELDS if before and content[f] != before.get(f)] if before else list(FIELDS)
+        wanted = series.overrides.get(day or "", {})
+        if changed and all(wanted.get(f) == content[f] for f in changed):
+            continue  # our own exception coming back
+        if changed:
+            changes.append(
+                change("occurrence_updated", event_id, {"occurrence": day, **values(content), "changed": changed})
+            )
+    return changes, keep, forget

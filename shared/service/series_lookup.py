@@ -1,0 +1,84 @@
+"""The gather step for recurring series: a round's occurrences grouped by series, each
+master read once, what we know of it, and (for our series) the exceptions we wrote."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.adapters.inbound_records import SeenEvent
+from shared.adapters.records import Appointment, Org
+from shared.core import inbound
+from shared.core.inbound_series import Series
+from shared.core.timezones import to_utc
+from shared.service.event_lookup import know, linked_people
+from shared.service.ports import Services
+
+
+async def gather_series(
+    services: Services,
+    org: Org,
+    mailbox: str,
+    items: list[dict[str, Any]],
+    seen: dict[str, inbound.Seen],
+    fresh: bool,
+) -> tuple[list[dict[str, Any]], tuple[Series, ...], dict[str, inbound.Known]]:
+    """Split the round: (single events, series, what we know of each series' master). The
+    masters' snapshots are added to `seen`."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    singles: list[dict[str, Any]] = []
+    for item in items:
+        prior = seen.get(item["id"])
+        master = item.get("seriesMasterId") or (prior.content.get("series") if prior else None)
+        if master:
+            groups.setdefault(master, []).append(item)
+        else:
+            singles.append(item)
+    if fresh:
+        # A fresh round lists every occurrence in the window: a series we know that shows
+        # none may be gone (its master's read says).
+        for event_id, prior in seen.items():
+            if "recurrence" in prior.content and event_id not in groups:
+                groups[event_id] = []
+    if not groups:
+        return singles, (), {}
+    tenant = org.m365_tenant_id
+    people, users = await linked_people(services, org.org)
+    series: list[Series] = []
+    known: dict[str, inbound.Known] = {}
+    for master_id, members in groups.items():
+        if master_id not in seen:  # an incremental round read only its items' snapshots
+            row = await services.store.get(SeenEvent, mailbox=mailbox, event_id=master_id)
+            if row is not None and row.org == org.org:
+                seen[master_id] = inbound.Seen(row.event_id, row.appointment, row.role, row.change_key, row.content)
+        master = await services.graph.get_event(tenant, mailbox, master_id)
+        confirmed = []
+        for item in members:
+            # Graph also says @removed for an occurrence that left the window: only a 404
+            # makes it cancelled (event-delta.md).
+            removal = "@removed" in item and master is not None
+            if removal and await services.graph.get_event(tenant, mailbox, item["id"]) is not None:
+                continue
+            confirmed.append(item)
+        k = await know(services, org, mailbox, master_id, master, people, users)
+        known[master_id] = k
+        overrides = await _ours(services, org, k.ours) if k.ours else {}
+        series.append(Series(master_id, master, tuple(confirmed), overrides))
+    return singles, tuple(series), known
+
+
+async def _ours(services: Services, org: Org, appointment: str) -> dict[str, dict[str, Any]]:
+    """The exceptions we wrote to our series, as the fields a delta item shows (echoes)."""
+    appt = await services.store.get(Appointment, org=org.org, appointment=appointment)
+    if appt is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for day, override in appt.occurrences.items():
+        fields: dict[str, Any] = {}
+        for key, value in override.items():
+            if key in ("start", "end"):
+                fields[key] = to_utc(datetime.fromisoformat(value), appt.time_zone).strftime("%Y-%m-%dT%H:%M:%SZ")
+            else:
+                fields[key] = value
+        out[day] = fields
+    return out

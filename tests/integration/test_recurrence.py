@@ -1,0 +1,211 @@
+"""Recurring appointments through the local host, Azurite and the emulator: one series master
+per target, exceptions and cancellations on its instances, idempotent like single ones."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.integration.conftest import OrgFixture, Stack
+from tests.integration.test_push import OUTLOOK_APP, writes
+
+D = "fabrikam.test"
+
+
+def first_monday() -> date:
+    soon = datetime.now(UTC).date() + timedelta(days=7)
+    return soon + timedelta(days=(7 - soon.weekday()) % 7)
+
+
+MONDAY = first_monday()
+
+
+def weekly(count: int = 10, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "title": "Team meeting",
+        "start": f"{MONDAY}T09:00:00",
+        "end": f"{MONDAY}T10:00:00",
+        "timeZone": "Europe/Oslo",
+        "organizer": "w-ada",
+        "attendees": ["w-bob"],
+        "resources": ["r-room0"],
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+            "range": {"type": "numbered", "numberOfOccurrences": count},
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+def graph(stack: Stack, org: OrgFixture) -> httpx.Client:
+    client = stack.graph_as(org.tenant, OUTLOOK_APP)  # reads that do not use calsync's mailbox budget
+    client.headers["Prefer"] = 'IdType="ImmutableId", outlook.timezone="UTC"'
+    return client
+
+
+def view(stack: Stack, org: OrgFixture, upn: str) -> list[dict[str, Any]]:
+    """The mailbox's calendarView over the series' weeks: occurrences and exceptions."""
+    start, end = MONDAY - timedelta(days=1), MONDAY + timedelta(weeks=12)
+    with graph(stack, org) as g:
+        r = g.get(
+            f"/users/{org.users[f'{upn}@{D}']}/calendarView",
+            params={"startDateTime": f"{start}T00:00:00Z", "endDateTime": f"{end}T00:00:00Z", "$top": 100},
+        )
+        assert r.status_code == 200, r.text
+        return [e for e in r.json()["value"] if not e.get("isCancelled")]
+
+
+def masters(stack: Stack, org: OrgFixture, upn: str) -> list[dict[str, Any]]:
+    with graph(stack, org) as g:
+        found = g.get(f"/users/{org.users[f'{upn}@{D}']}/events", params={"$top": 100}).json()["value"]
+    return [e for e in found if e["type"] == "seriesMaster"]
+
+
+def test_a_weekly_series_with_a_moved_and_a_cancelled_occurrence(linked: OrgFixture, stack: Stack) -> None:
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/team", json=weekly())
+    assert r.status_code == 200, r.text
+    assert r.json()["recurrence"]["pattern"]["daysOfWeek"] == ["monday"]
+    assert len(masters(stack, linked, "ada")) == 1
+    for upn in ("ada", "bob", "room0"):  # Exchange copies the series to the attendee and the room
+        assert len(view(stack, linked, upn)) == 10, upn
+
+    second, third = MONDAY + timedelta(weeks=1), MONDAY + timedelta(weeks=2)
+    r = stack.api.put(
+        f"/orgs/{linked.id}/appointments/team/occurrences/{second}",
+        json={"start": f"{second}T13:00:00", "title": "Team meeting (afternoon)"},
+    )
+    assert r.status_code == 200, r.text
+    r = stack.api.delete(f"/orgs/{linked.id}/appointments/team/occurrences/{third}")
+    assert r.status_code == 200, r.text
+    listed = stack.api.get(f"/orgs/{linked.id}/appointments/team/occurrences").json()["occurrences"]
+    assert [(o["date"], o.get("cancelled", False), o["state"]) for o in listed] == [
+        (str(second), False, "synced"),
+        (str(third), True, "synced"),
+    ]
+    instances = view(stack, linked, "ada")
+    assert len(instances) == 9
+    [moved] = [e for e in instances if e["type"] == "exception"]
+    afternoon = datetime.combine(second, time(13), ZoneInfo("Europe/Oslo")).astimezone(UTC)
+    assert moved["subject"] == "Team meeting (afternoon)"
+    assert moved["start"]["dateTime"].startswith(afternoon.strftime("%Y-%m-%dT%H:%M"))
+    assert len(view(stack, linked, "bob")) == 9  # the attendee's copy follows
+
+    # The same again changes nothing in Outlook.
+    stack.graph.delete("/_emulator/requests")
+    assert stack.api.put(f"/orgs/{linked.id}/appointments/team", json=weekly()).status_code == 200
+    r = stack.api.put(
+        f"/orgs/{linked.id}/appointments/team/occurrences/{second}",
+        json={"start": f"{second}T13:00:00", "title": "Team meeting (afternoon)"},
+    )
+    assert r.status_code == 200 and writes(stack, linked) == 0
+    # A cancelled occurrence stays cancelled: Outlook has no way back.
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/team/occurrences/{third}", json={"title": "Back?"})
+    assert r.status_code == 409 and r.json()["code"] == "occurrence_cancelled"
+
+
+def test_removing_the_recurrence_makes_it_one_appointment_again(linked: OrgFixture, stack: Stack) -> None:
+    assert stack.api.put(f"/orgs/{linked.id}/appointments/solo", json=weekly(4)).status_code == 200
+    single = {k: v for k, v in weekly().items() if k != "recurrence"}
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/solo", json=single)
+    assert r.status_code == 200, r.text
+    assert masters(stack, linked, "ada") == []
+    assert [e["type"] for e in view(stack, linked, "ada")] == ["singleInstance"]
+
+
+def test_a_new_pattern_updates_the_series(linked: OrgFixture, stack: Stack) -> None:
+    assert stack.api.put(f"/orgs/{linked.id}/appointments/pattern", json=weekly(4)).status_code == 200
+    [master] = masters(stack, linked, "ada")
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/pattern", json=weekly(6))
+    assert r.status_code == 200, r.text
+    [again] = masters(stack, linked, "ada")
+    assert again["id"] == master["id"]  # the same series, patched
+    assert len(view(stack, linked, "ada")) == 6
+
+
+def test_a_bad_recurrence_is_400_naming_the_field_and_writes_nothing(linked: OrgFixture, stack: Stack) -> None:
+    stack.graph.delete("/_emulator/requests")
+    cases = [
+        ({"pattern": {"type": "weekly", "interval": 1}, "range": {"type": "noEnd"}}, "recurrence.pattern.daysOfWeek"),
+        (
+            {"pattern": {"type": "daily", "interval": 1}, "range": {"type": "numbered", "numberOfOccurrences": 1000}},
+            "recurrence.range.numberOfOccurrences",
+        ),
+        (
+            {"pattern": {"type": "daily", "interval": 1}, "range": {"type": "endDate", "endDate": "2000-01-01"}},
+            "recurrence.range.endDate",
+        ),
+        (
+            {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]}, "range": {"type": "noEnd"}},
+            "start",  # a Monday start does not fit "every Tuesday"
+        ),
+    ]
+    for recurrence, field in cases:
+        r = stack.api.put(f"/orgs/{linked.id}/appointments/bad", json=weekly(recurrence=recurrence))
+        assert r.status_code == 400 and r.json()["field"] == field, (field, r.text)
+    assert stack.api.get(f"/orgs/{linked.id}/appointments/bad").status_code == 404
+    assert writes(stack, linked) == 0
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/bad/occurrences/{MONDAY}", json={"title": "x"})
+    assert r.status_code == 404
+
+
+def test_an_outlook_series_in_a_linked_room_is_one_appointment_both_ways(linked: OrgFixture, stack: Stack) -> None:
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+
+    ada = linked.users[f"ada@{D}"]
+    since = now()
+    with graph(stack, linked) as g:
+        r = g.post(
+            f"/users/{ada}/events",
+            json={
+                "subject": "Board",
+                "start": {"dateTime": f"{MONDAY}T08:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{MONDAY}T09:00:00", "timeZone": "UTC"},
+                "attendees": [{"emailAddress": {"address": f"room0@{D}"}, "type": "resource"}],
+                "recurrence": {
+                    "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+                    "range": {"type": "numbered", "startDate": str(MONDAY), "numberOfOccurrences": 8},
+                },
+            },
+        )
+        assert r.status_code == 201, r.text
+        master = r.json()
+        stack.notified_round(linked, "w-ada", since)
+        stack.notified_round(linked, "r-room0", since, kind="resource")
+        [created] = [c for c in changes(stack, linked) if c["type"] == "created"]
+        assert created["data"]["recurrence"]["pattern"]["type"] == "weekly"
+        assert created["data"]["recurrence"]["range"]["numberOfOccurrences"] == 8
+        assert (created["data"]["workers"], created["data"]["resources"]) == (["w-ada"], ["r-room0"])
+
+        # One occurrence moved in Outlook: one occurrence_updated, with its original date.
+        third = MONDAY + timedelta(weeks=2)
+        instances = g.get(
+            f"/users/{ada}/events/{master['id']}/instances",
+            params={"startDateTime": f"{third}T00:00:00Z", "endDateTime": f"{third}T23:59:00Z"},
+        ).json()["value"]
+        [occurrence] = instances
+        edited = now()
+        r = g.patch(f"/users/{ada}/events/{occurrence['id']}", json={"subject": "Board (budget)"})
+        assert r.status_code == 200, r.text
+        stack.notified_round(linked, "w-ada", edited)
+        stack.notified_round(linked, "r-room0", edited, kind="resource")
+        feed = changes(stack, linked)
+        [updated] = [c for c in feed if c["type"] == "occurrence_updated"]
+        assert updated["appointment"] == created["appointment"]
+        assert (updated["data"]["occurrence"], updated["data"]["title"]) == (str(third), "Board (budget)")
+        assert updated["data"]["changed"] == ["title"]  # not every field of a bare delta item
+        assert not [c for c in feed if c["type"] in ("updated", "deleted")]
+
+        # The series deleted: one deletion of the appointment, nothing held.
+        deleted_at = now()
+        assert g.delete(f"/users/{ada}/events/{master['id']}").status_code == 204
+        stack.notified_round(linked, "w-ada", deleted_at)
+        stack.notified_round(linked, "r-room0", deleted_at, kind="resource")
+    feed = changes(stack, linked)
+    assert [c["appointment"] for c in feed if c["type"] == "deleted"] == [created["appointment"]]
+    assert len([c for c in feed if c["type"] == "created"]) == 1
+    assert stack.link(linked, "w-ada")["attention"] is None

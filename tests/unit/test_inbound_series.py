@@ -1,0 +1,103 @@
+"""The pure Outlook → booking planner for recurring series: one series, one appointment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.core.inbound import Known, Plan, Seen, plan
+from shared.core.inbound_series import Series, occurrence_date
+from tests.unit.test_inbound import BOX, SETTINGS, item
+
+WEEKLY = {
+    "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]},
+    "range": {"type": "numbered", "startDate": "2026-12-01", "numberOfOccurrences": 4, "recurrenceTimeZone": "UTC"},
+}
+
+
+def master(ck: str = "m1", **kw: Any) -> dict[str, Any]:
+    return item("M", ck, type="seriesMaster", recurrence=WEEKLY, **kw)
+
+
+def occurrence(day: int, ck: str = "o1", **kw: Any) -> dict[str, Any]:
+    when = f"2026-12-{day:02}"
+    return item(
+        f"M-{day}",
+        ck,
+        type=kw.pop("type", "occurrence"),
+        seriesMasterId="M",
+        originalStart=f"{when}T10:00:00Z",
+        start={"dateTime": f"{when}T10:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": f"{when}T11:00:00.0000000", "timeZone": "UTC"},
+        **kw,
+    )
+
+
+def run(series: Series, seen: dict[str, Seen], known: Known | None = None) -> Plan:
+    return plan(
+        BOX, [], {}, seen, SETTINGS, full_round=False, people={}, series=(series,), series_known={"M": known or Known()}
+    )
+
+
+def remember(result: Plan, seen: dict[str, Seen] | None = None) -> dict[str, Seen]:
+    out = dict(seen or {})
+    for event_id in result.forget:
+        out.pop(event_id, None)
+    out.update({s.event_id: s for s in result.upsert})
+    return out
+
+
+def test_a_series_made_in_outlook_is_one_created_with_its_recurrence_and_exceptions() -> None:
+    items = (occurrence(1), occurrence(8, type="exception", subject="Cut (late)"), occurrence(15), occurrence(22))
+    result = run(Series("M", master(), items), {})
+    [created] = result.changes
+    assert created.type == "created" and created.data["recurrence"] == WEEKLY
+    assert created.data["exceptions"] == [
+        {
+            "occurrence": "2026-12-08",
+            "title": "Cut (late)",
+            "start": "2026-12-08T10:00:00Z",
+            "end": "2026-12-08T11:00:00Z",
+            "isAllDay": False,
+            "location": "A",
+            "body": "b",
+            "isPrivate": False,
+        }
+    ]
+    assert {s.event_id for s in result.upsert} == {"M", "M-1", "M-8", "M-15", "M-22"}
+
+
+def test_later_an_edited_occurrence_and_a_cancelled_one_are_one_change_each() -> None:
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}))
+    edited = run(Series("M", master(), (occurrence(8, "o2", subject="Moved"), {"id": "M-1", "@removed": {}})), seen)
+    assert [(c.type, c.data["occurrence"]) for c in edited.changes] == [
+        ("occurrence_updated", "2026-12-08"),
+        ("occurrence_deleted", "2026-12-01"),
+    ]
+    assert edited.changes[0].data["changed"] == ["title"]
+    # The same again is nothing new.
+    again = run(Series("M", master(), (occurrence(8, "o2", subject="Moved"),)), remember(edited, seen))
+    assert again.changes == []
+
+
+def test_a_deleted_series_is_one_deletion_however_many_occurrences() -> None:
+    seen = remember(run(Series("M", master(), tuple(occurrence(d) for d in (1, 8, 15, 22))), {}))
+    gone = tuple({"id": f"M-{d}", "@removed": {}} for d in (1, 8, 15, 22))
+    result = run(Series("M", None, gone), seen)
+    assert [c.type for c in result.changes] == ["deleted"] and result.held == []
+    assert set(result.forget) == {"M", "M-1", "M-8", "M-15", "M-22"}
+
+
+def test_our_own_exception_coming_back_is_not_a_change() -> None:
+    known = Known(ours="a1")
+    seen = remember(run(Series("M", master(), (occurrence(8),)), {}, known))
+    ours = {"2026-12-08": {"title": "Moved by us"}}
+    moved = occurrence(8, "o2", subject="Moved by us", type="exception")
+    back = run(Series("M", master(), (moved,), ours), seen, known)
+    assert back.changes == []
+
+
+def test_an_occurrence_is_named_by_its_original_date_in_the_series_zone() -> None:
+    oslo = {**WEEKLY, "range": {**WEEKLY["range"], "recurrenceTimeZone": "W. Europe Standard Time"}}
+    late = {"originalStart": "2026-12-01T23:30:00Z"}
+    assert occurrence_date(late, {"recurrence": oslo}) == "2026-12-02"
+    assert occurrence_date(late, {"recurrence": WEEKLY}) == "2026-12-01"
