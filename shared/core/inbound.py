@@ -157,25 +157,7 @@ def plan(
         bases = list(k.bases) + ([prior.content] if prior and role == "created" else [])
         changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
         if role == "ours":
-            # A room answers the moment our meeting is created, so the first sight of our
-            # event counts too (against "no answer yet").
-            answered_before = prior.content.get("attendees", {}) if prior is not None else {}
-            for address, response in content["attendees"].items():
-                before = answered_before.get(address)
-                if response != before and response not in ("none", "notResponded") and address in people:
-                    kind, ident = people[address]
-                    # Attributed to whoever answered, not to this mailbox's owner.
-                    out.changes.append(
-                        NewChange(
-                            "responded",
-                            appointment,
-                            mailbox=box.user_id,
-                            event_id=event_id,
-                            data={"response": response, "address": address},
-                            **{kind: ident},
-                        )
-                    )
-                    out.responses.setdefault(appointment, {})[address] = response
+            _answers(out, box, appointment, event_id, content, prior.content if prior else {}, people)
         out.upsert.append(Seen(event_id, appointment, role or "ours", item.get("changeKey"), content))
         if not changed:
             continue
@@ -341,9 +323,41 @@ def _plan_series(
                     {**values(content), "recurrence": content.get("recurrence"), "changed": changed},
                 )
             )
+    if role == "ours" and master_changed:
+        _answers(out, box, appointment, one.master_id, content, prior.content if prior else {}, people)
     keep(one.master_id, one.master.get("changeKey"), content, appointment, role)
     changes, kept, forget = occurrence_changes(appointment, one, mine, change, first_sight=prior is None)
     out.changes += changes
     out.forget += forget
     for event_id, change_key, c in kept:
+        if role == "ours" and c["exception"]:
+            # An answer to one occurrence: only where it differs from the answer to the series.
+            before = mine[event_id].content if event_id in mine else content
+            _answers(out, box, appointment, event_id, c, before, people, occurrence=c["occurrence"])
         keep(event_id, change_key, c, appointment, role)
+
+
+def _answers(
+    out: Plan,
+    box: Mailbox,
+    appointment: str,
+    event_id: str,
+    content: dict[str, Any],
+    before: dict[str, Any],
+    people: dict[str, tuple[str, str]],
+    occurrence: str | None = None,
+) -> None:
+    """Attendees' and rooms' answers to our meeting (or series, or one occurrence of it) that
+    are new since `before`. A room answers the moment our meeting is created, so the first
+    sight of our event counts too (against "no answer yet")."""
+    answered_before = before.get("attendees", {})
+    for address, response in content["attendees"].items():
+        if response != answered_before.get(address) and response not in ("none", "notResponded") and address in people:
+            kind, ident = people[address]
+            data = {"response": response, "address": address, **({"occurrence": occurrence} if occurrence else {})}
+            # Attributed to whoever answered, not to this mailbox's owner.
+            out.changes.append(
+                NewChange("responded", appointment, mailbox=box.user_id, event_id=event_id, data=data, **{kind: ident})
+            )
+            if occurrence is None:
+                out.responses.setdefault(appointment, {})[address] = response

@@ -209,3 +209,24 @@ def test_an_outlook_series_in_a_linked_room_is_one_appointment_both_ways(linked:
     assert [c["appointment"] for c in feed if c["type"] == "deleted"] == [created["appointment"]]
     assert len([c for c in feed if c["type"] == "created"]) == 1
     assert stack.link(linked, "w-ada")["attention"] is None
+
+
+def test_a_room_declining_our_series_is_one_responded(linked: OrgFixture, stack: Stack) -> None:
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+
+    # The room is already booked on the series' third Monday: it declines the whole series.
+    third = MONDAY + timedelta(weeks=2)
+    blocker = {"title": "Blocker", "start": f"{third}T09:00:00", "end": f"{third}T10:00:00", "timeZone": "Europe/Oslo"}
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/blocker", json={**blocker, "resources": ["r-room0"]})
+    assert r.status_code == 200, r.text
+    since = now()
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/declined", json=weekly(4))
+    assert r.status_code == 200, r.text
+    stack.notified_round(linked, "w-ada", since)
+    feed = [c for c in changes(stack, linked) if c["type"] == "responded" and c["appointment"] == "declined"]
+    assert [(c["resource"], c["data"]["response"], c["data"].get("occurrence")) for c in feed] == [
+        ("r-room0", "declined", None)
+    ]
+    [target] = stack.api.get(f"/orgs/{linked.id}/appointments/declined").json()["targets"]
+    assert target["responses"][f"room0@{D}"] == "declined"
