@@ -100,11 +100,12 @@ class MeetingClaim(Entity):
 # -- what the inbound side remembers ---------------------------------------------------------------
 @dataclass(kw_only=True)
 class SeenEvent(Entity):
-    """A mapped event as last seen (or written by us) in one mailbox."""
+    """A mapped event as last seen (or written by us) in one mailbox, by one org: orgs
+    sharing a mailbox each keep their own."""
 
     TABLE: ClassVar[str] = "Seen"
     PARTITION: ClassVar[tuple[str, ...]] = ("mailbox",)
-    ROW: ClassVar[tuple[str, ...]] = ("event_id",)
+    ROW: ClassVar[tuple[str, ...]] = ("org", "event_id")
 
     mailbox: str
     event_id: str

@@ -131,6 +131,8 @@ def plan(
         role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
         if k.outlook and prior is None:
             appointment = None  # claimed by this mailbox, never reported (a round that did not finish)
+        elif k.outlook and prior is not None and prior.role == "copy":
+            role = "created"  # the meeting's claim was handed to this mailbox's copy
         if "@removed" in item:
             if appointment and role:
                 delete(event_id, appointment, role, k)

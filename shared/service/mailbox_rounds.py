@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -126,8 +126,8 @@ async def _round(
             mapped = sum(
                 [
                     1
-                    async for s in store.query(SeenEvent, mailbox=mailbox)
-                    if s.org == org_id and s.role in ("ours", "created") and not s.content.get("series")
+                    async for s in store.query(SeenEvent, mailbox=mailbox, row_prefix={"org": org_id})
+                    if s.role in ("ours", "created") and not s.content.get("series")
                 ]
             )
         result = inbound.plan(
@@ -144,6 +144,7 @@ async def _round(
             series_known=series_known,
         )
 
+        await _hand_over(services, org, mailbox, result, seen, delta)
         for ical_uid, appointment in result.claims.items():
             # Another mailbox's round that claimed it first wins: this round is retried and
             # then sees a copy (ConcurrencyConflict).
@@ -229,9 +230,11 @@ async def _gather(
     # An idle round reads nothing more: a fresh round needs every snapshot (to find
     # deletions), an incremental one only those of the items it got.
     if delta.fresh:
-        rows = [s async for s in store.query(SeenEvent, mailbox=mailbox)]
+        rows = [s async for s in store.query(SeenEvent, mailbox=mailbox, row_prefix={"org": org_id})]
     else:
-        rows = [s for item in items if (s := await store.get(SeenEvent, mailbox=mailbox, event_id=item["id"]))]
+        rows = [
+            s for item in items if (s := await store.get(SeenEvent, mailbox=mailbox, org=org_id, event_id=item["id"]))
+        ]
     seen = {
         s.event_id: inbound.Seen(s.event_id, s.appointment, s.role, s.change_key, s.content)
         for s in rows
@@ -274,6 +277,42 @@ async def _gather(
                 confirmed.append(current)
                 await learn(current, event_id)
     return seen, known, frozenset(left), confirmed
+
+
+async def _hand_over(
+    services: Services, org: Org, mailbox: str, result: inbound.Plan, seen: dict[str, inbound.Seen], delta: _Delta
+) -> None:
+    """A meeting made in Outlook left the calendar that reports it (a room declined a move, an
+    attendee deleted it): while another linked calendar of the org still holds it, that one
+    reports it from now on, and this owner is only `attendee_removed` — not `deleted`."""
+    for index, change in enumerate(result.changes):
+        prior = seen.get(change.event_id or "")
+        ical = prior.content.get("iCalUId") if prior is not None and prior.role == "created" else None
+        if change.type != "deleted" or not ical:
+            continue
+        claim = await services.store.get(MeetingClaim, org=org.org, kind="meeting", ical_uid=ical)
+        if claim is None or claim.mailbox != mailbox:
+            continue
+        if not delta.users:
+            delta.people, delta.users = await linked_people(services, org.org)
+        addresses = (prior.content.get("organizer"), *prior.content.get("attendees", {}))
+        others = {delta.users[a] for a in addresses if a in delta.users} - {mailbox}
+        for other in sorted(others):
+            held = [
+                s
+                async for s in services.store.query(
+                    SeenEvent,
+                    mailbox=other,
+                    row_prefix={"org": org.org},
+                    filter="appointment eq @a",
+                    parameters={"a": claim.appointment},
+                )
+            ]
+            if held:
+                claim.mailbox = other
+                await services.store.update(claim)  # ConcurrencyConflict: the round is retried
+                result.changes[index] = replace(change, type="attendee_removed", data={"reason": "left_the_meeting"})
+                break
 
 
 def _occurrence(prior: inbound.Seen | None) -> bool:
@@ -351,4 +390,4 @@ async def _apply_snapshots(services: Services, org_id: str, mailbox: str, result
         await services.store.submit(ops)
     for event_id in set(result.forget) - {s.event_id for s in result.upsert}:
         # One by one: a batch delete of a row that is already gone fails the whole batch.
-        await services.store.delete_key(SeenEvent, mailbox=mailbox, event_id=event_id)
+        await services.store.delete_key(SeenEvent, mailbox=mailbox, org=org_id, event_id=event_id)

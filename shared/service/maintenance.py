@@ -16,6 +16,7 @@ from shared.adapters.messages import MailboxSync, OrgReconcile, QueueMessage, Re
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org, SubscriptionRecord
 from shared.core.errors import ConsentRequired, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.logcontext import log_context
+from shared.service import webhooks
 from shared.service.links import load_link, save_link_fields
 from shared.service.ports import Services
 from shared.service.subscriptions import SUBSCRIPTION_MINUTES, drop_subscription, leave, retry_due, subscribe
@@ -185,6 +186,23 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
     now = services.clock.now()
     recreated = 0
     with log_context(org=org_id, operation="reconcile"):
+        try:
+            at_graph: list[dict] | None = await services.graph.list_subscriptions(org.m365_tenant_id)
+        except GraphError as exc:
+            log.warning("could not list subscriptions: %s", exc.code)
+            at_graph = None
+        live = {s["id"] for s in at_graph} if at_graph is not None else None
+        # Graph dropped a subscription and its lifecycle notification was lost: every link
+        # watching through it subscribes again (not only this org's).
+        lost = {link.subscription_id for link in links if live is not None and link.subscription_id}
+        lost -= live or set()
+        for subscription_id in lost:
+            record = await services.store.get(SubscriptionRecord, subscription_id=subscription_id)
+            if record is not None:
+                await _recreate_all(services, record, await _watchers(services, record))
+                recreated += 1
+        if lost:  # read again what _recreate_all changed
+            links = [await load_link(services, org_id, link.KIND, link.owner_id) or link for link in links]
         gate = asyncio.Semaphore(SEND_CONCURRENCY)
 
         async def watched(link: MailboxLink) -> bool:
@@ -201,7 +219,9 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
                     await recreate(services, org, failed)
                     recreated += 1
         await _send_all(services, [MailboxSync(org_id, link.KIND, link.owner_id, reason="reconcile") for link in links])
-        orphans = await delete_orphans(services, org, {link.subscription_id for link in links if link.subscription_id})
+        held = {link.subscription_id for link in links if link.subscription_id}
+        orphans = await delete_orphans(services, org, held, at_graph) if at_graph is not None else 0
+        await webhooks.catch_up(services, org)  # a delivery whose message was lost starts again
     return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans}
 
 
@@ -214,14 +234,9 @@ async def _still_watched(services: Services, link: MailboxLink, now: datetime) -
     return record is not None and (link.org, link.KIND, link.owner_id) in record.watching()
 
 
-async def delete_orphans(services: Services, org: Org, known: set[str | None]) -> int:
+async def delete_orphans(services: Services, org: Org, known: set[str | None], subscriptions: list[dict]) -> int:
     """Our subscriptions at Graph (same notification URL) that no link of ours holds."""
     ours = f"{services.settings.public_base_url}/api/graph/notifications"
-    try:
-        subscriptions = await services.graph.list_subscriptions(org.m365_tenant_id)
-    except GraphError as exc:
-        log.warning("could not list subscriptions: %s", exc.code)
-        return 0
     orphans = []
     for sub in subscriptions:
         if sub.get("notificationUrl") != ours or sub["id"] in known:

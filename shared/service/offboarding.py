@@ -33,11 +33,11 @@ async def delete_org(services: Services, org_id: str) -> dict[str, int]:
             await release(services, org, link)
     # Rows keyed by something else than the org: found through what the org owns.
     for mailbox in mailboxes:  # per-mailbox indexes, when no other org shares the mailbox
-        for index in (SeenEvent, EventRef):
-            rows = [r async for r in store.query(index, mailbox=mailbox)]
-            for row in rows:
-                if row.org == org_id:
-                    await store.delete_key(index, mailbox=mailbox, event_id=row.event_id)
+        for row in [r async for r in store.query(SeenEvent, mailbox=mailbox, row_prefix={"org": org_id})]:
+            await store.delete_key(SeenEvent, mailbox=mailbox, org=org_id, event_id=row.event_id)
+        for ref in [r async for r in store.query(EventRef, mailbox=mailbox)]:
+            if ref.org == org_id:
+                await store.delete_key(EventRef, mailbox=mailbox, event_id=ref.event_id)
     icals = {t.ical_uid async for t in store.query(Target, org=org_id) if t.ical_uid}
     for ical_uid in icals:
         ref = await store.get(IcalRef, ical_uid=ical_uid)

@@ -35,7 +35,7 @@ def target_view(t: Target) -> dict[str, Any]:
         "role": t.role,
         t.owner_kind: t.owner_id,
         "eventId": t.event_id,
-        "state": t.state,
+        "state": "pending" if t.state == "deleting" else t.state,
         "responses": t.responses or None,  # a meeting's attendees and rooms: accepted, declined…
         "error": {"code": t.error_code, "message": t.error_message} if t.error_code else None,
     }
@@ -115,7 +115,10 @@ class _Shell:
                     await self.occurrences(target, action)
             except GraphError as exc:
                 retryable = isinstance(exc, GraphUnavailable) and not self.final
-                target.state = "pending" if retryable else "failed"
+                # A delete held up stays `deleting` (shown as pending): Graph may have done it
+                # with the answer lost, and the inbound side must still take the removal for ours.
+                deleting = isinstance(action, Delete) and target.state == "deleting"
+                target.state = ("deleting" if deleting else "pending") if retryable else "failed"
                 target.error_code, target.error_message = exc.code, exc.message
                 log.warning("target %s: %s (%s)", mailbox, exc.code, target.state)
                 await self.save(target)
@@ -192,7 +195,7 @@ class _Shell:
         for event_id in ids:
             await graph.delete_event(self.tenant, action.mailbox, event_id, retries=self.retries)
             await self.services.store.delete_key(EventRef, mailbox=action.mailbox, event_id=event_id)
-            await self.services.store.delete_key(SeenEvent, mailbox=action.mailbox, event_id=event_id)
+            await self.services.store.delete_key(SeenEvent, mailbox=action.mailbox, org=self.org.org, event_id=event_id)
         if target.ical_uid and target.role == "organizer":
             await self.services.store.delete_key(IcalRef, ical_uid=target.ical_uid)
         target.state, target.event_id, target.change_key, target.written = "deleted", None, None, {}

@@ -48,8 +48,8 @@ async def gather_series(
     known: dict[str, inbound.Known] = {}
     for master_id, members in groups.items():
         if master_id not in seen:  # an incremental round read only its items' snapshots
-            row = await services.store.get(SeenEvent, mailbox=mailbox, event_id=master_id)
-            if row is not None and row.org == org.org:
+            row = await services.store.get(SeenEvent, mailbox=mailbox, org=org.org, event_id=master_id)
+            if row is not None:
                 seen[master_id] = inbound.Seen(row.event_id, row.appointment, row.role, row.change_key, row.content)
         master = await services.graph.get_event(tenant, mailbox, master_id)
         confirmed = []

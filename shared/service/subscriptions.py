@@ -98,7 +98,13 @@ async def subscribe(services: Services, org: Org, link: MailboxLink) -> None:
                     await _index(services, record)
                     continue
                 # Ours from an interrupted attempt (we lost its clientState): replace it.
-                await services.graph.delete_subscription(tenant, exc.existing_id)
+                try:
+                    await services.graph.delete_subscription(tenant, exc.existing_id)
+                except GraphError as failed:  # the link says so; reconcile retries it
+                    link.subscribe_attempts += 1
+                    code = "graph_unavailable" if failed.code == "graph_unavailable" else "subscription_failed"
+                    link.fail(code, failed.message)
+                    return
                 continue
             link.subscribe_attempts += 1
             if exc.mailbox_policy:

@@ -20,7 +20,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from shared.adapters.inbound_records import WebhookCursor
+from shared.adapters.inbound_records import FeedCounter, WebhookCursor
 from shared.adapters.messages import WebhookDelivery
 from shared.adapters.records import Org
 from shared.core.clock import json_default
@@ -68,6 +68,18 @@ async def nudge(services: Services, org: Org) -> bool:
         return False
     await services.queues.send(WebhookDelivery(org.org, 0))
     return True
+
+
+async def catch_up(services: Services, org: Org) -> bool:
+    """Changes the webhook has not acknowledged, and no delivery on its way (its message was
+    lost): start one. Reconcile calls this; a scheduled retry chain is left alone."""
+    if not org.config.webhook_url:
+        return False
+    counter = await services.store.get(FeedCounter, org=org.org, kind="seq")
+    cursor = await services.store.get(WebhookCursor, org=org.org, kind="webhook")
+    if counter is None or counter.value <= (cursor.delivered if cursor else 0):
+        return False
+    return await nudge(services, org)
 
 
 _running: set[str] = set()
