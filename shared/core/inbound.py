@@ -201,8 +201,7 @@ def plan(
             for c in out.changes + out.held
             if c.type in ("updated", "deleted", "attendee_removed")
             and c.appointment
-            and c.event_id in known
-            and known[c.event_id].ours
+            and (known.get(c.event_id or "") or series_known.get(c.event_id or "") or Known()).ours
         ]
         restore = {c.appointment: c.type != "updated" for c in wanted}
         out.restore = sorted(restore.items())

@@ -101,3 +101,13 @@ def test_an_occurrence_is_named_by_its_original_date_in_the_series_zone() -> Non
     late = {"originalStart": "2026-12-01T23:30:00Z"}
     assert occurrence_date(late, {"recurrence": oslo}) == "2026-12-02"
     assert occurrence_date(late, {"recurrence": WEEKLY}) == "2026-12-01"
+
+
+def test_one_way_puts_our_series_back_when_it_is_deleted_in_outlook() -> None:
+    one_way = SETTINGS.merged({"syncMode": "oneWay"})
+    known = Known(ours="a1")
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, known))
+    gone = Series("M", None, ({"id": "M-1", "@removed": {}}, {"id": "M-8", "@removed": {}}))
+    result = plan(BOX, [], {}, seen, one_way, full_round=False, people={}, series=(gone,), series_known={"M": known})
+    assert result.restore == [("a1", True)]
+    assert [(c.type, c.data["deleted"]) for c in result.changes] == [("restored", True)]
