@@ -281,10 +281,32 @@ def _plan_series(
     def keep(event_id: str, change_key: str | None, content: dict[str, Any], appt: str, kind: str) -> None:
         out.upsert.append(Seen(event_id, appt, kind, change_key, content))
 
+    # A restricted worker's changes to our series follow the org's policies, as for events.
+    restricted = box.restricted and box.owner_kind == "worker" and role == "ours"
+
+    def edited(found: list[NewChange]) -> list[NewChange]:
+        if not restricted:
+            return found
+        kept = []
+        for c in found:
+            deleting = c.type == "occurrence_deleted"
+            policy = settings.restricted_delete if deleting else settings.restricted_edit
+            if policy is RestrictedPolicy.DETACH:
+                data = {"reason": "deleted_in_outlook" if deleting else "edited_in_outlook"}
+                if "occurrence" in c.data:
+                    data["occurrence"] = c.data["occurrence"]
+                kept.append(change("attendee_removed", c.event_id or "", data))
+        return kept
+
     if one.master is None:  # the series is gone
         out.forget += [one.master_id, *mine]
         if appointment and role in ("ours", "created") and not k.retiring:
-            deletions.append(change("deleted", one.master_id, {}))
+            if not restricted:
+                deletions.append(change("deleted", one.master_id, {}))
+                return
+            if settings.restricted_delete is RestrictedPolicy.DETACH:
+                deletions.append(change("attendee_removed", one.master_id, {"reason": "deleted_in_outlook"}))
+            out.lost.append(appointment)
         return
     content = series_content(one.master)
     if appointment is None or (k.outlook and prior is None):
@@ -317,18 +339,20 @@ def _plan_series(
         if role == "created" and content.get("recurrence") != prior.content.get("recurrence"):
             changed.append("recurrence")
         if changed:
-            out.changes.append(
-                change(
-                    "updated",
-                    one.master_id,
-                    {**values(content), "recurrence": content.get("recurrence"), "changed": changed},
-                )
+            out.changes += edited(
+                [
+                    change(
+                        "updated",
+                        one.master_id,
+                        {**values(content), "recurrence": content.get("recurrence"), "changed": changed},
+                    )
+                ]
             )
     if role == "ours" and master_changed:
         _answers(out, box, appointment, one.master_id, content, prior.content if prior else {}, people)
     keep(one.master_id, one.master.get("changeKey"), content, appointment, role)
     changes, kept, forget = occurrence_changes(appointment, one, mine, change, first_sight=prior is None)
-    out.changes += changes
+    out.changes += edited(changes)
     out.forget += forget
     for event_id, change_key, c in kept:
         if role == "ours" and c["exception"]:

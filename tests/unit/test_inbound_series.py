@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.core.inbound import Known, Plan, Seen, plan
+from shared.core.inbound import Known, Mailbox, Plan, Seen, plan
 from shared.core.inbound_series import Series, occurrence_date
+from shared.core.org_settings import OrgSettings
 from tests.unit.test_inbound import BOX, SETTINGS, item
 
 WEEKLY = {
@@ -111,3 +112,26 @@ def test_one_way_puts_our_series_back_when_it_is_deleted_in_outlook() -> None:
     result = plan(BOX, [], {}, seen, one_way, full_round=False, people={}, series=(gone,), series_known={"M": known})
     assert result.restore == [("a1", True)]
     assert [(c.type, c.data["deleted"]) for c in result.changes] == [("restored", True)]
+
+
+def test_a_restricted_workers_edits_to_our_series_follow_the_policies() -> None:
+    restricted = Mailbox("o", "worker", "w1", "uid-1", restricted=True)
+    known = Known(ours="a1")
+
+    def go(settings: OrgSettings, series: Series, seen: dict[str, Seen]) -> Plan:
+        return plan(
+            restricted, [], {}, seen, settings, full_round=False, people={}, series=(series,), series_known={"M": known}
+        )
+
+    detach = SETTINGS.merged({"restrictedEdit": "detach", "restrictedDelete": "detach"})
+    seen = remember(go(detach, Series("M", master(), (occurrence(1), occurrence(8))), {}))
+    mine = occurrence(8, "o2", subject="Mine now", type="exception")
+    edit = Series("M", master(), (mine, {"id": "M-1", "@removed": {}}))
+    assert [(c.type, c.data) for c in go(detach, edit, seen).changes] == [
+        ("attendee_removed", {"reason": "edited_in_outlook", "occurrence": "2026-12-08"}),
+        ("attendee_removed", {"reason": "deleted_in_outlook", "occurrence": "2026-12-01"}),
+    ]
+    ignore = SETTINGS.merged({"restrictedEdit": "ignore", "restrictedDelete": "ignore"})
+    assert go(ignore, edit, seen).changes == []  # ignore: nothing is reported
+    gone = go(ignore, Series("M", None, ()), seen)
+    assert gone.changes == [] and gone.lost == ["a1"]  # the target says deleted_in_outlook
