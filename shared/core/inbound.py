@@ -273,6 +273,8 @@ def _plan_series(
     prior = seen.get(one.master_id)
     appointment = k.ours or (prior.appointment if prior else None) or k.meeting or k.outlook
     role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
+    if k.outlook and prior is not None and prior.role == "copy":
+        role = "created"  # the meeting's claim was handed to this calendar's copy
     mine = {e: s for e, s in seen.items() if s.content.get("series") == one.master_id}
 
     def change(kind: str, event_id: str, data: dict[str, Any]) -> NewChange:

@@ -308,7 +308,9 @@ async def _hand_over(
                     parameters={"a": claim.appointment},
                 )
             ]
-            if held:
+            # Still there and not cancelled (a meeting its organizer cancelled is just deleted).
+            copies = [await services.graph.get_event(org.m365_tenant_id, other, s.event_id) for s in held]
+            if any(c is not None and not c.get("isCancelled") for c in copies):
                 claim.mailbox = other
                 await services.store.update(claim)  # ConcurrencyConflict: the round is retried
                 result.changes[index] = replace(change, type="attendee_removed", data={"reason": "left_the_meeting"})

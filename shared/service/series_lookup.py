@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.adapters.inbound_records import SeenEvent
+from shared.adapters.inbound_records import MeetingClaim, SeenEvent
 from shared.adapters.records import Appointment, Org
 from shared.core import inbound
 from shared.core.inbound_series import Series
@@ -61,6 +61,12 @@ async def gather_series(
                 continue
             confirmed.append(item)
         k = await know(services, org, mailbox, master_id, master, people, users)
+        prior = seen.get(master_id)
+        ical = prior.content.get("iCalUId") if prior is not None and master is None else None
+        if ical:  # the series is gone: whether this calendar's copy is the one that reports it
+            claim = await services.store.get(MeetingClaim, org=org.org, kind="meeting", ical_uid=ical)
+            if claim is not None and claim.mailbox == mailbox:
+                k = inbound.Known(outlook=claim.appointment)
         known[master_id] = k
         overrides = await _ours(services, org, k.ours) if k.ours else {}
         series.append(Series(master_id, master, tuple(confirmed), overrides))

@@ -400,9 +400,12 @@ def test_concurrent_settings_updates_lose_nothing(org: OrgFixture, stack: Stack)
 
 def rows_of(stack: Stack, org: str, jobs: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Every row, in every table of the app (its prefix), that belongs to the org: in its
-    partition, naming it in an `org` column, or of one of its jobs."""
+    partition, naming it in an `org` column or as the first part of its RowKey, or of one of
+    its jobs."""
     values = {"org": org, **{f"j{i}": job for i, job in enumerate(jobs)}}
-    clauses = ["PartitionKey eq @pk", "org eq @org"]
+    # RowKeys that start with the org: "<org>|" up to (not including) "<org>}" ("|" + 1).
+    values |= {"rk_from": encode_key(org) + "|", "rk_to": encode_key(org) + "}"}
+    clauses = ["PartitionKey eq @pk", "org eq @org", "( RowKey ge @rk_from and RowKey lt @rk_to )"]
     clauses += [f"PartitionKey eq @j{i} or job eq @j{i}" for i in range(len(jobs))]
     found: dict[str, list[tuple[str, str]]] = {}
     with TableServiceClient.from_connection_string(stack.storage) as service:
