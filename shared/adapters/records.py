@@ -215,9 +215,11 @@ class Target(Entity):
     owner_id: str = ""
     event_id: str | None = None
     change_key: str | None = None  # what Graph answered to our last write: echo suppression
+    recent_keys: list[str] = field(default_factory=list)  # …and to the few before it (stale items)
     ical_uid: str | None = None
     state: str = "pending"  # pending | synced | failed | deleting | deleted
     written: dict[str, Any] = field(default_factory=dict)
+    intended: dict[str, Any] = field(default_factory=dict)  # a write sent, its answer not (yet) back
     responses: dict[str, str] = field(default_factory=dict)  # attendee/room address → its answer
     occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote to it
     transaction_id: str | None = None
@@ -242,6 +244,9 @@ class EventRef(Entity):
     appointment: str
     role: str
     change_key: str | None = None
+    # A single event's span (normalized, UTC): a fresh round that does not list an event we
+    # wrote in its window asks Graph whether it is gone. None for series.
+    when: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True)

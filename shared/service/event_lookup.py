@@ -34,14 +34,22 @@ async def know(
     item: dict[str, Any] | None,
     people: dict[str, tuple[str, str]] | None = None,
     users: dict[str, str] | None = None,
+    ours_before: str | None = None,
 ) -> inbound.Known:
     """Everything the planner needs to know about one event, from our tables (and, for an
-    unknown event some app created, one Graph read of our extended property)."""
+    unknown event some app created, one Graph read of our extended property).
+    `ours_before`: the appointment this org's snapshot says the event was ours for."""
     store = services.store
     ref = await store.get(EventRef, mailbox=mailbox, event_id=event_id)
     if ref is not None and ref.org != org.org:
         return FOREIGN  # another org's booking, written by calsync: never this org's news
     appointment = ref.appointment if ref is not None else None
+    if appointment is None and ours_before is not None:
+        # Our event whose index we dropped: we deleted or replaced it ourselves (the target
+        # no longer names it), unless the target still does.
+        target = await store.get(Target, org=org.org, appointment=ours_before, mailbox=mailbox)
+        if target is None or target.event_id != event_id or target.state in ("deleting", "deleted"):
+            return inbound.Known(ours=ours_before, retiring=True)
     if appointment is None and item is not None and "@removed" not in item:
         ical = item.get("iCalUId")
         meeting = await store.get(IcalRef, ical_uid=ical) if ical else None
@@ -70,6 +78,10 @@ async def know(
             appointment = tagged_appointment(org.org, tag)
             if tag and appointment is None:
                 return FOREIGN
+            if tag is None and await services.graph.get_event(org.m365_tenant_id, mailbox, event_id) is None:
+                # Gone already (an app's short-lived event — ours, just deleted, included): no
+                # news; its removal comes in a later round.
+                return FOREIGN
     if appointment is None:
         return inbound.Known()
     appt = await store.get(Appointment, org=org.org, appointment=appointment)
@@ -77,6 +89,8 @@ async def know(
     bases = []
     if target is not None and target.written:
         bases.append(written_content(target.written))
+    if target is not None and target.intended:
+        bases.append(written_content({**target.written, **target.intended}))
     if appt is not None:
         bases.append(desired_content(appt.desired()))
     retiring = (
@@ -85,4 +99,5 @@ async def know(
         or not appt.push
         or (target is not None and target.state in ("deleting", "deleted"))
     )
-    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring)
+    keys = tuple(target.recent_keys) if target is not None and target.event_id == event_id else ()
+    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring, our_keys=keys)

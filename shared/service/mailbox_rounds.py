@@ -247,7 +247,9 @@ async def _gather(
     async def learn(item: dict[str, Any] | None, event_id: str) -> None:
         if item is not None and (item.get("seriesMasterId") or _occurrence(seen.get(event_id))):
             return  # an occurrence: known through its series (shared.service.series_lookup)
-        known[event_id] = await know(services, org, mailbox, event_id, item, delta.people, delta.users)
+        prior = seen.get(event_id)
+        before = prior.appointment if prior is not None and prior.role == "ours" else None
+        known[event_id] = await know(services, org, mailbox, event_id, item, delta.people, delta.users, before)
 
     confirmed: list[dict[str, Any]] = []
     for item in items:
@@ -262,6 +264,13 @@ async def _gather(
     left: set[str] = set()
     if delta.fresh:
         present = {item["id"] for item in confirmed}
+        # Events we wrote that no round has seen yet (deleted in Outlook before one did, the
+        # token then expired): a fresh round must find their deletion too.
+        async for ref in store.query(EventRef, mailbox=mailbox):
+            if ref.org != org_id or not ref.when or ref.event_id in present or ref.event_id in seen:
+                continue
+            if not delta_window.outside(ref.when, delta.start, delta.end):
+                seen[ref.event_id] = inbound.Seen(ref.event_id, ref.appointment, "ours", ref.change_key, ref.when)
         for event_id, prior in seen.items():
             if event_id in present or _occurrence(prior) or "recurrence" in prior.content:
                 continue  # occurrences and series masters: their series decides

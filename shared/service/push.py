@@ -18,7 +18,7 @@ from typing import Any
 from shared.adapters.inbound_records import SeenEvent
 from shared.adapters.records import EventRef, IcalRef, Org, Target
 from shared.core.errors import GraphError, GraphNotFound, GraphRejected, GraphUnavailable
-from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id
+from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id, written_content
 from shared.core.outbound import Action, Create, Delete, Keep, Occurrences, Skip, Update
 from shared.service.ports import Services
 
@@ -26,6 +26,7 @@ log = logging.getLogger("calsync.push")
 # Where to look for an occurrence around its original start: Outlook does not let one move
 # past its neighbours (ErrorOccurrenceCrossingBoundary), so a month covers daily to monthly.
 INSTANCE_SLACK = timedelta(days=35)
+RECENT_KEYS = 8  # changeKeys of our own writes remembered per target
 
 
 def target_view(t: Target) -> dict[str, Any]:
@@ -138,6 +139,7 @@ class _Shell:
         target.role, target.address = action.role, action.address
         target.owner_kind, target.owner_id = action.owner_kind, action.owner_id
         target.transaction_id, target.generation = action.transaction_id, action.generation
+        target.intended = {k: action.event[k] for k in COMPARED if k in action.event}
         target.state, target.event_id, target.attempts = "pending", None, target.attempts + 1
         target.occurrences = {}  # a new series has none of the old one's exceptions
         await self.save(target)  # write-ahead: a crash from here on is recovered by lookup
@@ -155,6 +157,10 @@ class _Shell:
         await self._synced(target, event, action.event)
 
     async def update(self, target: Target, action: Update) -> None:
+        # What we are about to write: if Graph applies it and the answer is lost, the inbound
+        # side must still know it for ours (not an Outlook edit).
+        target.intended = {k: action.event[k] for k in COMPARED if k in action.event}
+        await self.save(target)
         try:
             event = await self.services.graph.update_event(
                 self.tenant, action.mailbox, action.event_id, action.patch, retries=self.retries
@@ -241,9 +247,15 @@ class _Shell:
             await self.save(target)
 
     async def _synced(self, target: Target, event: dict[str, Any], written: dict[str, Any]) -> None:
+        same_event = target.event_id == event["id"]
         target.event_id, target.change_key = event["id"], event.get("changeKey")
+        earlier = target.recent_keys if same_event else []
+        target.recent_keys = ([target.change_key] if target.change_key else []) + [
+            k for k in earlier if k != target.change_key
+        ][: RECENT_KEYS - 1]
         target.ical_uid = event.get("iCalUId")
         target.written = {k: written[k] for k in COMPARED if k in written}
+        target.intended = {}
         target.state, target.error_code, target.error_message = "synced", None, None
         await self.services.store.upsert(
             EventRef(
@@ -253,6 +265,7 @@ class _Shell:
                 appointment=self.appointment,
                 role=target.role,
                 change_key=target.change_key,
+                when=None if "recurrence" in written else _span(written),
             )
         )
         if target.ical_uid and target.role == "organizer":
@@ -261,3 +274,8 @@ class _Shell:
                 IcalRef(ical_uid=target.ical_uid, org=self.org.org, appointment=self.appointment)
             )
         await self.save(target)
+
+
+def _span(written: dict[str, Any]) -> dict[str, Any]:
+    content = written_content(written)
+    return {k: content[k] for k in ("start", "end", "isAllDay")}

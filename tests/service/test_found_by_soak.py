@@ -1,0 +1,146 @@
+"""Bugs bench/soak.py found over the real stack (two instances), each as a plain regression
+test through the use cases (bench/soak_repro.py has the HTTP-level scenarios)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.adapters.messages import MailboxSync
+from shared.adapters.records import EventRef, Target
+from shared.service import appointments, feed, linking, mailbox_rounds
+from shared.service.link_requests import ResourceRequest, WorkerRequest
+from tests.service.conftest import TENANT, World, make_org
+from tests.service.test_links_and_rounds import drain_rounds
+
+DAY = "2026-12-08"
+
+
+def body(**kw: Any) -> dict[str, Any]:
+    return {"title": "Consult", "start": f"{DAY}T10:00:00Z", "end": f"{DAY}T11:00:00Z", "organizer": "ada", **kw}
+
+
+async def setup(world: World, *orgs: str, rooms: tuple[str, ...] = ()) -> dict[str, str]:
+    users = world.graph.seed(
+        TENANT,
+        [{"userPrincipalName": "ada@contoso.test"}]
+        + [{"userPrincipalName": f"{r}@contoso.test", "displayName": r.title(), "userPurpose": "room"} for r in rooms],
+    )
+    for org in orgs:
+        await make_org(world, org)
+        link, _ = await linking.put_worker(world.svc, org, WorkerRequest("ada", "ada@contoso.test", None, None))
+        assert link.status == "linked"
+        for room in rooms:
+            request = ResourceRequest(room, f"{room}@contoso.test", None, None)
+            res, _ = await linking.put_resource(world.svc, org, request)
+            assert res.status == "linked"
+    await drain_rounds(world)
+    return users
+
+
+async def round_of(world: World, org: str, owner: str = "ada", kind: str = "worker") -> None:
+    await world.svc.queues.send(MailboxSync(org, kind, owner))
+    await drain_rounds(world)
+
+
+async def types(world: World, org: str) -> list[str]:
+    return [c.type for c in await feed.read(world.store, org, 0, 100)]
+
+
+def between_delta_and_lookup(world: World, action: Any) -> None:
+    """Run `action` once, after the next delta round is read and before it is looked up: the
+    race two instances have (one writes while the other's round is in flight)."""
+    real = world.graph.delta
+
+    async def delta(*args: Any, **kwargs: Any) -> Any:
+        world.graph.delta = real  # type: ignore[method-assign]
+        found = await real(*args, **kwargs)
+        await action()
+        return found
+
+    world.graph.delta = delta  # type: ignore[method-assign]
+
+
+async def test_our_event_deleted_while_a_round_reads_it_is_no_ones_news(world: World) -> None:
+    """create_then_delete: the round lists the event, we delete it before it is looked up; the
+    lookup found no index and no tag and took it for an Outlook event — in another org too."""
+    await setup(world, "o1", "o2")
+    await appointments.put(world.svc, "o2", "a1", body())
+    between_delta_and_lookup(world, lambda: appointments.delete(world.svc, "o2", "a1"))
+    await round_of(world, "o1")
+    await round_of(world, "o2")
+    assert await types(world, "o1") == [] and await types(world, "o2") == []
+
+
+async def test_replacing_our_meeting_with_a_copy_is_not_an_outlook_deletion(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """organizer_leaves: the organizer's meeting becomes a plain copy (Delete + Create in one
+    calendar). A round on another instance read the old event's removal and its snapshot
+    before our delete dropped them, and looked the event up after its index was gone: the
+    deletion, ours, was reported as one made in Outlook."""
+    await setup(world, "o1")
+    await appointments.put(world.svc, "o1", "a1", body())
+    await round_of(world, "o1")  # the round has seen our meeting
+    await linking.put_worker(world.svc, "o1", WorkerRequest("bob", None, None, None))  # registered, not linked
+    deferred: list[tuple[Any, dict[str, str]]] = []
+    real_delete_key = world.store.delete_key
+
+    async def later(cls: Any, **key: str) -> None:
+        deferred.append((cls, key))  # our delete has not got this far yet
+
+    monkeypatch.setattr(world.store, "delete_key", later)
+    await appointments.put(world.svc, "o1", "a1", body(organizer="bob", attendees=["ada"]))
+    monkeypatch.setattr(world.store, "delete_key", real_delete_key)
+    real_know = mailbox_rounds.know
+
+    async def know_after_our_delete(*args: Any, **kwargs: Any) -> Any:
+        while deferred and deferred[0][0] is EventRef:  # the index goes between gather and lookup
+            cls, key = deferred.pop(0)
+            await real_delete_key(cls, **key)
+        return await real_know(*args, **kwargs)
+
+    monkeypatch.setattr(mailbox_rounds, "know", know_after_our_delete)
+    await round_of(world, "o1")
+    assert "deleted" not in await types(world, "o1")
+    [target] = [t async for t in world.store.query(Target, org="o1") if t.state == "synced"]
+    assert target.role == "copy"
+
+
+async def test_a_stale_delta_item_of_our_first_write_is_not_an_outlook_edit(world: World) -> None:
+    """quick_second_write: the round read our event as first written, we moved it before the
+    lookup; comparing the old version with the new write made it an `updated`."""
+    await setup(world, "o1")
+    await appointments.put(world.svc, "o1", "a1", body())
+    moved = body(start=f"{DAY}T13:00:00Z", end=f"{DAY}T14:00:00Z")
+    between_delta_and_lookup(world, lambda: appointments.put(world.svc, "o1", "a1", moved))
+    await round_of(world, "o1")
+    await round_of(world, "o1")
+    assert await types(world, "o1") == []
+
+
+async def test_a_deletion_no_round_saw_is_found_by_the_fresh_round_after_an_expired_token(world: World) -> None:
+    """deletion_unseen_then_expired: our event deleted in Outlook before any round saw it,
+    then the delta token expired; the fresh round looked for deletions only among snapshots."""
+    users = await setup(world, "o1")
+    view = await appointments.put(world.svc, "o1", "a1", body())
+    ada = users["ada@contoso.test"]
+    world.graph.outlook_delete(TENANT, ada, view["targets"][0]["eventId"])
+    world.graph.expire_delta(TENANT, ada)
+    await round_of(world, "o1")
+    assert await types(world, "o1") == ["deleted"]
+
+
+async def test_a_lost_answer_to_our_patch_is_not_an_outlook_edit_of_the_room_location(world: World) -> None:
+    """lost_patch_answer_room_location: the meeting's location comes from its room; Graph
+    applied our PATCH to another room but the answer was lost, so what we had written was
+    stale and the room-made location looked like an Outlook edit."""
+    await setup(world, "o1", rooms=("room0", "room1"))
+    await appointments.put(world.svc, "o1", "a1", body(resources=["room0"]))
+    await round_of(world, "o1")
+    world.graph.fail_next(1, "lost_answer", operation="update_event")
+    view = await appointments.put(world.svc, "o1", "a1", body(resources=["room1"]))
+    assert view["targets"][0]["state"] == "pending"
+    await round_of(world, "o1")
+    assert "updated" not in await types(world, "o1")
