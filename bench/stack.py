@@ -1,15 +1,23 @@
-"""Start Azurite, the Graph emulator and the app on free ports, for benchmarks."""
+"""Start Azurite, the Graph emulator and the app on free ports, for benchmarks.
+
+`stack()` runs one app instance (bench/push_bulk.py, inbound.py, reconcile.py). `cluster(n)`
+runs n instances on the same Azurite and emulator behind a round-robin proxy (bench/proxy.py)
+whose URL is the app's public base URL, so Graph's notifications and the bench's requests
+alternate between instances, as in Azure after a scale-out (bench/soak.py).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
-from devtools.services import ROOT, free_port, start_azurite, start_host, start_python
+from devtools.services import ROOT, Service, free_port, http_ok, start_azurite, start_host, start_python, wait_until
 
 KEY = "bench-key"
 
@@ -21,11 +29,14 @@ class BenchStack:
     graph_url: str
     app_url: str
 
-    def graph_as(self, tenant_id: str) -> httpx.Client:
+    def graph_as(self, tenant_id: str, app_id: str | None = None) -> httpx.Client:
+        """A plain Graph client of the emulator for `tenant_id` (as another application when
+        `app_id` is given: its throttling budget is its own)."""
+        token = f"emulator:{tenant_id}" + (f":{app_id}" if app_id else "")
         return httpx.Client(
             base_url=f"{self.graph_url}/v1.0",
             timeout=60,
-            headers={"Authorization": f"Bearer emulator:{tenant_id}", "Prefer": 'IdType="ImmutableId"'},
+            headers={"Authorization": f"Bearer {token}", "Prefer": 'IdType="ImmutableId"'},
         )
 
     def tenant(self, users: list[dict], tenant_id: str | None = None) -> tuple[str, dict[str, str]]:
@@ -36,9 +47,7 @@ class BenchStack:
         return tenant_id, {u["userPrincipalName"]: u["id"] for u in seeded["tenants"][0]["users"]}
 
 
-@contextlib.contextmanager
-def stack(**host_env: str) -> Iterator[BenchStack]:
-    azurite = start_azurite()
+def _start_emulator() -> tuple[Service, int]:
     gport = free_port()
     emulator = start_python(
         "graph emulator",
@@ -47,16 +56,27 @@ def stack(**host_env: str) -> Iterator[BenchStack]:
         {},
         f"http://127.0.0.1:{gport}/_emulator/tenants",
     )
-    port = free_port()
-    env = {
+    return emulator, gport
+
+
+def _app_env(azurite: Service, gport: int, public_url: str, host_env: dict[str, str]) -> dict[str, str]:
+    return {
         **azurite.env,
         "GRAPH_AUTH_MODE": "emulator",
         "GRAPH_BASE_URL": f"http://127.0.0.1:{gport}/v1.0",
-        "CALSYNC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CALSYNC_PUBLIC_BASE_URL": public_url,
         "CALSYNC_FUNCTION_KEY": KEY,
         "AzureFunctionsJobHost__extensions__queues__maxPollingInterval": "00:00:00.5",
         **host_env,
     }
+
+
+@contextlib.contextmanager
+def stack(**host_env: str) -> Iterator[BenchStack]:
+    azurite = start_azurite()
+    emulator, gport = _start_emulator()
+    port = free_port()
+    env = _app_env(azurite, gport, f"http://127.0.0.1:{port}", host_env)
     (ROOT / ".run").mkdir(exist_ok=True)
     host = start_host(env, port=port, log=ROOT / ".run" / "bench-host.log")  # the app's log, not the report
     try:
@@ -67,4 +87,107 @@ def stack(**host_env: str) -> Iterator[BenchStack]:
             yield BenchStack(api, graph, f"http://127.0.0.1:{gport}", host.url)
     finally:
         for service in (host, emulator, azurite):
+            service.stop()
+
+
+# -- several instances behind a proxy ----------------------------------------------------------
+@dataclass
+class Instance:
+    """One app instance (a local host process) on a fixed port; it can be killed and restarted."""
+
+    index: int
+    port: int
+    env: dict[str, str]
+    log: Path
+    service: Service | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.service is not None and self.service.proc.poll() is None
+
+    def start(self) -> None:
+        if self.alive:
+            return
+        self.service = start_host(self.env, port=self.port, log=self.log)
+        self.starts += 1
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, running invocations die, their queue messages stay hidden."""
+        if self.service is not None and self.service.proc.poll() is None:
+            self.service.proc.send_signal(signal.SIGKILL)
+            self.service.proc.wait()
+        self.service = None
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+        self.service = None
+
+
+@dataclass
+class ClusterStack(BenchStack):
+    storage: str = ""  # Azurite's connection string (the app's queues and tables)
+    instances: list[Instance] = field(default_factory=list)
+    proxy_stats_url: str = ""
+
+    def admin(self, instance: Instance, function: str) -> int:
+        """Run a timer (or queue) function now on one instance: POST /admin/functions/{name}."""
+        r = httpx.post(
+            f"{instance.url}/admin/functions/{function}", json={"input": ""}, headers={"x-functions-key": KEY}
+        )
+        return r.status_code
+
+
+@contextlib.contextmanager
+def cluster(instances: int = 2, **host_env: str) -> Iterator[ClusterStack]:
+    """`instances` app hosts on one Azurite and one emulator, behind a round-robin proxy whose
+    URL is CALSYNC_PUBLIC_BASE_URL (and the URL of `api`)."""
+    azurite = start_azurite()
+    services: list[Service] = [azurite]
+    nodes: list[Instance] = []
+    try:
+        emulator, gport = _start_emulator()
+        services.append(emulator)
+        ports = [free_port() for _ in range(instances)]
+        pport = free_port()
+        proxy = start_python(
+            "proxy",
+            "bench.proxy",
+            ["--port", str(pport), "--backends", ",".join(f"127.0.0.1:{p}" for p in ports)],
+            {},
+            f"http://127.0.0.1:{pport}/_proxy/stats",
+        )
+        services.append(proxy)
+        proxy_url = f"http://127.0.0.1:{pport}"
+        env = _app_env(azurite, gport, proxy_url, host_env)
+        (ROOT / ".run").mkdir(exist_ok=True)
+        for i, port in enumerate(ports):
+            log = ROOT / ".run" / f"bench-host-{i}.log"
+            log.write_bytes(b"")
+            nodes.append(Instance(i, port, env, log))
+        for node in nodes:
+            node.start()
+        wait_until(lambda: http_ok(f"{proxy_url}/api/health"), 30, "proxy → app")
+        with (
+            httpx.Client(base_url=f"{proxy_url}/api", headers={"x-functions-key": KEY}, timeout=120) as api,
+            httpx.Client(base_url=f"http://127.0.0.1:{gport}", timeout=60) as graph,
+        ):
+            yield ClusterStack(
+                api,
+                graph,
+                f"http://127.0.0.1:{gport}",
+                proxy_url,
+                storage=azurite.env["AzureWebJobsStorage"],
+                instances=nodes,
+                proxy_stats_url=f"{proxy_url}/_proxy/stats",
+            )
+    finally:
+        for node in nodes:
+            node.stop()
+        for service in reversed(services):
             service.stop()
