@@ -19,6 +19,7 @@ from shared.adapters.inbound_records import DeltaState, MeetingClaim, SeenEvent
 from shared.adapters.messages import AppointmentRetry
 from shared.adapters.records import EventRef, MailboxLink, Org, Target
 from shared.core import delta_window, inbound
+from shared.core.changes import NewChange
 from shared.core.errors import (
     ConcurrencyConflict,
     ConsentRequired,
@@ -28,7 +29,7 @@ from shared.core.errors import (
     MailboxNotEnabled,
 )
 from shared.core.logcontext import log_context
-from shared.core.mapping import normalize
+from shared.core.mapping import FIELDS, normalize, values
 from shared.core.org_settings import SyncMode
 from shared.service import feed, webhooks
 from shared.service.event_lookup import know, linked_people
@@ -293,11 +294,15 @@ async def _hand_over(
 ) -> None:
     """A meeting made in Outlook left the calendar that reports it (a room declined a move, an
     attendee deleted it): while another linked calendar of the org still holds it, that one
-    reports it from now on, and this owner is only `attendee_removed` — not `deleted`."""
-    for index, change in enumerate(result.changes):
+    reports it from now on, and this owner is only `attendee_removed` — not `deleted`. What
+    the meeting is now (a move that made this calendar leave, say) is reported at once: the
+    new calendar may have seen it already, as a copy."""
+    changes: list[NewChange] = []
+    for change in result.changes:
+        changes.append(change)
         prior = seen.get(change.event_id or "")
         ical = prior.content.get("iCalUId") if prior is not None and prior.role == "created" else None
-        if change.type != "deleted" or not ical:
+        if change.type != "deleted" or prior is None or not ical:
             continue
         claim = await services.store.get(MeetingClaim, org=org.org, kind="meeting", ical_uid=ical)
         if claim is None or claim.mailbox != mailbox:
@@ -319,11 +324,34 @@ async def _hand_over(
             ]
             # Still there and not cancelled (a meeting its organizer cancelled is just deleted).
             copies = [await services.graph.get_event(org.m365_tenant_id, other, s.event_id) for s in held]
-            if any(c is not None and not c.get("isCancelled") for c in copies):
-                claim.mailbox = other
-                await services.store.update(claim)  # ConcurrencyConflict: the round is retried
-                result.changes[index] = replace(change, type="attendee_removed", data={"reason": "left_the_meeting"})
-                break
+            live = next((c for c in copies if c is not None and not c.get("isCancelled")), None)
+            if live is None:
+                continue
+            claim.mailbox = other
+            await services.store.update(claim)  # ConcurrencyConflict: the round is retried
+            changes[-1] = replace(change, type="attendee_removed", data={"reason": "left_the_meeting"})
+            now = normalize(live)
+            changed = [f for f in FIELDS if now[f] != prior.content.get(f)]
+            owner = next(((k, i) for a, (k, i) in delta.people.items() if delta.users.get(a) == other), None)
+            if changed:
+                data = {**values(now), "changed": changed}
+                who = {owner[0]: owner[1]} if owner else {}
+                changes.append(
+                    NewChange("updated", claim.appointment, mailbox=other, event_id=live["id"], data=data, **who)
+                )
+            await services.store.upsert(
+                SeenEvent(
+                    mailbox=other,
+                    org=org.org,
+                    event_id=live["id"],
+                    appointment=claim.appointment,
+                    role="created",
+                    change_key=live.get("changeKey"),
+                    content=now,
+                )
+            )
+            break
+    result.changes = changes
 
 
 def _occurrence(prior: inbound.Seen | None) -> bool:
