@@ -215,11 +215,11 @@ class Target(Entity):
     owner_id: str = ""
     event_id: str | None = None
     change_key: str | None = None  # what Graph answered to our last write: echo suppression
-    recent_keys: list[str] = field(default_factory=list)  # …and to the few before it (stale items)
     ical_uid: str | None = None
     state: str = "pending"  # pending | synced | failed | deleting | deleted
     written: dict[str, Any] = field(default_factory=dict)
     intended: dict[str, Any] = field(default_factory=dict)  # a write sent, its answer not (yet) back
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # our few writes before `written`
     responses: dict[str, str] = field(default_factory=dict)  # attendee/room address → its answer
     occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote to it
     transaction_id: str | None = None

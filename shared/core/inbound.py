@@ -44,9 +44,6 @@ class Known:
     meeting: str | None = None  # appointment, when the event is a copy of our meeting (iCalUId)
     bases: tuple[dict[str, Any], ...] = ()  # what we wrote / what the booking wants now
     retiring: bool = False  # we are deleting it ourselves (appointment deleted, push off, moved)
-    # The changeKeys Graph answered to our recent writes of it: a delta item carrying one is
-    # our own version (a stale one included, read before our next write), never an edit.
-    our_keys: tuple[str, ...] = ()
     foreign: bool = False  # calsync wrote it for another org (same tenant): never reported here
     # A meeting made in Outlook that this mailbox's copy reports (it claimed the meeting).
     outlook: str | None = None
@@ -160,8 +157,7 @@ def plan(
             delete(event_id, appointment, role or "ours", k)
             continue
         bases = list(k.bases) + ([prior.content] if prior and role == "created" else [])
-        ours_echo = bool(k.our_keys) and item.get("changeKey") in k.our_keys
-        changed = [f for f in FIELDS if bases and not ours_echo and all(content[f] != b.get(f) for b in bases)]
+        changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
         if role == "ours":
             _answers(out, box, appointment, event_id, content, prior.content if prior else {}, people)
         out.upsert.append(Seen(event_id, appointment, role or "ours", item.get("changeKey"), content))

@@ -89,6 +89,8 @@ async def know(
     bases = []
     if target is not None and target.written:
         bases.append(written_content(target.written))
+    if target is not None and target.event_id == event_id:
+        bases += [written_content(w) for w in target.earlier]
     if target is not None and target.intended:
         bases.append(written_content({**target.written, **target.intended}))
     if appt is not None:
@@ -99,5 +101,4 @@ async def know(
         or not appt.push
         or (target is not None and target.state in ("deleting", "deleted"))
     )
-    keys = tuple(target.recent_keys) if target is not None and target.event_id == event_id else ()
-    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring, our_keys=keys)
+    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring)

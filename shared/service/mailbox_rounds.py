@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,6 @@ from shared.adapters.inbound_records import DeltaState, MeetingClaim, SeenEvent
 from shared.adapters.messages import AppointmentRetry
 from shared.adapters.records import EventRef, MailboxLink, Org, Target
 from shared.core import delta_window, inbound
-from shared.core.changes import NewChange
 from shared.core.errors import (
     ConcurrencyConflict,
     ConsentRequired,
@@ -29,12 +28,13 @@ from shared.core.errors import (
     MailboxNotEnabled,
 )
 from shared.core.logcontext import log_context
-from shared.core.mapping import FIELDS, normalize, values
+from shared.core.mapping import normalize
 from shared.core.org_settings import SyncMode
 from shared.service import feed, webhooks
 from shared.service.event_lookup import know, linked_people
 from shared.service.held_deletions import hold
 from shared.service.links import load_link, save_link_fields, update_link
+from shared.service.meeting_claims import hand_over
 from shared.service.ports import Services
 from shared.service.series_lookup import gather_series
 
@@ -145,7 +145,7 @@ async def _round(
             series_known=series_known,
         )
 
-        await _hand_over(services, org, mailbox, result, seen, delta)
+        await hand_over(services, org, mailbox, result, seen, delta.people, delta.users)
         for ical_uid, appointment in result.claims.items():
             # Another mailbox's round that claimed it first wins: this round is retried and
             # then sees a copy (ConcurrencyConflict).
@@ -287,71 +287,6 @@ async def _gather(
                 confirmed.append(current)
                 await learn(current, event_id)
     return seen, known, frozenset(left), confirmed
-
-
-async def _hand_over(
-    services: Services, org: Org, mailbox: str, result: inbound.Plan, seen: dict[str, inbound.Seen], delta: _Delta
-) -> None:
-    """A meeting made in Outlook left the calendar that reports it (a room declined a move, an
-    attendee deleted it): while another linked calendar of the org still holds it, that one
-    reports it from now on, and this owner is only `attendee_removed` — not `deleted`. What
-    the meeting is now (a move that made this calendar leave, say) is reported at once: the
-    new calendar may have seen it already, as a copy."""
-    changes: list[NewChange] = []
-    for change in result.changes:
-        changes.append(change)
-        prior = seen.get(change.event_id or "")
-        ical = prior.content.get("iCalUId") if prior is not None and prior.role == "created" else None
-        if change.type != "deleted" or prior is None or not ical:
-            continue
-        claim = await services.store.get(MeetingClaim, org=org.org, kind="meeting", ical_uid=ical)
-        if claim is None or claim.mailbox != mailbox:
-            continue
-        if not delta.users:
-            delta.people, delta.users = await linked_people(services, org.org)
-        addresses = (prior.content.get("organizer"), *prior.content.get("attendees", {}))
-        others = {delta.users[a] for a in addresses if a in delta.users} - {mailbox}
-        for other in sorted(others):
-            held = [
-                s
-                async for s in services.store.query(
-                    SeenEvent,
-                    mailbox=other,
-                    row_prefix={"org": org.org},
-                    filter="appointment eq @a",
-                    parameters={"a": claim.appointment},
-                )
-            ]
-            # Still there and not cancelled (a meeting its organizer cancelled is just deleted).
-            copies = [await services.graph.get_event(org.m365_tenant_id, other, s.event_id) for s in held]
-            live = next((c for c in copies if c is not None and not c.get("isCancelled")), None)
-            if live is None:
-                continue
-            claim.mailbox = other
-            await services.store.update(claim)  # ConcurrencyConflict: the round is retried
-            changes[-1] = replace(change, type="attendee_removed", data={"reason": "left_the_meeting"})
-            now = normalize(live)
-            changed = [f for f in FIELDS if now[f] != prior.content.get(f)]
-            owner = next(((k, i) for a, (k, i) in delta.people.items() if delta.users.get(a) == other), None)
-            if changed:
-                data = {**values(now), "changed": changed}
-                who = {owner[0]: owner[1]} if owner else {}
-                changes.append(
-                    NewChange("updated", claim.appointment, mailbox=other, event_id=live["id"], data=data, **who)
-                )
-            await services.store.upsert(
-                SeenEvent(
-                    mailbox=other,
-                    org=org.org,
-                    event_id=live["id"],
-                    appointment=claim.appointment,
-                    role="created",
-                    change_key=live.get("changeKey"),
-                    content=now,
-                )
-            )
-            break
-    result.changes = changes
 
 
 def _occurrence(prior: inbound.Seen | None) -> bool:

@@ -26,7 +26,7 @@ log = logging.getLogger("calsync.push")
 # Where to look for an occurrence around its original start: Outlook does not let one move
 # past its neighbours (ErrorOccurrenceCrossingBoundary), so a month covers daily to monthly.
 INSTANCE_SLACK = timedelta(days=35)
-RECENT_KEYS = 8  # changeKeys of our own writes remembered per target
+EARLIER_WRITES = 3  # our writes before the last, kept per target for stale delta items
 
 
 def target_view(t: Target) -> dict[str, Any]:
@@ -247,12 +247,14 @@ class _Shell:
             await self.save(target)
 
     async def _synced(self, target: Target, event: dict[str, Any], written: dict[str, Any]) -> None:
-        same_event = target.event_id == event["id"]
+        # A delta item read before our latest write may show an earlier one of ours: the inbound
+        # side compares with those too (content, not changeKeys: the answer to a PATCH of one
+        # field also carries an Outlook edit made meanwhile to another).
+        if target.event_id == event["id"] and target.written:
+            target.earlier = [target.written, *target.earlier][:EARLIER_WRITES]
+        elif target.event_id != event["id"]:
+            target.earlier = []
         target.event_id, target.change_key = event["id"], event.get("changeKey")
-        earlier = target.recent_keys if same_event else []
-        target.recent_keys = ([target.change_key] if target.change_key else []) + [
-            k for k in earlier if k != target.change_key
-        ][: RECENT_KEYS - 1]
         target.ical_uid = event.get("iCalUId")
         target.written = {k: written[k] for k in COMPARED if k in written}
         target.intended = {}

@@ -144,3 +144,19 @@ async def test_a_lost_answer_to_our_patch_is_not_an_outlook_edit_of_the_room_loc
     assert view["targets"][0]["state"] == "pending"
     await round_of(world, "o1")
     assert "updated" not in await types(world, "o1")
+
+
+async def test_an_outlook_edit_carried_in_the_answer_to_our_patch_is_still_reported(world: World) -> None:
+    """Found by the model-based test after the fix above first took changeKeys of our writes
+    for echoes: the answer to our PATCH of the location carries a title edited in Outlook
+    just before; that version is not only ours."""
+    users = await setup(world, "o1")
+    await linking.put_worker(world.svc, "o1", WorkerRequest("bob", None, None, None))
+    view = await appointments.put(world.svc, "o1", "a1", body())
+    await round_of(world, "o1")
+    ada = users["ada@contoso.test"]
+    world.graph.outlook_update(TENANT, ada, view["targets"][0]["eventId"], {"subject": "Consult (edited)"})
+    await appointments.put(world.svc, "o1", "a1", body(location="Room 9"))  # no round in between
+    await round_of(world, "o1")
+    [change] = await feed.read(world.store, "o1", 0, 100)
+    assert (change.type, change.data["title"], change.data["changed"]) == ("updated", "Consult (edited)", ["title"])
