@@ -318,7 +318,7 @@ def _plan_series(
         if created is None:
             return
         appointment = created.appointment or ""
-        _, kept, _ = occurrence_changes(appointment, one, mine, change, first_sight=True)
+        _, kept, _ = occurrence_changes(one, mine, change, first_sight=True)
         exceptions = [{"occurrence": c["occurrence"], **values(c)} for _, _, c in kept if c["exception"]]
         data = {**created.data, "recurrence": one.master.get("recurrence"), "exceptions": exceptions}
         out.changes.append(
@@ -353,7 +353,7 @@ def _plan_series(
     if role == "ours" and master_changed:
         _answers(out, box, appointment, one.master_id, content, prior.content if prior else {}, people)
     keep(one.master_id, one.master.get("changeKey"), content, appointment, role)
-    changes, kept, forget = occurrence_changes(appointment, one, mine, change, first_sight=prior is None)
+    changes, kept, forget = occurrence_changes(one, mine, change, first_sight=prior is None)
     out.changes += edited(changes)
     out.forget += forget
     for event_id, change_key, c in kept:

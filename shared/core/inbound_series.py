@@ -69,7 +69,6 @@ def series_content(master: dict[str, Any]) -> dict[str, Any]:
 
 
 def occurrence_changes(
-    appointment: str,
     series: Series,
     prior_of: dict[str, Any],
     change: Any,
