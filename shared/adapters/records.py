@@ -219,7 +219,7 @@ class Target(Entity):
     state: str = "pending"  # pending | synced | failed | deleting | deleted
     written: dict[str, Any] = field(default_factory=dict)
     intended: dict[str, Any] = field(default_factory=dict)  # a write sent, its answer not (yet) back
-    earlier: list[dict[str, Any]] = field(default_factory=list)  # our few writes before `written`
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # our writes before: changeKey, written
     responses: dict[str, str] = field(default_factory=dict)  # attendee/room address → its answer
     occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote to it
     transaction_id: str | None = None

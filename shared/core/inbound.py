@@ -45,6 +45,9 @@ class Known:
     bases: tuple[dict[str, Any], ...] = ()  # what we wrote / what the booking wants now
     retiring: bool = False  # we are deleting it ourselves (appointment deleted, push off, moved)
     foreign: bool = False  # calsync wrote it for another org (same tenant): never reported here
+    # Our earlier writes of it by the changeKey Graph answered: an item with one of those keys
+    # and that content is our own older version, read before our latest write.
+    earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
     # A meeting made in Outlook that this mailbox's copy reports (it claimed the meeting).
     outlook: str | None = None
 
@@ -140,6 +143,9 @@ def plan(
         if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
             continue  # nothing new (our own write included)
         content = normalize(item)
+        older = k.earlier.get(item.get("changeKey") or "")
+        if older is not None and all(content[f] == older.get(f) for f in FIELDS):
+            continue  # a stale read of an earlier write of ours
         if appointment is None:
             if box.owner_kind == "resource" and people.get(content["organizer"], ("", ""))[0] == "worker":
                 continue  # a linked worker's meeting: the organizer's copy reports it (below), with its subject

@@ -89,8 +89,9 @@ async def know(
     bases = []
     if target is not None and target.written:
         bases.append(written_content(target.written))
+    earlier = {}
     if target is not None and target.event_id == event_id:
-        bases += [written_content(w) for w in target.earlier]
+        earlier = {e["changeKey"]: written_content(e["written"]) for e in target.earlier}
     if target is not None and target.intended:
         bases.append(written_content({**target.written, **target.intended}))
     if appt is not None:
@@ -101,4 +102,4 @@ async def know(
         or not appt.push
         or (target is not None and target.state in ("deleting", "deleted"))
     )
-    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring)
+    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring, earlier=earlier)

@@ -247,11 +247,12 @@ class _Shell:
             await self.save(target)
 
     async def _synced(self, target: Target, event: dict[str, Any], written: dict[str, Any]) -> None:
-        # A delta item read before our latest write may show an earlier one of ours: the inbound
-        # side compares with those too (content, not changeKeys: the answer to a PATCH of one
-        # field also carries an Outlook edit made meanwhile to another).
-        if target.event_id == event["id"] and target.written:
-            target.earlier = [target.written, *target.earlier][:EARLIER_WRITES]
+        # A delta item read before our latest write may show an earlier one of ours: it carries
+        # that write's changeKey and content (both: a changeKey alone is not enough, the
+        # answer to a PATCH of one field also carries an Outlook edit made to another).
+        if target.event_id == event["id"] and target.written and target.change_key:
+            earlier = {"changeKey": target.change_key, "written": target.written}
+            target.earlier = [earlier, *target.earlier][:EARLIER_WRITES]
         elif target.event_id != event["id"]:
             target.earlier = []
         target.event_id, target.change_key = event["id"], event.get("changeKey")

@@ -160,3 +160,21 @@ async def test_an_outlook_edit_carried_in_the_answer_to_our_patch_is_still_repor
     await round_of(world, "o1")
     [change] = await feed.read(world.store, "o1", 0, 100)
     assert (change.type, change.data["title"], change.data["changed"]) == ("updated", "Consult (edited)", ["title"])
+
+
+async def test_an_outlook_move_back_to_a_time_we_wrote_before_is_reported(world: World) -> None:
+    """Found by the soak after the stale-item fix first compared with our earlier writes'
+    content alone: a person moving our event back to where we had put it before is an edit
+    (its changeKey is Outlook's, not one Graph answered to us)."""
+    users = await setup(world, "o1")
+    await appointments.put(world.svc, "o1", "a1", body())
+    view = await appointments.put(world.svc, "o1", "a1", body(start=f"{DAY}T13:00:00Z", end=f"{DAY}T14:00:00Z"))
+    await round_of(world, "o1")
+    back = {
+        "start": {"dateTime": f"{DAY}T10:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": f"{DAY}T11:00:00", "timeZone": "UTC"},
+    }
+    world.graph.outlook_update(TENANT, users["ada@contoso.test"], view["targets"][0]["eventId"], back)
+    await round_of(world, "o1")
+    [change] = await feed.read(world.store, "o1", 0, 100)
+    assert (change.type, change.data["start"]) == ("updated", f"{DAY}T10:00:00Z")
