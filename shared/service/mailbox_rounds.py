@@ -298,11 +298,18 @@ async def _note_responses(
 ) -> None:
     """Attendees' and rooms' answers to our meeting, on the organizer's target (so the
     appointment shows "room declined")."""
-    target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
-    if target is None or all(target.responses.get(a) == r for a, r in answers.items()):
-        return
-    target.responses = {**target.responses, **answers}
-    await services.store.upsert(target)
+    for _ in range(3):
+        target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
+        if target is None or all(target.responses.get(a) == r for a, r in answers.items()):
+            return
+        target.responses = {**target.responses, **answers}
+        try:
+            # Conditional: the push side may be writing this target right now (an exception
+            # of its series, say), and its write must not be lost to ours.
+            await services.store.update(target)
+            return
+        except ConcurrencyConflict:
+            continue
 
 
 async def _mark_lost(services: Services, org: Org, mailbox: str, appointment: str) -> None:
