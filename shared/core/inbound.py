@@ -227,7 +227,11 @@ def plan(
             )
     if mode is not SyncMode.TWO_WAY:
         # oneWay/off: Outlook changes are not reported (state is kept); oneWay's restores are.
+        # An event made in Outlook meanwhile is not remembered as reported: back in twoWay it
+        # is `created` first, never an `updated` of what the booking product never heard of.
         out.changes, out.held = restored, []
+        out.upsert = [s for s in out.upsert if s.role != "created"]
+        out.claims = {}
     return out
 
 

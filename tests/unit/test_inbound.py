@@ -188,3 +188,14 @@ def test_one_way_restores_nothing_that_is_only_our_own_echo() -> None:
     known, seen = ours("e1")
     out = plan(BOX, [item("e1", "ck9")], known, seen, ONE_WAY, full_round=False, people={})
     assert out.restore == [] and out.changes == []
+
+
+def test_one_way_does_not_remember_an_outlook_event_as_reported() -> None:
+    """Found by the model-based test: an event made in Outlook while oneWay was snapshotted as
+    reported, so back in twoWay its first change was an `updated` of an appointment the
+    booking product had never been told of."""
+    one_way = SETTINGS.merged({"syncMode": "oneWay"})
+    quiet = plan(BOX, [item("e9", "ck1", subject="Lunch")], {}, {}, one_way, full_round=False, people={})
+    assert quiet.changes == [] and quiet.upsert == []
+    back = plan(BOX, [item("e9", "ck2", subject="Lunch (late)")], {}, {}, SETTINGS, full_round=False, people={})
+    assert [(c.type, c.data["title"]) for c in back.changes] == [("created", "Lunch (late)")]
