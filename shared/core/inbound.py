@@ -111,9 +111,28 @@ def plan(
         """A change seen in this mailbox, attributed to its worker or resource."""
         return NewChange(kind, appointment, mailbox=box.user_id, event_id=event_id, data=data or {}, **_who(box))
 
+    # A new copy, under a new event id, of a meeting this mailbox reports (a room declined a
+    # move, then accepted the next one): the same appointment; its old copy is superseded.
+    replaced: dict[str, Seen] = {}
+    for item in items:
+        k = known.get(item["id"], Known())
+        if "@removed" in item or not k.outlook or item["id"] in seen:
+            continue
+        old = next(
+            (
+                s
+                for s in seen.values()
+                if s.appointment == k.outlook and s.role == "created" and s.event_id != item["id"]
+            ),
+            None,
+        )
+        if old is not None:
+            replaced[item["id"]] = old
+    superseded = {s.event_id for s in replaced.values()}
+
     def delete(event_id: str, appointment: str, role: str, k: Known) -> None:
         out.forget.append(event_id)
-        if k.retiring or role == "copy":
+        if k.retiring or role == "copy" or event_id in superseded:
             return  # our own delete, or an attendee's copy going away: not the appointment's
         if box.restricted and box.owner_kind == "worker":
             if settings.restricted_delete is RestrictedPolicy.DETACH:
@@ -129,7 +148,7 @@ def plan(
         k = known.get(event_id, Known())
         if k.foreign:
             continue  # another org's booking in a shared mailbox: its details are not ours
-        prior = seen.get(event_id)
+        prior = seen.get(event_id) or replaced.get(event_id)
         appointment = k.ours or (prior.appointment if prior else None) or k.meeting
         role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
         if k.outlook and prior is None:

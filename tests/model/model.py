@@ -105,6 +105,17 @@ class Synced:
 
     links: dict[LinkKey, str | None]
     use_organizer: bool
+    booked: Booked | None = None
+
+
+def rewrites(old: Booked, new: Booked, role: str, links: dict[LinkKey, str | None], accounts: dict[str, str]) -> bool:
+    """Whether syncing `new` after `old` writes the event of a target with this role (a PATCH:
+    for an event deleted in Outlook meanwhile, "the booking product's update brings it back",
+    shared/service/push.py)."""
+    fields = ("title", "start", "end", "tz", "location", "body")
+    if any(getattr(old, f) != getattr(new, f) for f in fields):
+        return True
+    return role == "organizer" and invitees(old, links, accounts) != invitees(new, links, accounts)
 
 
 def targets(booked: Booked, links: dict[LinkKey, str | None], use_organizer: bool) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.messages import MailboxSync, OrgReconcile, WebhookDelivery
+from shared.core.mapping import meeting_id
 from shared.service import appointments, feed, linking, mailbox_rounds, maintenance, notifications, orgs, webhooks
 from shared.service.link_requests import ResourceRequest, WorkerRequest
 from tests.model.wire import virtual_time
@@ -292,3 +293,61 @@ async def test_an_outlook_edit_is_not_taken_for_an_echo_when_we_write_the_event_
     await rounds(world, ("o1", "worker", "ada"))
     rows = await feed.read(world.store, "o1", 0, 10)
     assert [(r.type, r.data.get("title")) for r in rows] == [("updated", "Moved to Friday")]
+
+
+async def test_an_event_made_in_outlook_while_one_way_is_not_updated_before_it_was_ever_created() -> None:
+    """oneWay reports no Outlook change (docs/api.md), but its rounds still keep the snapshot
+    (role `created`) and the meeting claim of an event made in Outlook meanwhile. Back in
+    twoWay, the event's next edit arrives as `updated` (a deletion as `deleted`) of an
+    appointment id the booking product was never told of: the first it hears of an event
+    must be `created` (or nothing at all)."""
+    world = new_world()
+    users = world.graph.seed(TENANT, [{"userPrincipalName": "ada@contoso.test"}])
+    await make_org(world, syncMode="oneWay")
+    link, _ = await linking.put_worker(world.svc, "o1", WorkerRequest("ada", "ada@contoso.test", None, None))
+    assert link.status == "linked"
+    await drain_rounds(world)
+    ada = users["ada@contoso.test"]
+    event = world.graph.outlook_create(TENANT, ada, {"subject": "Dentist", **at(10)})
+    await rounds(world, ("o1", "worker", "ada"))
+    await orgs.update_settings(world.svc, "o1", {"syncMode": "twoWay"})
+    world.queues.take()  # (the catch-up has nothing to do here)
+    world.graph.outlook_update(TENANT, ada, event["id"], {"subject": "Dentist (moved)"})
+    await rounds(world, ("o1", "worker", "ada"))
+    told = await changes(world)
+    assert not told or told[0][0] == "created", told
+
+
+async def test_a_room_that_declines_and_accepts_again_before_its_round_keeps_one_live_meeting() -> None:
+    """A room that reported an outsider's meeting declines a move (Exchange removes its copy)
+    and accepts the next one (a new copy, a new event id) before the room's next round — two
+    quick moves, a late or lost notification, or sync off meanwhile. That round sees a new
+    copy of a meeting this mailbox claimed but no snapshot of that event (inbound.plan:
+    `k.outlook and prior is None`, taken for "a round that did not finish") and reports
+    `created` again, then the old copy's removal as `deleted`: the booking product ends with
+    the meeting deleted while the room holds it."""
+    system = System()
+    with virtual_time(system.clock):
+        try:
+            await orgs.connect(system.svc, "o1", TENANT, "Org 1")
+            request = ResourceRequest("room1", address("r1"), None, None)
+            link, _ = await linking.put_resource(system.svc, "o1", request)
+            assert link.status == "linked"
+            await _settle(system)
+            room = [{"emailAddress": {"address": address("r1")}, "type": "resource"}]
+            planning = {"subject": "Planning", **at(10), "attendees": room}
+            made = await system.outlook("POST", system.users["x1"], "", planning)
+            await system.outlook("POST", system.users["s1"], "", {"subject": "Other", **at(12), "attendees": room})
+            await _settle(system)
+            meeting = meeting_id(made.body["iCalUId"])
+            assert [r.type for r in await feed.read(system.store, "o1", 0, 100) if r.appointment == meeting] == [
+                "created"
+            ]
+            await system.outlook("PATCH", system.users["x1"], f"/{made.body['id']}", at(12))  # busy: declined
+            await system.outlook("PATCH", system.users["x1"], f"/{made.body['id']}", at(14))  # free: a new copy
+            await _settle(system)
+            told = [r for r in await feed.read(system.store, "o1", 0, 100) if r.appointment == meeting]
+            kinds = [r.type for r in told]
+            assert kinds.count("created") == 1 and kinds[-1] != "deleted", [(r.type, r.data) for r in told]
+        finally:
+            await system.close()

@@ -19,6 +19,7 @@ from devtools.graph_emulator.state import Event
 from functions import graph_webhooks
 from shared.adapters.graph import GraphGateway
 from shared.adapters.settings import load
+from shared.service import notifications
 from shared.service.ports import Services
 from tests.fakes.queues import FakeQueues
 from tests.fakes.store import FakeStore
@@ -68,6 +69,9 @@ class Receiver:
 
 class System:
     def __init__(self, seed: int = 0) -> None:
+        # A fresh process as far as per-process caches go: the emulator's ids repeat from one
+        # System to the next (virtual_time seeds them), so a cached subscription would too.
+        notifications._cache.clear()
         self.clock = Clock()
         self.emulator = Emulator()
         self.transport = EmulatorTransport(self.emulator)
