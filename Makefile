@@ -3,13 +3,14 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 AZURITE := devtools/azurite/node_modules/.bin/azurite
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test bootstrap lint unit clean
 
 run: bootstrap
 	$(BIN)/python -m devtools.run
 
-test: bootstrap lint
+test: bootstrap $(CHROMIUM) lint
 	$(BIN)/python -m pytest
 
 bootstrap: $(VENV)/.installed $(AZURITE)
@@ -22,6 +23,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 $(AZURITE): devtools/azurite/package.json devtools/azurite/package-lock.json
 	cd devtools/azurite && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The console's browser tests drive Debian's Chromium (Playwright's own browser download is
+# not reachable); as root it is installed here, otherwise the command to run is printed.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "the browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; \
+	fi
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
