@@ -2,12 +2,19 @@
 
 import azure.functions as func
 
-from functions.http import json_response, operation, read_json
+from functions.http import json_response, operation, query_int, read_json
 from shared.core.validation import https_url, identifier
 from shared.service import offboarding, orgs
 from shared.service.ports import Services
 
 bp = func.Blueprint()
+
+
+@bp.route(route="orgs", methods=["GET"])
+@operation("list_orgs")
+async def list_orgs(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    items, cursor = await orgs.list_orgs(svc, limit=query_int(req, "limit", 100, 1, 1000), after=req.params.get("after"))
+    return json_response({"orgs": [orgs.org_view(svc, o) for o in items], "next": cursor})
 
 
 @bp.route(route="orgs/{org}", methods=["PUT"])

@@ -49,6 +49,20 @@ def parse_org_body(body: dict[str, Any]) -> tuple[str, str]:
     return tenant.strip().lower(), optional_str(body, "displayName") or ""
 
 
+async def list_orgs(services: Services, *, limit: int, after: str | None) -> tuple[list[Org], str | None]:
+    """A page of orgs in id order; the next page's `after` (None on the last page)."""
+    items: list[Org] = []
+    async for org in services.store.query(
+        Org, row_after={"org": after} if after else None, page_size=min(limit + 1, 1000)
+    ):
+        items.append(org)
+        if len(items) > limit:
+            break
+    more = len(items) > limit
+    items = items[:limit]
+    return items, (items[-1].org if more and items else None)
+
+
 async def require_org(services: Services, org_id: str) -> Org:
     org = await services.store.get(Org, org=org_id)
     if org is None:

@@ -37,6 +37,28 @@ def test_connect_org_and_unknown_tenant(stack: Stack) -> None:
     assert "redirect_uri=https%3A%2F%2Fbooking.example%2Fconsented" in r.json()["adminConsentUrl"]
 
 
+def test_orgs_are_listed_a_page_at_a_time_in_id_order(stack: Stack) -> None:
+    tenant, _ = stack.seed()
+    mine = [f"list-{uuid.uuid4().hex[:6]}-{i}" for i in range(3)]
+    for org_id in mine:
+        assert stack.api.put(f"/orgs/{org_id}", json={"m365TenantId": tenant}).status_code == 200
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = stack.api.get("/orgs", params={"limit": 2, **({"after": after} if after else {})}).json()
+        assert len(page["orgs"]) <= 2
+        seen += [o["org"] for o in page["orgs"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    assert set(mine) <= set(seen)
+    listed = next(o for o in stack.api.get("/orgs", params={"limit": 1000}).json()["orgs"] if o["org"] == mine[0])
+    assert listed == stack.api.get(f"/orgs/{mine[0]}").json()
+    bad = stack.api.get("/orgs", params={"limit": 0})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_input"
+
+
 def test_the_demo_org_connects_and_imports_the_demo_rooms(stack: Stack) -> None:
     """What `make run` does, against the emulator's demo tenant."""
     from devtools.graph_emulator.state import DEMO_TENANT_ID, demo_seed
