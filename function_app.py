@@ -3,12 +3,15 @@
 import azure.functions as func
 
 from functions.appointments import bp as appointments_bp
+from functions.console import bp as console_bp
 from functions.fallback import bp as fallback_bp
 from functions.graph_webhooks import bp as graph_webhooks_bp
 from functions.health import bp as health_bp
 from functions.inbound import bp as inbound_bp
 from functions.jobs import bp as jobs_bp
 from functions.maintenance import bp as maintenance_bp
+from functions.openapi import bp as openapi_bp
+from functions.openapi import publish
 from functions.orgs import bp as orgs_bp
 from functions.resources import bp as resources_bp
 from functions.workers import bp as workers_bp
@@ -19,7 +22,7 @@ from shared.adapters.settings import get_settings
 get_settings()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (
+blueprints = (
     health_bp,
     orgs_bp,
     workers_bp,
@@ -29,6 +32,10 @@ for blueprint in (
     graph_webhooks_bp,
     inbound_bp,
     maintenance_bp,
+    console_bp,
+    openapi_bp,
     fallback_bp,
-):
+)
+for blueprint in blueprints:
     app.register_functions(blueprint)
+publish([route for blueprint in blueprints for route in blueprint.http_routes])

@@ -3,12 +3,12 @@
 import azure.functions as func
 
 from functions import queue
-from functions.http import json_response, operation, read_json
+from functions.http import Blueprint, json_response, operation, read_json
 from shared.adapters.messages import AppointmentRetry
 from shared.service import appointments, occurrences
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 def _answer(view: dict) -> func.HttpResponse:

@@ -2,11 +2,11 @@
 
 import azure.functions as func
 
-from functions.http import operation
+from functions.http import Blueprint, operation
 from shared.service import notifications
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 def _handshake(req: func.HttpRequest) -> func.HttpResponse | None:

@@ -2,11 +2,11 @@
 
 import azure.functions as func
 
-from functions.http import json_response, operation
+from functions.http import Blueprint, json_response, operation
 from shared.service import health
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

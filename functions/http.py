@@ -4,22 +4,51 @@ bodies and RFC 9457 problems."""
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.functions as func
+from pydantic import ValidationError
 
 from shared.bootstrap import services
+from shared.core.api_check import problem_of
+from shared.core.api_queries import Query
 from shared.core.clock import json_default
-from shared.core.errors import CalsyncError, InvalidInput
+from shared.core.errors import CalsyncError
 from shared.core.logcontext import log_context
+from shared.core.openapi import Route
 from shared.core.validation import parse_json_object
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.http")
 
 PROBLEM_TYPE_BASE = "urn:calsync:problem:"
+Q = TypeVar("Q", bound=Query)
 Operation = Callable[[func.HttpRequest, Services], Awaitable[func.HttpResponse]]
 HttpFunction = Callable[[func.HttpRequest, func.Context], Awaitable[func.HttpResponse]]
+
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+class Blueprint(func.Blueprint):
+    """A Blueprint that also remembers each HTTP route it registers (function name,
+    method, template, auth level): the OpenAPI document and the 405 answers come from it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.http_routes: list[Route] = []
+
+    def route(self, route: str | None = None, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        register = super().route(route, *args, **kwargs)
+        methods = [str(getattr(m, "value", m)).upper() for m in kwargs.get("methods") or ALL_METHODS]
+        anonymous = kwargs.get("auth_level") in (func.AuthLevel.ANONYMOUS, "anonymous", "ANONYMOUS")
+
+        def record(fn: Callable[..., Any]) -> Any:
+            for method in methods:
+                self.http_routes.append(Route(fn.__name__, method, route or fn.__name__, anonymous, fn.__doc__ or ""))
+            return register(fn)
+
+        return record
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -77,14 +106,9 @@ def read_json(req: func.HttpRequest) -> dict[str, Any]:
     return parse_json_object(req.get_body())
 
 
-def query_int(req: func.HttpRequest, name: str, default: int, low: int, high: int) -> int:
-    raw = req.params.get(name)
-    if raw is None or raw == "":
-        return default
+def query(req: func.HttpRequest, model: type[Q]) -> Q:
+    """The query string as `model` (shared.core.api_queries), or 400 naming the parameter."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(name, f"{name} must be a whole number") from None
-    if not low <= value <= high:
-        raise InvalidInput(name, f"{name} must be between {low} and {high}")
-    return value
+        return model.model_validate(dict(req.params))
+    except ValidationError as exc:
+        raise problem_of(exc.errors()[0]) from None

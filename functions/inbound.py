@@ -3,14 +3,15 @@
 import azure.functions as func
 
 from functions import queue
-from functions.http import json_response, operation, query_int
+from functions.http import Blueprint, json_response, operation, query
 from shared.adapters.messages import MailboxSync, WebhookDelivery
+from shared.core.api_queries import ChangesQuery
 from shared.core.changes import decode_cursor, encode_cursor
 from shared.service import feed, held_deletions, mailbox_rounds, webhooks
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=MailboxSync.QUEUE, connection="AzureWebJobsStorage")
@@ -30,8 +31,9 @@ async def deliver_webhook(work: WebhookDelivery, svc: Services, final: bool) -> 
 @operation("get_changes")
 async def get_changes(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
     org = await require_org(svc, req.route_params["org"])
-    after = decode_cursor(req.params.get("after"))
-    rows = await feed.read(svc.store, org.org, after, query_int(req, "limit", 100, 1, 500))
+    q = query(req, ChangesQuery)
+    after = decode_cursor(q.after)
+    rows = await feed.read(svc.store, org.org, after, q.limit)
     next_cursor = encode_cursor(int(rows[-1].seq) if rows else after)
     return json_response({"changes": [feed.change_view(r) for r in rows], "next": next_cursor})
 

@@ -3,12 +3,12 @@
 import azure.functions as func
 
 from functions import queue
-from functions.http import json_response, operation, read_json
+from functions.http import Blueprint, json_response, operation, read_json
 from shared.adapters.messages import PushChunk
 from shared.service import bulk_jobs
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 @bp.route(route="orgs/{org}/workers/{worker}/push-calendar", methods=["POST"])

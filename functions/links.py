@@ -2,8 +2,9 @@
 
 import azure.functions as func
 
-from functions.http import json_response, query_int
+from functions.http import json_response, query
 from shared.adapters.records import MailboxLink
+from shared.core.api_queries import LinkPageQuery
 from shared.service import links
 from shared.service.link_views import link_view
 from shared.service.ports import Services
@@ -20,13 +21,9 @@ async def delete_response(req: func.HttpRequest, svc: Services, cls: type[Mailbo
 
 
 async def list_response(req: func.HttpRequest, svc: Services, cls: type[MailboxLink]) -> func.HttpResponse:
+    q = query(req, LinkPageQuery)
     items, cursor = await links.list_links(
-        svc,
-        cls,
-        req.route_params["org"],
-        status=req.params.get("status"),
-        limit=query_int(req, "limit", 100, 1, 1000),
-        after=req.params.get("after"),
+        svc, cls, req.route_params["org"], status=q.status, limit=q.limit, after=q.after
     )
     now = svc.clock.now()
     return json_response({f"{cls.KIND}s": [link_view(i, now) for i in items], "next": cursor})

@@ -3,7 +3,7 @@
 import azure.functions as func
 
 from functions import queue
-from functions.http import json_response, operation
+from functions.http import Blueprint, json_response, operation
 from shared.adapters.messages import OrgReconcile, RenewSubscription, SubscriptionLifecycle
 from shared.bootstrap import services
 from shared.core.logcontext import log_context
@@ -11,7 +11,7 @@ from shared.service import maintenance
 from shared.service.health import org_health
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 @bp.timer_trigger(schedule="%CALSYNC_RENEW_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)

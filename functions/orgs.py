@@ -2,18 +2,20 @@
 
 import azure.functions as func
 
-from functions.http import json_response, operation, query_int, read_json
+from functions.http import Blueprint, json_response, operation, query, read_json
+from shared.core.api_queries import ConsentQuery, PageQuery
 from shared.core.validation import https_url, identifier
 from shared.service import offboarding, orgs
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 @bp.route(route="orgs", methods=["GET"])
 @operation("list_orgs")
 async def list_orgs(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
-    items, cursor = await orgs.list_orgs(svc, limit=query_int(req, "limit", 100, 1, 1000), after=req.params.get("after"))
+    q = query(req, PageQuery)
+    items, cursor = await orgs.list_orgs(svc, limit=q.limit, after=q.after)
     return json_response({"orgs": [orgs.org_view(svc, o) for o in items], "next": cursor})
 
 
@@ -41,11 +43,11 @@ async def delete_org(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
 @bp.route(route="orgs/{org}/consent-url", methods=["GET"])
 @operation("consent_url")
 async def get_consent_url(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
-    redirect = req.params.get("redirectUri")
-    if redirect:
-        https_url("redirectUri", redirect)
+    q = query(req, ConsentQuery)
+    if q.redirect_uri:
+        https_url("redirectUri", q.redirect_uri)
     org = await orgs.require_org(svc, req.route_params["org"])
-    url = orgs.consent_url(svc, org.m365_tenant_id, redirect, req.params.get("state"))
+    url = orgs.consent_url(svc, org.m365_tenant_id, q.redirect_uri, q.state)
     return json_response({"org": org.org, "m365TenantId": org.m365_tenant_id, "adminConsentUrl": url})
 
 

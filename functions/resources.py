@@ -3,7 +3,7 @@
 import azure.functions as func
 
 from functions import links, queue
-from functions.http import json_response, operation, read_json
+from functions.http import Blueprint, json_response, operation, read_json
 from shared.adapters.messages import ImportChunk, ImportDiscover
 from shared.adapters.records import ResourceLink
 from shared.service import linking, room_import
@@ -11,7 +11,7 @@ from shared.service.link_requests import parse_resource
 from shared.service.link_views import resource_view
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 @bp.route(route="orgs/{org}/resources/import", methods=["POST"])

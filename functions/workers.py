@@ -3,14 +3,14 @@
 import azure.functions as func
 
 from functions import links
-from functions.http import json_response, operation, read_json
+from functions.http import Blueprint, json_response, operation, read_json
 from shared.adapters.records import WorkerLink
 from shared.service import batch_link, linking
 from shared.service.link_requests import parse_worker
 from shared.service.link_views import worker_view
 from shared.service.ports import Services
 
-bp = func.Blueprint()
+bp = Blueprint()
 
 
 @bp.route(route="orgs/{org}/workers/batch-link", methods=["POST"])

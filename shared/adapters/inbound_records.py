@@ -38,6 +38,9 @@ class WebhookCursor(Entity):
     last_attempt_at: datetime | None = None
     # While a retry is scheduled (the org's one retry chain), rounds enqueue no delivery.
     retry_at: datetime | None = None
+    # The last seq of a batch whose delivery failed: until it is acknowledged, every retry
+    # sends exactly that batch again (same changes, webhook-id and body), nothing after it.
+    in_flight: int | None = None
 
 
 @dataclass(kw_only=True)

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.core.api_check import checked
+from shared.core.api_requests import SettingsBody
 from shared.core.errors import InvalidInput
-from shared.core.validation import boolean, https_url, known_keys, optional_str
+from shared.core.validation import https_url
+from shared.core.webhook_secret import check_secret
 
 
 class SyncMode(StrEnum):
@@ -68,31 +71,20 @@ class OrgSettings:
     def merged(self, body: dict[str, Any], *, development: bool = False) -> OrgSettings:
         """`body` (a PUT) over these settings; every field checked, unknown keys refused.
         `development`: a webhook on this machine may be plain http."""
-        known_keys(body, set(_API_NAMES))
-        changes: dict[str, Any] = {}
-        for api in ("pushAppointmentsByDefault", "useOrganizer", "createFromOutlook", "allowUserMailboxesAsResources"):
-            if api in body:
-                changes[_API_NAMES[api]] = boolean(body, api, False)
-        if "syncMode" in body:
-            changes["sync_mode"] = _choice(body, "syncMode", SyncMode)
+        given = checked(SettingsBody, body).given()
+        changes: dict[str, Any] = {_API_NAMES[api]: value for api, value in given.items()}
+        if "syncMode" in given:
+            changes["sync_mode"] = SyncMode(given["syncMode"])
         for api in ("restrictedEdit", "restrictedDelete"):
-            if api in body:
-                changes[_API_NAMES[api]] = _choice(body, api, RestrictedPolicy)
-        if "createPrefix" in body:
-            changes["create_prefix"] = optional_str(body, "createPrefix", max_len=64) or ""
-        if "maxResources" in body:
-            value = body["maxResources"]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise InvalidInput("maxResources", "maxResources must be a whole number ≥ 0, or null for no limit")
-            changes["max_resources"] = value
-        if "webhookUrl" in body:
-            url = optional_str(body, "webhookUrl", max_len=2048)
+            if api in given:
+                changes[_API_NAMES[api]] = RestrictedPolicy(given[api])
+        if "createPrefix" in given:
+            changes["create_prefix"] = given["createPrefix"] or ""
+        if "webhookUrl" in given:
+            url = given["webhookUrl"]
             changes["webhook_url"] = https_url("webhookUrl", url, loopback_ok=development) if url else None
-        if "webhookSecret" in body:
-            secret = optional_str(body, "webhookSecret", max_len=256)
-            if secret is not None and len(secret) < 16:
-                raise InvalidInput("webhookSecret", "webhookSecret must be at least 16 characters")
-            changes["webhook_secret"] = secret
+        if given.get("webhookSecret") is not None:
+            changes["webhook_secret"] = check_secret(given["webhookSecret"])
         result = dataclasses.replace(self, **changes)
         if result.webhook_url and not result.webhook_secret:
             raise InvalidInput("webhookSecret", "webhookSecret is required when webhookUrl is set")
@@ -116,10 +108,3 @@ _API_NAMES = {
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, StrEnum) else value
-
-
-def _choice(body: dict[str, Any], name: str, enum: type[StrEnum]) -> Any:
-    allowed = [m.value for m in enum]
-    if body[name] not in allowed:
-        raise InvalidInput(name, f"{name} must be one of {', '.join(allowed)}")
-    return enum(body[name])

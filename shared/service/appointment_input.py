@@ -7,31 +7,15 @@ from datetime import date, datetime, time
 from typing import Any
 
 from shared.adapters.records import LINK_CLASSES, Appointment
+from shared.core.api_check import checked
+from shared.core.api_requests import MAX_ATTENDEES, AppointmentBody
 from shared.core.errors import InvalidInput, UnknownTimeZone
 from shared.core.outbound import Mailbox
 from shared.core.recurrence import occurrence_dates, parse_recurrence
 from shared.core.timezones import windows_name, zone
-from shared.core.validation import boolean, email, identifier, known_keys, optional_str
+from shared.core.validation import identifier
 from shared.service.ports import Services
 
-MAX_TITLE = 255
-MAX_ATTENDEES = 500  # Graph/Exchange: at most 500 attendees per event
-FIELDS = {
-    "title",
-    "start",
-    "end",
-    "timeZone",
-    "isAllDay",
-    "location",
-    "body",
-    "isPrivate",
-    "organizer",
-    "attendees",
-    "guests",
-    "resources",
-    "push",
-    "recurrence",
-}
 MAX_OCCURRENCES = 999  # a finite series; Outlook itself allows 999 occurrences
 
 
@@ -56,62 +40,53 @@ def when(field_name: str, value: Any, tz_name: str, all_day: bool, prefix: str) 
     return parsed.replace(microsecond=0)
 
 
-def _ids(body: dict[str, Any], name: str, prefix: str) -> list[str]:
-    value = body.get(name) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(prefix + name, f"{prefix + name} must be a list of strings")
-    return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+def _ids(values: list[str] | None) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values or [] if v.strip()))
 
 
-def parse(org_id: str, appointment_id: str, body: dict[str, Any], default_push: bool, prefix: str = "") -> Appointment:
+def parse(
+    org_id: str, appointment_id: str, body: dict[str, Any] | AppointmentBody, default_push: bool, prefix: str = ""
+) -> Appointment:
     """Check every field (naming the bad one); no I/O."""
     identifier(prefix + "appointment", appointment_id)
-    known_keys(body, FIELDS | ({"appointment"} if prefix else set()), prefix)
-    title = optional_str(body, "title", max_len=MAX_TITLE, prefix=prefix)
-    if not title or not title.strip():
-        raise InvalidInput(prefix + "title", f"{prefix}title is required (1-{MAX_TITLE} characters)")
-    tz_name = body.get("timeZone") or "UTC"
-    if not isinstance(tz_name, str):
-        raise InvalidInput(prefix + "timeZone", f"{prefix}timeZone must be a string")
+    m = body if isinstance(body, AppointmentBody) else checked(AppointmentBody, body, prefix)
+    tz_name = m.time_zone or "UTC"
     try:
         zone(tz_name)
     except UnknownTimeZone as exc:
         raise InvalidInput(prefix + "timeZone", f"{prefix}timeZone: {exc}") from None
-    all_day = boolean(body, "isAllDay", False, prefix)
-    start = when("start", body.get("start"), tz_name, all_day, prefix)
-    end = when("end", body.get("end"), tz_name, all_day, prefix)
+    start = when("start", m.start, tz_name, m.is_all_day, prefix)
+    end = when("end", m.end, tz_name, m.is_all_day, prefix)
     if end <= start:
         raise InvalidInput(prefix + "end", f"{prefix}end must be after start")
-    if all_day and (start.time() != time() or end.time() != time()):
+    if m.is_all_day and (start.time() != time() or end.time() != time()):
         raise InvalidInput(prefix + "start", f"{prefix}an all-day appointment must start and end at midnight")
-    organizer = body.get("organizer")
-    if organizer is not None and (not isinstance(organizer, str) or not organizer.strip()):
+    if m.organizer is not None and not m.organizer.strip():
         raise InvalidInput(prefix + "organizer", f"{prefix}organizer must be a worker id")
-    attendees = _ids(body, "attendees", prefix)
-    guests = [email(f"{prefix}guests[{i}]", g) for i, g in enumerate(_ids(body, "guests", prefix))]
-    resources = _ids(body, "resources", prefix)
+    attendees, guests, resources = _ids(m.attendees), _ids(m.guests), _ids(m.resources)
     if len(attendees) + len(guests) + len(resources) > MAX_ATTENDEES:
         raise InvalidInput(
             prefix + "attendees",
             f"{prefix}at most {MAX_ATTENDEES} attendees, guests and resources together (Exchange's limit)",
         )
-    recurrence = _recurrence(body.get("recurrence"), start, tz_name, prefix)
+    raw_recurrence = m.recurrence.given() if m.recurrence else None
+    recurrence = _recurrence(raw_recurrence, start, tz_name, prefix)
     return Appointment(
         org=org_id,
         appointment=appointment_id,
-        title=title.strip(),
+        title=m.title,
         start=start.isoformat(),
         end=end.isoformat(),
         time_zone=tz_name,
-        is_all_day=all_day,
-        location=optional_str(body, "location", max_len=255, prefix=prefix) or "",
-        body=optional_str(body, "body", max_len=30_000, prefix=prefix) or "",
-        is_private=boolean(body, "isPrivate", False, prefix),
-        organizer=organizer.strip() if organizer else None,
+        is_all_day=m.is_all_day,
+        location=m.location or "",
+        body=m.body or "",
+        is_private=m.is_private,
+        organizer=m.organizer.strip() if m.organizer else None,
         attendees=attendees,
         guests=guests,
         resources=resources,
-        push=boolean(body, "push", default_push, prefix),
+        push=default_push if m.push is None else m.push,
         recurrence=recurrence,
     )
 

@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from shared.adapters.records import WorkerLink
+from shared.core.api_requests import MAX_BATCH_ROWS
 from shared.core.errors import Conflict, InvalidInput, PayloadTooLarge
 from shared.core.validation import load_json
 from shared.service.link_requests import WorkerRequest, parse_worker
@@ -16,7 +17,6 @@ from shared.service.orgs import require_org
 from shared.service.ports import Services
 
 LINK_CONCURRENCY = 8
-MAX_BATCH_ROWS = 1000
 
 
 def parse_batch(content_type: str, raw: bytes) -> list[dict[str, Any]]:

@@ -16,6 +16,8 @@ from typing import Any
 
 from shared.adapters.messages import PushChunk
 from shared.adapters.records import Appointment, Job, JobChunk, WorkerLink
+from shared.core.api_check import checked
+from shared.core.api_requests import MAX_APPOINTMENTS, PushCalendarBody
 from shared.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from shared.core.logcontext import log_context
 from shared.core.outbound import Mailbox
@@ -27,7 +29,6 @@ from shared.service.ports import Services
 
 log = logging.getLogger("calsync.jobs")
 
-MAX_APPOINTMENTS = 5000
 CHUNK = 20
 CHUNK_CONCURRENCY = 4  # Outlook's per-mailbox concurrency; the gateway enforces it too
 MAX_ERRORS = 100
@@ -37,34 +38,26 @@ STALLED_AFTER = timedelta(minutes=2)  # no progress for this long: shown under `
 async def submit(services: Services, org_id: str, worker_id: str, body: dict[str, Any]) -> dict[str, Any]:
     org = await require_org(services, org_id)
     identifier("worker", worker_id)
-    if set(body) - {"appointments"}:
-        raise InvalidInput(sorted(set(body) - {"appointments"})[0], "only 'appointments' is allowed here")
     items = body.get("appointments")
-    if not isinstance(items, list) or not items:
-        raise InvalidInput("appointments", "appointments must be a non-empty list")
-    if len(items) > MAX_APPOINTMENTS:
+    if isinstance(items, list) and len(items) > MAX_APPOINTMENTS:
         raise PayloadTooLarge(
             f"{len(items)} appointments; at most {MAX_APPOINTMENTS} per request", code="batch_too_large"
         )
+    request = checked(PushCalendarBody, body)
     if await services.store.get(WorkerLink, org=org_id, worker=worker_id) is None:
         raise NotFound(f"worker {worker_id!r} is not known in organisation {org_id!r}", code="worker_not_found")
     default_push = org.config.push_appointments_by_default
     parsed: list[Appointment] = []
     seen: set[str] = set()
     boxes: dict[tuple[str, str], Mailbox] = {}
-    for index, item in enumerate(items):
+    for index, item in enumerate(request.appointments):
         prefix = f"appointments[{index}]."
-        if not isinstance(item, dict):
-            raise InvalidInput(f"appointments[{index}]", "each appointment must be an object")
-        appointment_id = item.get("appointment")
-        if not isinstance(appointment_id, str):
-            raise InvalidInput(prefix + "appointment", "each appointment needs its id in 'appointment'")
-        if appointment_id in seen:
-            raise InvalidInput(prefix + "appointment", f"appointment {appointment_id!r} appears twice")
-        seen.add(appointment_id)
-        fields = {k: v for k, v in item.items() if k != "appointment"}
-        fields.setdefault("organizer", worker_id)
-        appt = parse(org_id, appointment_id, fields, default_push, prefix=prefix)
+        if item.appointment in seen:
+            raise InvalidInput(prefix + "appointment", f"appointment {item.appointment!r} appears twice")
+        seen.add(item.appointment)
+        if "organizer" not in item.model_fields_set:
+            item.organizer = worker_id
+        appt = parse(org_id, item.appointment, item, default_push, prefix=prefix)
         boxes = await check_references(services, appt, prefix, boxes)
         parsed.append(appt)
     for appt in parsed:

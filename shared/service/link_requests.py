@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.core.errors import InvalidInput
-from shared.core.validation import boolean, email, identifier, known_keys, optional_str
+from shared.core.api_check import checked
+from shared.core.api_requests import BatchRow, ResourceBody, WorkerBody
+from shared.core.validation import identifier
 
 
 @dataclass(frozen=True)
@@ -25,28 +26,14 @@ class ResourceRequest:
     kind: str | None
 
 
-def _account(body: dict[str, Any], field_name: str, prefix: str = "") -> str | None:
-    value = body.get(field_name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(prefix + field_name, f"{prefix + field_name} must be a string (blank unlinks)")
-    return email(prefix + field_name, value) if value.strip() else None
-
-
 def parse_worker(worker_id: str, body: dict[str, Any], prefix: str = "") -> WorkerRequest:
+    """A PUT of a worker, or (with `prefix`, e.g. `rows[3].`) one row of a batch."""
     identifier(prefix + "worker", worker_id)
-    known_keys(body, {"m365Account", "displayName", "restricted", "worker"}, prefix)
-    restricted = boolean(body, "restricted", False, prefix) if "restricted" in body else None
-    return WorkerRequest(
-        worker_id, _account(body, "m365Account", prefix), optional_str(body, "displayName", prefix=prefix), restricted
-    )
+    m = checked(BatchRow if prefix else WorkerBody, body, prefix)
+    return WorkerRequest(worker_id, m.m365_account, m.display_name, m.restricted)
 
 
 def parse_resource(resource_id: str, body: dict[str, Any]) -> ResourceRequest:
     identifier("resource", resource_id)
-    known_keys(body, {"mailbox", "displayName", "kind"})
-    kind = body.get("kind")
-    if kind is not None and kind not in ("room", "equipment"):
-        raise InvalidInput("kind", "kind must be room or equipment")
-    return ResourceRequest(resource_id, _account(body, "mailbox"), optional_str(body, "displayName"), kind)
+    m = checked(ResourceBody, body)
+    return ResourceRequest(resource_id, m.mailbox, m.display_name, m.kind)

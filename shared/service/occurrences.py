@@ -8,11 +8,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.adapters.records import Appointment, Target
+from shared.core.api_check import checked
+from shared.core.api_requests import OccurrenceBody
 from shared.core.errors import Conflict, InvalidInput, NotFound
 from shared.core.recurrence import occurrence_dates, parse_recurrence
-from shared.core.validation import identifier, known_keys, optional_str
+from shared.core.validation import identifier
 from shared.service import appointments
-from shared.service.appointment_input import MAX_TITLE, when
+from shared.service.appointment_input import when
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 
@@ -45,18 +47,15 @@ async def _series(services: Services, org_id: str, appointment_id: str, day: str
 
 def _override(appt: Appointment, day: str, body: dict[str, Any]) -> dict[str, Any]:
     """The fields of this occurrence that differ from the series, checked (400 naming one)."""
-    known_keys(body, EDITABLE)
+    body = checked(OccurrenceBody, body).given()
     if not body:
         raise InvalidInput("body", f"name at least one of {', '.join(sorted(EDITABLE))}")
     override = dict(appt.occurrences.get(day, {}))
     if "title" in body:
-        title = optional_str(body, "title", max_len=MAX_TITLE)
-        if not title or not title.strip():
-            raise InvalidInput("title", f"title must be 1-{MAX_TITLE} characters")
-        override["title"] = title.strip()
-    for name, limit in (("location", 255), ("body", 30_000)):
+        override["title"] = body["title"]
+    for name in ("location", "body"):
         if name in body:
-            override[name] = optional_str(body, name, max_len=limit) or ""
+            override[name] = body[name] or ""
     first_start = datetime.fromisoformat(appt.start)
     duration = datetime.fromisoformat(appt.end) - first_start
     original = datetime.combine(date.fromisoformat(day), first_start.time())

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 from shared.adapters.messages import AppointmentRetry, OrgReconcile
 from shared.adapters.records import Appointment, Org
-from shared.core.errors import ConcurrencyConflict, GraphError, InvalidInput, NotFound
+from shared.core.api_check import checked
+from shared.core.api_requests import OrgBody
+from shared.core.errors import ConcurrencyConflict, GraphError, NotFound
 from shared.core.org_settings import SyncMode
-from shared.core.validation import GUID, known_keys, optional_str
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.orgs")
@@ -42,11 +43,9 @@ def org_view(services: Services, org: Org) -> dict[str, Any]:
 
 
 def parse_org_body(body: dict[str, Any]) -> tuple[str, str]:
-    known_keys(body, {"m365TenantId", "displayName"})
-    tenant = body.get("m365TenantId")
-    if not isinstance(tenant, str) or not GUID.match(tenant.strip()):
-        raise InvalidInput("m365TenantId", "m365TenantId must be the Microsoft 365 tenant id (a GUID)")
-    return tenant.strip().lower(), optional_str(body, "displayName") or ""
+    """(tenant id, display name) of a PUT /api/orgs/{org} body."""
+    m = checked(OrgBody, body)
+    return m.m365_tenant_id, m.display_name or ""
 
 
 async def list_orgs(services: Services, *, limit: int, after: str | None) -> tuple[list[Org], str | None]:

@@ -1,9 +1,13 @@
-"""Delivering the change feed to the booking product's webhook, signed.
+"""Delivering the change feed to the booking product's webhook, signed per Standard Webhooks.
 
-`Calsync-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the org's
-webhookSecret>`. Batches of up to 100 changes in feed order. A failing receiver is retried
-with backoff (up to an hour apart) and never loses a change: the cursor only moves on a
-2xx, and the feed keeps everything.
+Each POST carries `webhook-id`, `webhook-timestamp` and `webhook-signature`
+(standardwebhooks.Webhook(webhookSecret).sign), the secret being `whsec_` + base64 (see
+shared/core/webhook_secret.py). Batches of up to 100 changes in feed order; `webhook-id` is
+the cursor of the batch's last change. A failing receiver is retried with backoff (up to an
+hour apart) and never loses a change: the cursor only moves on a 2xx, and the feed keeps
+everything. A retry sends exactly the batch that failed (the cursor records its last seq):
+the same changes, webhook-id and body, so a receiver can de-duplicate on webhook-id; the
+changes after it follow once it is acknowledged.
 
 Each org has at most one retry chain: the cursor records when its next retry is due, and
 while one is due a round with new changes enqueues nothing (the retry carries them); of
@@ -12,21 +16,22 @@ two senders that fail at once only the one whose cursor write wins schedules the
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.adapters.inbound_records import FeedCounter, WebhookCursor
+from standardwebhooks import Webhook
+
+from shared.adapters.inbound_records import FeedChange, FeedCounter, WebhookCursor
 from shared.adapters.messages import WebhookDelivery
 from shared.adapters.records import Org
 from shared.core.clock import json_default
-from shared.core.errors import ConcurrencyConflict
+from shared.core.errors import ConcurrencyConflict, InvalidInput
+from shared.core.webhook_secret import check_secret
 from shared.service import feed
-from shared.service.ports import Services
+from shared.service.ports import Services, Store
 
 log = logging.getLogger("calsync.webhooks")
 
@@ -34,23 +39,20 @@ BATCH = 100
 MAX_DELAY_S = 3600
 # A retry this late is taken for lost (its message never came): the next round starts anew.
 CHAIN_GRACE = timedelta(minutes=5)
+BAD_SECRET = "webhookSecret is not a Standard Webhooks secret (whsec_…): set a new one"
 
 
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def verify(secret: str, body: bytes, header: str, tolerance_s: int = 300, now: float | None = None) -> bool:
-    """What a receiver does (documented for the booking product; used by our tests)."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs((now or time.time()) - timestamp) > tolerance_s:
-        return False
-    return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")
+def signed_headers(secret: str, msg_id: str, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers of one POST, timestamped now (the receiver's clock
+    judges it, so wall-clock time, never the virtual clock of a test)."""
+    timestamp = int(time.time())
+    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body.decode())
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+    }
 
 
 def backoff_s(attempt: int) -> int:
@@ -114,28 +116,31 @@ async def _deliver_batch(services: Services, org_id: str, attempt: int) -> dict[
     if config is None or not config.webhook_url or not config.webhook_secret:
         return {"delivered": 0}
     cursor = await store.get(WebhookCursor, org=org_id, kind="webhook") or WebhookCursor(org=org_id)
-    rows = await feed.read(store, org_id, cursor.delivered, BATCH)
+    rows = await _batch(store, cursor)
     if not rows:
-        if cursor.retry_at is not None and cursor.etag:
-            cursor.retry_at = None  # nothing left to carry: the chain ends
+        if (cursor.retry_at is not None or cursor.in_flight is not None) and cursor.etag:
+            cursor.retry_at = cursor.in_flight = None  # nothing left to carry: the chain ends
             await _save(services, cursor)
         return {"delivered": 0}
     changes = [feed.change_view(r) for r in rows]
     body = json.dumps({"org": org_id, "changes": changes}, default=json_default).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "Calsync-Signature": sign(config.webhook_secret, body, int(time.time())),
-    }
-    error = await services.webhooks.post(config.webhook_url, body, headers)
+    try:
+        headers = signed_headers(check_secret(config.webhook_secret), changes[-1]["cursor"], body)
+    except InvalidInput:  # stored before secrets had to be whsec_: held until a new one is set
+        error: str | None = BAD_SECRET
+    else:
+        error = await services.webhooks.post(config.webhook_url, body, headers)
     now = services.clock.now()
     cursor.last_attempt_at = now
     delay = backoff_s(attempt)
     if error is None:
         cursor.delivered, cursor.failures, cursor.last_error, cursor.retry_at = int(rows[-1].seq), 0, None, None
+        cursor.in_flight = None
     else:
         cursor.failures += 1
         cursor.last_error = error
         cursor.retry_at = now + timedelta(seconds=delay)
+        cursor.in_flight = int(rows[-1].seq)
     if not await _save(services, cursor):
         return {"delivered": 0, "raced": True}  # another sender moved on; it carries on from there
     if error is None:
@@ -143,6 +148,16 @@ async def _deliver_batch(services: Services, org_id: str, attempt: int) -> dict[
     log.warning("webhook delivery failed (%s); retrying in %ds", error, delay)
     await services.queues.send(WebhookDelivery(org_id, attempt + 1), delay_seconds=delay)
     return {"delivered": 0, "error": error}
+
+
+async def _batch(store: Store, cursor: WebhookCursor) -> list[FeedChange]:
+    """The next batch: the one that failed, exactly, while it is unacknowledged; else up to
+    BATCH changes after the cursor."""
+    upto = cursor.in_flight if cursor.in_flight is not None and cursor.in_flight > cursor.delivered else None
+    if upto is None:
+        return await feed.read(store, cursor.org, cursor.delivered, BATCH)
+    rows = await feed.read(store, cursor.org, cursor.delivered, min(BATCH, upto - cursor.delivered))
+    return [r for r in rows if int(r.seq) <= upto]
 
 
 async def _save(services: Services, cursor: WebhookCursor) -> bool:

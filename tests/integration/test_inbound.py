@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 from azure.storage.queue import QueueClient
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from devtools.services import Service, free_port, start_host
 from shared.core.changes import decode_cursor
-from shared.service.webhooks import verify
 from tests.conftest import send_queue
 from tests.integration.conftest import OrgFixture, Stack, eventually, new_org, now
 from tests.integration.test_push import appointment
@@ -505,22 +505,29 @@ def test_rounds_racing_on_one_mailbox_report_each_change_once(
     assert "Functions.sync_mailbox" in Path(second_instance.env["log"]).read_text()  # both instances ran rounds
 
 
+SECRET = "whsec_Y2Fsc3luYy1pbnRlZ3JhdGlvbi1zZWNyZXQtMDAwMDAx"
+OTHER_SECRET = "whsec_Y2Fsc3luYy1zb21lLW90aGVyLXNlY3JldC0wMDAwMDAx"
+
+
 class Receiver(BaseHTTPRequestHandler):
     """The booking product's webhook: records every attempt, fails while told to."""
 
-    received: ClassVar[list[tuple[bytes, str]]] = []  # accepted deliveries: body, signature
+    received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []  # accepted deliveries: body, headers
+    tried: ClassVar[list[tuple[bytes, dict[str, str]]]] = []  # every delivery, accepted or not
     attempts: ClassVar[list[float]] = []  # when each delivery arrived (monotonic), accepted or not
     failing = False  # answer 500 to everything
     fail_first = 0  # answer 500 to this many attempts, then accept
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        headers = {k.lower(): v for k, v in self.headers.items()}
         cls = type(self)
         cls.attempts.append(time.monotonic())
+        cls.tried.append((body, headers))
         if cls.failing or len(cls.attempts) <= cls.fail_first:
             self.send_response(500)
         else:
-            cls.received.append((body, self.headers["Calsync-Signature"]))
+            cls.received.append((body, headers))
             self.send_response(204)
         self.end_headers()
 
@@ -530,7 +537,7 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    Receiver.received, Receiver.attempts, Receiver.failing, Receiver.fail_first = [], [], False, 0
+    Receiver.received, Receiver.tried, Receiver.attempts, Receiver.failing, Receiver.fail_first = [], [], [], False, 0
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/calsync"
@@ -545,8 +552,7 @@ def delivered() -> dict[str, dict[str, Any]]:
 def test_webhook_gets_signed_batches_and_loses_nothing_while_failing(
     linked: OrgFixture, stack: Stack, receiver: str
 ) -> None:
-    secret = "whsec-0123456789abcdef"
-    stack.api.put(f"/orgs/{linked.id}/settings", json={"webhookUrl": receiver, "webhookSecret": secret})
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"webhookUrl": receiver, "webhookSecret": SECRET})
     Receiver.failing = True
     ada = linked.users[f"ada@{D}"]
     with graph(stack, linked) as g:
@@ -558,16 +564,16 @@ def test_webhook_gets_signed_batches_and_loses_nothing_while_failing(
     # Retries back off (2 s, 4 s, 8 s…): wait for all three to be accepted.
     eventually(lambda: len(delivered()) == 3, timeout=60, what="every change delivered")
     assert sorted(c["data"]["title"] for c in delivered().values()) == ["Outlook 0", "Outlook 1", "Outlook 2"]
-    for body, signature in Receiver.received:
-        assert verify(secret, body, signature)
-        assert not verify("another-secret-value", body, signature)
+    for body, headers in Receiver.received:
+        assert Webhook(SECRET).verify(body, headers)["org"] == linked.id
+        with pytest.raises(WebhookVerificationError):
+            Webhook(OTHER_SECRET).verify(body, headers)
 
 
 def test_webhook_backs_off_while_failing_and_then_delivers_every_change_once(
     linked: OrgFixture, stack: Stack, receiver: str
 ) -> None:
-    secret = "whsec-0123456789abcdef"
-    stack.api.put(f"/orgs/{linked.id}/settings", json={"webhookUrl": receiver, "webhookSecret": secret})
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"webhookUrl": receiver, "webhookSecret": SECRET})
     Receiver.fail_first = 2
     ada, sub = linked.users[f"ada@{D}"], stack.link(linked, "w-ada")["subscription"]["id"]
     stack.wait_idle(linked)
@@ -585,10 +591,45 @@ def test_webhook_backs_off_while_failing_and_then_delivers_every_change_once(
     assert len(changes(stack, linked)) == 3
     eventually(lambda: len(delivered()) == 3, timeout=30, what="every change delivered")
     assert sorted(c["data"]["title"] for c in delivered().values()) == ["Outlook 0", "Outlook 1", "Outlook 2"]
-    assert all(verify(secret, body, signature) for body, signature in Receiver.received)
+    assert all(Webhook(SECRET).verify(body, headers) for body, headers in Receiver.received)
     # Refused twice, then accepted: 2 s after the first refusal, 4 s after the second.
     first, second, third = Receiver.attempts
     assert 1.9 <= second - first < third - second and third - second >= 3.9, Receiver.attempts
+
+
+def test_a_webhook_delivery_verifies_with_standard_webhooks_and_its_retry_is_the_same_batch(
+    linked: OrgFixture, stack: Stack, receiver: str
+) -> None:
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"webhookUrl": receiver, "webhookSecret": SECRET})
+    Receiver.fail_first = 1
+    ada, sub = linked.users[f"ada@{D}"], stack.link(linked, "w-ada")["subscription"]["id"]
+    stack.wait_idle(linked)
+    # Two Outlook events, read by one round: one batch, refused once, then accepted.
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+    try:
+        with graph(stack, linked) as g:
+            for i in range(2):
+                outlook_event(g, ada, f"Signed {i}", f"{DAY}T1{i}:00:00", f"{DAY}T1{i}:30:00")
+    finally:
+        stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    asked = now()
+    stack.graph.post(f"/_emulator/subscriptions/{sub}/lifecycle", json={"lifecycleEvent": "missed"})
+    stack.notified_round(linked, "w-ada", asked, lifecycle_event="missed")
+    feed = changes(stack, linked)
+    eventually(lambda: Receiver.received, timeout=30, what="the retried delivery accepted")
+    (refused_body, refused), (body, headers) = Receiver.tried[:2]
+    # What the receiver got verifies with the library's own verifier, and with no other secret.
+    for data, sent in ((refused_body, refused), (body, headers)):
+        assert [c["cursor"] for c in Webhook(SECRET).verify(data, sent)["changes"]] == [c["cursor"] for c in feed]
+        with pytest.raises(WebhookVerificationError):
+            Webhook(OTHER_SECRET).verify(data, sent)
+    # webhook-id is the cursor of the batch's last change: the feed's `after` takes it.
+    assert headers["webhook-id"] == feed[-1]["cursor"] == json.loads(body)["changes"][-1]["cursor"]
+    after = stack.api.get(f"/orgs/{linked.id}/changes", params={"after": headers["webhook-id"]}).json()
+    assert after["changes"] == [] and after["next"] == headers["webhook-id"]
+    # The retry is the same batch: same webhook-id, same body (a receiver de-duplicates on the id).
+    assert (refused["webhook-id"], refused_body) == (headers["webhook-id"], body)
+    assert Receiver.received == [(body, headers)]
 
 
 def test_a_failing_webhook_receiver_keeps_one_delivery_chain(private_stack: Stack, receiver: str) -> None:
@@ -596,7 +637,7 @@ def test_a_failing_webhook_receiver_keeps_one_delivery_chain(private_stack: Stac
     org = new_org(stack)
     assert stack.api.put(f"/orgs/{org.id}/workers/w-ada", json={"m365Account": f"ada@{D}"}).json()["status"] == "linked"
     stack.wait_idle(org)
-    stack.api.put(f"/orgs/{org.id}/settings", json={"webhookUrl": receiver, "webhookSecret": "whsec-0123456789abcdef"})
+    stack.api.put(f"/orgs/{org.id}/settings", json={"webhookUrl": receiver, "webhookSecret": SECRET})
     Receiver.failing = True
     ada = org.users[f"ada@{D}"]
     with graph(stack, org) as g:

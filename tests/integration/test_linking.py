@@ -92,7 +92,7 @@ def test_settings_defaults_validation_and_secret(org: OrgFixture, stack: Stack) 
             "syncMode": "oneWay",
             "createPrefix": "[B] ",
             "webhookUrl": "https://booking.example/hook",
-            "webhookSecret": "0123456789abcdef0123",
+            "webhookSecret": "whsec_Y2Fsc3luYy1saW5raW5nLXNlY3JldC0x",
         },
     )
     assert r.status_code == 200
@@ -105,6 +105,7 @@ def test_settings_defaults_validation_and_secret(org: OrgFixture, stack: Stack) 
         ({"maxResources": "ten"}, "maxResources"),
         ({"useOrganizer": "yes"}, "useOrganizer"),
         ({"webhookUrl": "ftp://x"}, "webhookUrl"),
+        ({"webhookSecret": "0123456789abcdef0123"}, "webhookSecret"),  # not whsec_ + base64
     ]:
         r = stack.api.put(f"/orgs/{org.id}/settings", json=bad)
         assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
@@ -398,7 +399,7 @@ def test_concurrent_settings_updates_lose_nothing(org: OrgFixture, stack: Stack)
         {"restrictedDelete": "ignore"},
         {"maxResources": 7},
         {"allowUserMailboxesAsResources": True},
-        {"webhookUrl": "https://booking.example/hook", "webhookSecret": "0123456789abcdef0123"},
+        {"webhookUrl": "https://booking.example/hook", "webhookSecret": "whsec_Y2Fsc3luYy1saW5raW5nLXNlY3JldC0x"},
     ]
     start = Barrier(len(updates))
     url = f"{stack.api.base_url}orgs/{org.id}/settings"
@@ -545,13 +546,30 @@ def test_an_import_stores_what_it_reports_so_a_second_run_is_unchanged(org: OrgF
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/nothing-here"), ("POST", "/api/orgs/x/workers/y/unknown"), ("PUT", "/api/health"), ("GET", "/api")],
+    [("GET", "/api/nothing-here"), ("POST", "/api/orgs/x/workers/y/unknown"), ("GET", "/api")],
 )
 def test_an_unknown_route_is_a_404_problem(stack: Stack, method: str, path: str) -> None:
     with httpx.Client(base_url=stack.app_url, timeout=30) as anyone:  # no key: it still says only "no route"
         r = anyone.request(method, path)
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert r.json()["code"] == "route_not_found" and method in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/health", "GET"),
+        ("PATCH", "/api/orgs/x/workers/y", "DELETE, GET, PUT"),
+        ("POST", "/api/orgs", "GET"),
+    ],
+)
+def test_a_known_path_with_another_method_is_a_405_that_says_which(
+    stack: Stack, method: str, path: str, allowed: str
+) -> None:
+    with httpx.Client(base_url=stack.app_url, timeout=30) as anyone:
+        r = anyone.request(method, path)
+    assert r.status_code == 405 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert r.headers["allow"] == allowed and r.json()["code"] == "method_not_allowed"
 
 
 def test_a_missing_or_wrong_key_is_a_401_problem(org: OrgFixture, stack: Stack) -> None:

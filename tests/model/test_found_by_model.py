@@ -10,7 +10,7 @@ from shared.core.mapping import meeting_id
 from shared.service import appointments, feed, linking, mailbox_rounds, maintenance, notifications, orgs, webhooks
 from shared.service.link_requests import ResourceRequest, WorkerRequest
 from tests.model.wire import virtual_time
-from tests.model.world import TENANT, System, address
+from tests.model.world import TENANT, WEBHOOK_SECRET, System, address
 from tests.service.conftest import World, make_org, new_world
 from tests.service.test_links_and_rounds import drain_rounds
 
@@ -131,7 +131,7 @@ async def test_reconcile_restarts_a_webhook_delivery_whose_message_was_lost() ->
     org's next change: reconcile (maintenance.reconcile_org) never looks at the cursor."""
     world = new_world()
     users = world.graph.seed(TENANT, [{"userPrincipalName": "ada@contoso.test"}])
-    await make_org(world, webhookUrl="https://booking.example/hook", webhookSecret="s" * 20)
+    await make_org(world, webhookUrl="https://booking.example/hook", webhookSecret=WEBHOOK_SECRET)
     link, _ = await linking.put_worker(world.svc, "o1", WorkerRequest("ada", "ada@contoso.test", None, None))
     assert link.status == "linked"
     await drain_rounds(world)

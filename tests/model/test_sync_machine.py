@@ -59,6 +59,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from devtools.graph_emulator.events import normalise_property_id
 from devtools.graph_emulator.state import Event
@@ -72,7 +73,7 @@ from shared.adapters.records import LINK_CLASSES, SubscriptionRecord, Target
 from shared.core.changes import decode_cursor
 from shared.core.errors import Conflict, InvalidInput
 from shared.core.mapping import PROPERTY_ID, meeting_id
-from shared.service import appointments, feed, linking, maintenance, orgs, webhooks
+from shared.service import appointments, feed, linking, maintenance, orgs
 from shared.service.link_requests import ResourceRequest, WorkerRequest, parse_worker
 from shared.service.subscriptions import RETRIED, RETRY_FIRST, RETRY_MAX
 from tests.model.host import Round
@@ -295,9 +296,13 @@ class SyncMachine(RuleBasedStateMachine):
         applied = 0
         self._scan()
         for body, headers in self.sys.receiver.take():
-            if not webhooks.verify(WEBHOOK_SECRET, body, headers["Calsync-Signature"]):
-                raise Violation("a webhook post with a bad signature")
+            try:
+                Webhook(WEBHOOK_SECRET).verify(body, headers)
+            except WebhookVerificationError as exc:
+                raise Violation(f"a webhook post with a bad signature: {exc}") from None
             post = json.loads(body)
+            if headers["webhook-id"] != post["changes"][-1]["cursor"]:
+                raise Violation(f"webhook-id {headers['webhook-id']} is not the cursor of the batch's last change")
             assert post["org"] == "o1", post["org"]
             for change in post["changes"]:
                 applied += await self._apply("o1", change)

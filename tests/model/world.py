@@ -32,7 +32,7 @@ OUTLOOK_APP = "00000002-0000-0ff1-ce00-000000000000"  # people's Outlook: anothe
 PEOPLE = {"w1": "Ada Worker", "w2": "Bob Worker", "w3": "Cyd Worker", "s1": "Sam Spare", "x1": "Xavier Outsider"}
 ROOMS = {"r1": "Room One", "r2": "Room Two"}
 WEBHOOK_URL = "https://booking.example/hooks/calsync"
-WEBHOOK_SECRET = "model-webhook-secret-0123456789"
+WEBHOOK_SECRET = "whsec_Y2Fsc3luYy1tb2RlbC10ZXN0cy1zZWNyZXQtMDAwMDAx"
 
 
 def user_id(name: str) -> str:
@@ -50,8 +50,13 @@ class Receiver:
     fail_next: int = 0
     posts: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
     read: int = 0  # posts the booking product has taken
+    bodies: dict[str, bytes] = field(default_factory=dict)  # webhook-id → the body every post of it had
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> str | None:
+        # Every attempt, refused or not: one webhook-id is always one body (what a receiver
+        # that de-duplicates on webhook-id relies on).
+        if self.bodies.setdefault(headers["webhook-id"], body) != body:
+            raise AssertionError(f"webhook-id {headers['webhook-id']} came with two different bodies")
         if self.fail_next > 0:
             self.fail_next -= 1
             return "HTTP 503 from the receiver (injected)"

@@ -7,17 +7,19 @@ import json
 from datetime import timedelta
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from shared.adapters.inbound_records import DeltaState, WebhookCursor
 from shared.adapters.messages import WebhookDelivery
 from shared.adapters.records import Org
-from shared.core.changes import NewChange
+from shared.core.changes import NewChange, encode_cursor
 from shared.core.errors import InvalidInput
 from shared.service import feed, webhooks
 from shared.service.orgs import update_settings
 from tests.service.conftest import World, make_org
 
-HOOK = {"webhookUrl": "https://booking.example/hook", "webhookSecret": "s" * 32}
+SECRET = "whsec_Y2Fsc3luYy1zZXJ2aWNlLXRlc3RzLXNlY3JldC0wMDAx"
+HOOK = {"webhookUrl": "https://booking.example/hook", "webhookSecret": SECRET}
 
 
 async def test_a_commit_of_250_changes_numbers_them_in_order_and_saves_the_delta_position(world: World) -> None:
@@ -50,18 +52,89 @@ async def test_a_failing_receiver_keeps_one_retry_chain_however_many_rounds_have
     assert cursor is not None and cursor.failures == 1
     assert cursor.retry_at == waiting[0].visible_at == world.clock.now() + timedelta(seconds=2)
 
-    # The receiver recovers: the one retry delivers everything, in order, and the chain ends.
+    # The receiver recovers: the one retry sends the batch that failed again, then what came
+    # after it, in order, and the chain ends.
     world.webhooks.failing = None
     world.clock.advance(seconds=4)
     [retry] = world.queues.take(WebhookDelivery.QUEUE)
     await webhooks.deliver(world.svc, retry.org, retry.attempt)
-    delivered = json.loads(world.webhooks.posts[-1][1])["changes"]
-    assert [c["appointment"] for c in delivered] == ["a1", "b0", "b1", "b2", "b3", "b4"]
+    batches = [[c["appointment"] for c in json.loads(body)["changes"]] for _url, body, _headers in world.webhooks.posts]
+    assert batches == [["a1"], ["a1"], ["b0", "b1", "b2", "b3", "b4"]]
     assert world.queues.waiting(WebhookDelivery.QUEUE) == []
     cursor = await world.store.get(WebhookCursor, org="o1", kind="webhook")
     assert cursor.retry_at is None and cursor.delivered == 6
     await feed.commit(world.store, "o1", [NewChange("updated", "c", worker="w")], None)
     assert await webhooks.nudge(world.svc, org)  # no chain now: a new change starts a delivery
+
+
+async def test_a_retry_resends_exactly_the_batch_that_failed_and_later_batches_follow(world: World) -> None:
+    org = await make_org(world, **HOOK)
+    world.webhooks.failing = "HTTP 503"
+    await feed.commit(world.store, "o1", [NewChange("updated", f"a{i}", worker="w") for i in range(3)], None)
+    await webhooks.nudge(world.svc, org)
+    [first] = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, first.org, first.attempt)
+    cursor = await world.store.get(WebhookCursor, org="o1", kind="webhook")
+    assert cursor is not None and (cursor.delivered, cursor.in_flight) == (0, 3)
+    # More changes arrive, then two more retries fail and one succeeds: every attempt at the
+    # failed batch is the same batch, webhook-id and body, nothing of what came later.
+    await feed.commit(world.store, "o1", [NewChange("updated", f"b{i}", worker="w") for i in range(150)], None)
+    for attempt, answer in ((1, "HTTP 500"), (2, "ConnectTimeout"), (3, None)):
+        world.webhooks.failing = answer
+        world.clock.advance(hours=1)
+        [retry] = world.queues.take(WebhookDelivery.QUEUE)
+        assert retry.attempt == attempt
+        await webhooks.deliver(world.svc, retry.org, retry.attempt)
+    tries, rest = world.webhooks.posts[:4], world.webhooks.posts[4:]
+    assert {body for _url, body, _headers in tries} == {tries[0][1]}
+    assert {headers["webhook-id"] for _url, _body, headers in tries} == {encode_cursor(3)}
+    assert [c["appointment"] for c in json.loads(tries[0][1])["changes"]] == ["a0", "a1", "a2"]
+    for _url, body, headers in world.webhooks.posts:
+        assert Webhook(SECRET).verify(body, headers)["changes"][-1]["cursor"] == headers["webhook-id"]
+    # Once it is acknowledged, later batches carry on normally: full batches after it.
+    assert [len(json.loads(body)["changes"]) for _url, body, _headers in rest] == [100, 50]
+    assert [headers["webhook-id"] for _url, _body, headers in rest] == [encode_cursor(103), encode_cursor(153)]
+    cursor = await world.store.get(WebhookCursor, org="o1", kind="webhook")
+    assert (cursor.delivered, cursor.in_flight, cursor.retry_at, cursor.failures) == (153, None, None, 0)
+
+
+async def test_a_webhook_post_is_signed_per_standard_webhooks(world: World) -> None:
+    org = await make_org(world, **HOOK)
+    await feed.commit(world.store, "o1", [NewChange("created", "a1", worker="w")], None)
+    await webhooks.nudge(world.svc, org)
+    [message] = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, message.org, message.attempt)
+    [(_url, body, headers)] = world.webhooks.posts
+    assert headers["webhook-id"] == encode_cursor(1) and headers["webhook-signature"].startswith("v1,")
+    assert Webhook(SECRET).verify(body, headers)["changes"][0]["appointment"] == "a1"
+    other = "whsec_Y2Fsc3luYy1zb21lLW90aGVyLXNlY3JldC0wMDAwMDAx"
+    tampered = body.replace(b'"a1"', b'"a2"')
+    for secret, data, sent in (
+        (other, body, headers),
+        (SECRET, tampered, headers),
+        (SECRET, body, {**headers, "webhook-id": encode_cursor(2)}),
+    ):
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(data, sent)
+
+
+async def test_a_stored_secret_of_the_old_kind_holds_deliveries_until_a_new_one_is_set(world: World) -> None:
+    org = await make_org(world, **HOOK)
+    org.settings = {**org.settings, "webhookSecret": "0123456789abcdef0123"}  # set before whsec_ was required
+    org = await world.store.update(org)
+    await feed.commit(world.store, "o1", [NewChange("created", "a1", worker="w")], None)
+    await webhooks.nudge(world.svc, org)
+    [message] = world.queues.take(WebhookDelivery.QUEUE)
+    assert (await webhooks.deliver(world.svc, message.org, message.attempt))["error"] == webhooks.BAD_SECRET
+    assert world.webhooks.posts == []  # nothing sent unsigned or signed with a made-up key
+    cursor = await world.store.get(WebhookCursor, org="o1", kind="webhook")
+    assert cursor.last_error == webhooks.BAD_SECRET and cursor.delivered == 0
+    await update_settings(world.svc, "o1", {"webhookSecret": SECRET})
+    world.clock.advance(seconds=3)
+    [retry] = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, retry.org, retry.attempt)
+    [(_url, body, headers)] = world.webhooks.posts
+    assert Webhook(SECRET).verify(body, headers)["changes"][0]["appointment"] == "a1"
 
 
 async def test_backoff_doubles_up_to_an_hour(world: World) -> None:
@@ -112,7 +185,7 @@ async def test_a_webhook_url_is_https_except_loopback_in_development(
     await make_org(world)
     mode = "emulator" if development else "client_secret"
     world.svc = dataclasses.replace(world.svc, settings=dataclasses.replace(world.svc.settings, graph_auth_mode=mode))
-    body = {"webhookUrl": url, "webhookSecret": "s" * 32}
+    body = {"webhookUrl": url, "webhookSecret": SECRET}
     if ok:
         assert (await update_settings(world.svc, "o1", body)).config.webhook_url == url
         return
