@@ -22,6 +22,9 @@ from devtools.host.config import ROOT, load_host_config, load_local_settings
 log = logging.getLogger("devtools.host")
 
 
+MAX_LINE = 64 * 1024
+
+
 async def serve(args: argparse.Namespace) -> None:
     from devtools.host.server import LocalHost, find_app
     from shared.adapters import log_setup
@@ -31,7 +34,8 @@ async def serve(args: argparse.Namespace) -> None:
         raise SystemExit("setting CALSYNC_FUNCTION_KEY is required by the local host (the function key)")
     log_setup.install([key], stream_handler=True)
     host = LocalHost(find_app(args.app), load_host_config(Path(args.host_json) if args.host_json else None), key)
-    runner = web.AppRunner(host.web_app(), access_log=None)
+    # Lines past aiohttp's 8 KB default reach us, so that the host's own URL limits answer.
+    runner = web.AppRunner(host.web_app(), access_log=None, max_line_size=MAX_LINE, max_field_size=MAX_LINE)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()

@@ -131,7 +131,7 @@ def compile_route(template: str) -> Route:
             pattern += f"(?:/{seg_regex})?" if index else f"(?:{seg_regex})?"
         else:
             pattern += f"/{seg_regex}" if index else seg_regex
-    return Route(template, re.compile(pattern, re.IGNORECASE), defaults, checks, tuple(rank))
+    return Route(template, re.compile(pattern, re.IGNORECASE | re.DOTALL), defaults, checks, tuple(rank))
 
 
 def order_routes(routes: list[tuple[Route, Any]]) -> list[tuple[Route, Any]]:

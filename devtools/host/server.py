@@ -28,6 +28,8 @@ from devtools.host.timers import TimerRunner
 log = logging.getLogger("devtools.host")
 
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
+MAX_URL_BYTES = 8192  # and its URL and query string limits (FUNCTIONS-FACTS.md, "Limits")
+MAX_QUERY_BYTES = 4096
 
 
 def find_app(module_name: str) -> func.FunctionRegister:
@@ -104,7 +106,7 @@ class LocalHost:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_get("/admin/host/status", self._host_status)
         app.router.add_post("/admin/functions/{name}", self._admin_invoke)
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._dispatch)  # a %0A in a path is still a path
         return app
 
     async def _host_status(self, request: web.Request) -> web.Response:
@@ -147,6 +149,10 @@ class LocalHost:
         await self.invoker.invoke(fn, "queue(admin)", message)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if len(request.rel_url.raw_path) + len(request.rel_url.raw_query_string) + 1 > MAX_URL_BYTES:
+            return _problem(414, "uri_too_long", f"the URL is longer than the host's {MAX_URL_BYTES} bytes")
+        if len(request.rel_url.raw_query_string) > MAX_QUERY_BYTES:
+            return _problem(414, "uri_too_long", f"the query string is longer than the host's {MAX_QUERY_BYTES} bytes")
         path = unquote(request.rel_url.raw_path).strip("/")
         method_allowed = False
         for route, fn in self.routes:

@@ -32,14 +32,28 @@ _RAW_BODIES: dict[str, dict[str, Any]] = {
         "text/csv": {"schema": {"type": "string", "description": "header worker,m365Account[,displayName]"}},
         "application/json": {"schema": {"type": "array", "items": {"$ref": REF.format(model="BatchRow")}}},
     },
-    "graph_notifications": {"application/json": {"schema": {"type": "object"}}},
-    "graph_lifecycle": {"application/json": {"schema": {"type": "object"}}},
+    # Graph's notification collection; with ?validationToken= (the handshake) any body is ignored.
+    "graph_notifications": {"application/json": {"schema": {}}},
+    "graph_lifecycle": {"application/json": {"schema": {}}},
 }
-# Answers that are not JSON.
+_OPTIONAL_BODIES = {"graph_notifications", "graph_lifecycle"}
+# Answers that are not JSON: the console's static files.
+_TEXT = {"schema": {"type": "string"}}
 _RAW_ANSWERS: dict[str, dict[str, Any]] = {
-    "console_page": {"text/html": {"schema": {"type": "string"}}},
-    "console_asset": {"text/css": {"schema": {"type": "string"}}, "text/javascript": {"schema": {"type": "string"}}},
+    "console_page": {
+        "200": {"description": "the console page", "content": {"text/html": _TEXT}},
+        "304": {"description": "not modified (If-None-Match)"},
+        "308": {"description": "/api/console/ redirects to /api/console"},
+    },
+    "console_asset": {
+        "200": {
+            "description": "a file of the console",
+            "content": {"text/css": _TEXT, "text/javascript": _TEXT, "image/svg+xml": _TEXT},
+        },
+        "304": {"description": "not modified (If-None-Match)"},
+    },
 }
+_RAW_ERRORS: dict[str, list[tuple[int, str]]] = {"console_asset": [(404, "asset_not_found")]}
 
 
 @dataclass(frozen=True)
@@ -105,7 +119,7 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
         schema = {"$ref": REF.format(model=REQUESTS[route.name].__name__)}
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     elif route.name in _RAW_BODIES:
-        op["requestBody"] = {"required": True, "content": _RAW_BODIES[route.name]}
+        op["requestBody"] = {"required": route.name not in _OPTIONAL_BODIES, "content": _RAW_BODIES[route.name]}
     op["responses"] = _responses(route)
     if route.anonymous:
         op["security"] = []
@@ -134,16 +148,17 @@ def _responses(route: Route) -> dict[str, Any]:
             media = MEDIA_TYPES.get(route.name, {}).get(status, "application/json")
             answer["content"] = {media: {"schema": {"$ref": REF.format(model=model.__name__)}}}
         out[str(status)] = answer
-    if route.name in _RAW_ANSWERS:
-        out["200"] = {"description": "the file", "content": _RAW_ANSWERS[route.name]}
+    out.update(_RAW_ANSWERS.get(route.name, {}))
     codes: dict[int, list[str]] = defaultdict(list)
-    for status, code in ERRORS.get(route.name, []):
+    for status, code in ERRORS.get(route.name, []) + _RAW_ERRORS.get(route.name, []):
         codes[status].append(code)
     for status, names in sorted(codes.items()):
         names = sorted(set(names))
         schema = {"allOf": [PROBLEM_REF, {"properties": {"code": {"enum": names}}}]}
         content = {"application/problem+json": {"schema": schema}}
         out[str(status)] = {"description": ", ".join(names), "content": content}
+    # The host's limits (URL 8 KB, query string 4 KB); the local host answers problem+json.
+    out["414"] = {"description": "the URL or its query string is longer than the Functions host takes"}
     if not route.anonymous:
         # Answered by the host, not by us: Azure's is empty, the local host's problem+json.
         out["401"] = {"description": "no valid function key (x-functions-key header or ?code=)"}

@@ -71,6 +71,21 @@ def test_catch_all_route(client: httpx.Client) -> None:
     assert client.get("/api/files/a/b/c.txt").text == "a/b/c.txt"
 
 
+def test_a_control_character_in_the_path_still_reaches_the_function(client: httpx.Client) -> None:
+    # Found by schemathesis: aiohttp's `.*` stopped at a %0A and answered its own text 404.
+    assert client.get("/api/files/a%0Ab/c.txt").text == "a\nb/c.txt"
+    assert client.get("/api/echo/ac%0Ame/items").json()["route"] == {"org": "ac\nme"}
+
+
+def test_urls_past_the_functions_host_limits_are_a_414_problem(client: httpx.Client) -> None:
+    # Found by schemathesis: past aiohttp's 8 KB line limit the host answered a text 400.
+    long_query = client.get("/api/echo/acme/items", params={"q": "x" * 4100})
+    assert long_query.status_code == 414 and long_query.json()["code"] == "uri_too_long"
+    long_path = client.get("/api/files/" + "a" * 8200)
+    assert long_path.status_code == 414 and long_path.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/echo/acme/items", params={"q": "x" * 4000}).status_code == 201  # the echo answers 201
+
+
 def test_method_not_allowed_and_unknown_route(client: httpx.Client) -> None:
     assert client.put("/api/echo/acme/items/1").status_code == 405
     assert client.get("/api/nope").status_code == 404
