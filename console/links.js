@@ -61,7 +61,7 @@ function linksScreen(main, { org }, kind) {
   const k = KINDS[kind];
   const views = new Map(); // id → view, in the API's order (by id)
   const rows = new Map(); // id → <tr>
-  const timers = new Set();
+  let stopped = false;
   const stoppers = [];
   const list = table(k.title, k.columns, { captionHidden: true });
   const listBox = messageBox();
@@ -144,24 +144,34 @@ function linksScreen(main, { org }, kind) {
     if (v.status === "linked" && v.health === "pending") watch(id);
   }
 
-  /** A link that just got linked: re-read it until its first sync (or 30 tries). */
-  function watch(id, tries = 30) {
-    const t = setTimeout(async () => {
-      timers.delete(t);
-      try {
-        const v = await get(path("orgs", org, k.plural, id));
-        if (!rows.has(id)) return;
-        if (v.health === "pending" && tries > 1) {
-          views.set(id, v);
-          return watch(id, tries - 1);
+  /** Links pending their first sync are re-read until it has run: at most SWEEP of them a
+   * second (a batch of 500 does not become 500 requests a second), each at most 30 times. */
+  const SWEEP = 10;
+  const pending = new Map(); // id → tries left
+  let sweeping = null;
+  function watch(id) {
+    if (!pending.has(id)) pending.set(id, 30);
+    if (!sweeping) sweeping = setTimeout(sweep, 1000);
+  }
+
+  async function sweep() {
+    const ids = [...pending.keys()].filter((id) => rows.has(id)).slice(0, SWEEP);
+    await Promise.all(
+      ids.map(async (id) => {
+        const left = pending.get(id) - 1;
+        try {
+          const v = await get(path("orgs", org, k.plural, id));
+          if (v.health !== "pending" || left <= 0) pending.delete(id);
+          else pending.set(id, left);
+          if (rows.has(id) && v.health !== "pending") upsert(v);
+        } catch {
+          pending.delete(id); // gone or unreachable: the next reload shows it
         }
-        upsert(v);
-        filter();
-      } catch {
-        // gone or unreachable: the next reload shows it
-      }
-    }, 1000);
-    timers.add(t);
+      }),
+    );
+    for (const id of pending.keys()) if (!rows.has(id)) pending.delete(id);
+    filter();
+    sweeping = pending.size && !stopped ? setTimeout(sweep, 1000) : null;
   }
 
   function renderRow(v) {
@@ -215,7 +225,8 @@ function linksScreen(main, { org }, kind) {
       const same = value.toLowerCase() === (v[k.account] || "").toLowerCase();
       save.textContent = !value && v.status !== "unlinked" ? "Unlink" : same && v.status === "error" ? "Retry" : "Link";
       save.setAttribute("aria-label", `${save.textContent} ${id}`);
-      save.disabled = !value && v.status === "unlinked"; // nothing to unlink
+      // Nothing to do: blank and not linked, or the account it is linked to already.
+      save.disabled = (!value && v.status === "unlinked") || (same && v.status === "linked");
     };
     input.addEventListener("input", label);
     label();
@@ -349,7 +360,8 @@ function linksScreen(main, { org }, kind) {
   more.hidden = all.hidden = true;
   load(true);
   return () => {
-    timers.forEach(clearTimeout);
+    stopped = true;
+    clearTimeout(sweeping);
     generation += 1;
     stoppers.forEach((stop) => stop());
   };

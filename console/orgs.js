@@ -18,13 +18,27 @@ import {
   when,
 } from "./ui.js";
 
+// What an admin can do about an org's error (the API's message is Graph's own).
+const ADVICE = {
+  consent_required: "The tenant's admin has not granted consent yet: send them the admin-consent link.",
+  graph_unavailable: "Microsoft Graph did not answer: check again in a few minutes.",
+};
+
 export function orgStatus(view) {
   if (view.status === "connected") return badge("ok", "✔", "Connected");
   const reason = view.error ? `${view.error.code}: ${view.error.message}` : view.status;
-  return h("div", {}, badge("error", "✖", "Error"), h("p", { class: "reason", text: reason }));
+  const advice = ADVICE[view.error?.code];
+  return h(
+    "div",
+    {},
+    badge("error", "✖", "Error"),
+    advice ? h("p", { class: "advice", text: advice }) : null,
+    h("p", { class: "reason", text: reason }),
+  );
 }
 
 function consentLink(url, text = "Admin consent") {
+  if (!/^https:\/\//.test(url || "")) return h("span", { class: "muted", text: "no consent link" });
   return h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "external", text });
 }
 
@@ -149,7 +163,8 @@ export function orgsScreen(main) {
         if (view.status === "connected") {
           message(box, `✔ ${org} is connected to tenant ${view.m365TenantId}.`, "ok");
         } else {
-          message(box, `✖ ${org} is stored but not connected — ${view.error?.code}: ${view.error?.message}`, "error");
+          const advice = ADVICE[view.error?.code] || "";
+          message(box, `✖ ${org} is stored but not connected. ${advice} (${view.error?.code}: ${view.error?.message})`, "error");
           box.append(" ", consentLink(view.adminConsentUrl, "Open the admin-consent page"));
         }
       } catch (err) {
@@ -161,7 +176,7 @@ export function orgsScreen(main) {
   main.append(
     h("h1", { text: "Organisations" }),
     form,
-    h("section", { class: "card", "aria-labelledby": "orgs-title" }, h("h2", { id: "orgs-title", text: "Connected organisations" }), listBox, h("div", { class: "scroll" }, list.el), more),
+    h("section", { class: "card", "aria-labelledby": "orgs-title" }, h("h2", { id: "orgs-title", text: "All organisations" }), listBox, h("div", { class: "scroll" }, list.el), more),
   );
   more.hidden = true;
   load(null);
@@ -282,9 +297,12 @@ export function settingsScreen(main, { org }) {
     event.preventDefault();
     busy(save, async () => {
       try {
-        fill(await put(path("orgs", org, "settings"), body()));
+        const removing = removeSecret.input.checked && !c.webhookSecret.input.value;
+        const saved = await put(path("orgs", org, "settings"), body());
+        fill(saved);
         showError({ field: null }, c, null);
-        message(box, "✔ Settings saved.", "ok");
+        if (removing && saved.webhookSecretSet) message(box, "Saved, but calsync kept the webhook secret.", "error");
+        else message(box, "✔ Settings saved.", "ok");
       } catch (err) {
         showError(err, c, box);
       }

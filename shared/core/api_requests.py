@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.core.api_check import fail
 from shared.core.recurrence import DAYS, INDEXES, PATTERN_TYPES, RANGE_TYPES
-from shared.core.validation import EMAIL, GUID, MAX_ID
+from shared.core.validation import EMAIL, GUID, ID_BAD, MAX_ID
 
 MAX_TITLE = 255
 MAX_ATTENDEES = 500  # Graph/Exchange: at most 500 attendees per event
@@ -76,7 +76,7 @@ def _non_blank(value: str) -> str:
 
 
 def _ident(value: str) -> str:
-    if not value.strip() or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+    if not value.strip() or ID_BAD.search(value):
         raise fail(f"must be 1-{MAX_ID} printable characters")
     return value.strip()
 

@@ -1,4 +1,5 @@
-"""Small validators for request bodies; each failure names the field (InvalidInput)."""
+"""What the request models (shared.core.api_requests) build on, and the checks of route
+parameters and URLs; each failure names the field (InvalidInput)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_ID_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+ID_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_ID = 200
 
 
@@ -41,39 +42,8 @@ def identifier(field: str, value: str | None) -> str:
     """Our ids (org, worker, resource, appointment): 1-200 printable characters."""
     if value is None or not value.strip():
         raise InvalidInput(field, f"{field} must not be empty")
-    if len(value) > MAX_ID or _ID_BAD.search(value):
+    if len(value) > MAX_ID or ID_BAD.search(value):
         raise InvalidInput(field, f"{field} must be 1-{MAX_ID} printable characters")
-    return value
-
-
-def known_keys(body: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
-    for key in body:
-        if key not in allowed:
-            raise InvalidInput(prefix + key, f"unknown field {prefix + key!r}; allowed: {', '.join(sorted(allowed))}")
-
-
-def optional_str(body: dict[str, Any], field: str, *, max_len: int = 256, prefix: str = "") -> str | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(prefix + field, f"{prefix + field} must be a string")
-    if len(value) > max_len:
-        raise InvalidInput(prefix + field, f"{prefix + field} must be at most {max_len} characters")
-    return value
-
-
-def boolean(body: dict[str, Any], field: str, default: bool, prefix: str = "") -> bool:
-    value = body.get(field, default)
-    if not isinstance(value, bool):
-        raise InvalidInput(prefix + field, f"{prefix + field} must be true or false")
-    return value
-
-
-def email(field: str, value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not EMAIL.match(value):
-        raise InvalidInput(field, f"{field} must be an e-mail address, got {value!r}")
     return value
 
 
