@@ -46,7 +46,9 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, bu
   .map((el) => el.outerHTML.slice(0, 120))"""
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs its own event loop in this thread while it is
+# open; closed before the async tests of other packages run on pytest-asyncio's loop.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail("the browser tests need Debian's Chromium: `make test` installs it (apt-get install chromium)")
