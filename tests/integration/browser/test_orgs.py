@@ -7,8 +7,8 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Console
 from tests.conftest import TEST_KEY
+from tests.integration.browser.conftest import Console
 from tests.integration.conftest import Stack
 
 

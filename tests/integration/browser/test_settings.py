@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Console
+from tests.integration.browser.conftest import Console
 from tests.integration.conftest import OrgFixture, Stack
 
 

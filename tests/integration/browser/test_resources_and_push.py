@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Console
+from tests.integration.browser.conftest import Console
 from tests.integration.conftest import OrgFixture, Stack, eventually, now
 
 D = "fabrikam.test"

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from tests.conftest import TEST_KEY
-from tests.integration.conftest import Stack, app_host, linked, org, stack  # noqa: F401 (the integration fixtures)
+from tests.integration.conftest import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -27,7 +27,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "console"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
@@ -105,7 +105,7 @@ def _watch(console: Console) -> None:
 
 
 @pytest.fixture
-def console(browser: Browser, stack: Stack) -> Iterator[Console]:  # noqa: F811 (the fixture)
+def console(browser: Browser, stack: Stack) -> Iterator[Console]:
     context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="UTC")
     page = context.new_page()
     tab = Console(page, stack.app_url)

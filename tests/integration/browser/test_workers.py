@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, Console
+from tests.integration.browser.conftest import PHONE, Console
 from tests.integration.conftest import OrgFixture, Stack
 
 D = "fabrikam.test"
