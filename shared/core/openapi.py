@@ -36,7 +36,7 @@ _RAW_BODIES: dict[str, dict[str, Any]] = {
             "schema": {
                 "type": "array",
                 "minItems": 1,
-                "items": {"type": "object", "description": "a row, as components/schemas/BatchRow has it"},
+                "items": {"description": "a row, as components/schemas/BatchRow has it (anything else is a bad row)"},
             }
         },
     },
