@@ -137,22 +137,24 @@ export function changesScreen(main, { org }) {
     empty.hidden = items.length > 0;
   }
 
-  /** Read from the cursor to the end of the feed (the API has no "latest" read: a first visit
-   * pages through from the beginning, keeping the latest KEEP). Returns how many were new. */
+  /** A first visit reads the last KEEP changes (latest=true); later ones read on from the
+   * cursor to the end of the feed. Returns how many were new. */
   async function refresh() {
     if (running) return 0;
     running = true;
     let fresh = 0;
     try {
       for (;;) {
-        const page = await get(path("orgs", org, "changes"), { after: cursor, limit: PAGE });
+        const first = cursor === null;
+        const query = first ? { latest: "true", limit: KEEP } : { after: cursor, limit: PAGE };
+        const page = await get(path("orgs", org, "changes"), query);
         cursor = page.next ?? cursor;
         if (page.changes.length) {
           items = [...page.changes.reverse(), ...items].slice(0, KEEP);
           fresh += page.changes.length;
           if (!stored && fresh >= PAGE) message(box, `Reading the feed… ${fresh.toLocaleString()} changes so far.`);
         }
-        if (page.changes.length < PAGE) break;
+        if (first || page.changes.length < PAGE) break;
       }
       sessionStorage.setItem(`calsync.feed.${org}`, JSON.stringify({ cursor, items }));
       message(box, "");

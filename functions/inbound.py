@@ -7,6 +7,7 @@ from functions.http import Blueprint, json_response, operation, query
 from shared.adapters.messages import MailboxSync, WebhookDelivery
 from shared.core.api_queries import ChangesQuery
 from shared.core.changes import decode_cursor, encode_cursor
+from shared.core.errors import InvalidInput
 from shared.service import feed, held_deletions, mailbox_rounds, webhooks
 from shared.service.orgs import require_org
 from shared.service.ports import Services
@@ -32,8 +33,10 @@ async def deliver_webhook(work: WebhookDelivery, svc: Services, final: bool) -> 
 async def get_changes(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
     org = await require_org(svc, req.route_params["org"])
     q = query(req, ChangesQuery)
+    if q.latest and q.after:
+        raise InvalidInput("latest", "latest reads the end of the feed: leave out after")
     after = decode_cursor(q.after)
-    rows = await feed.read(svc.store, org.org, after, q.limit)
+    rows = await (feed.latest(svc.store, org.org, q.limit) if q.latest else feed.read(svc.store, org.org, after, q.limit))
     next_cursor = encode_cursor(int(rows[-1].seq) if rows else after)
     return json_response({"changes": [feed.change_view(r) for r in rows], "next": next_cursor})
 

@@ -25,6 +25,11 @@ class LinkPageQuery(PageQuery):
 class ChangesQuery(Query):
     after: str | None = Field(default=None, max_length=400, description="The `next` cursor of the last read")
     limit: int = Field(default=100, ge=1, le=500, description="Changes per page")
+    latest: bool = Field(
+        default=False,
+        description="The last `limit` changes instead (feed order); `next` then continues after them. "
+        "Not with `after`.",
+    )
 
 
 class ConsentQuery(Query):

@@ -115,6 +115,11 @@ def test_outlook_edit_reaches_the_feed_as_updated(linked: OrgFixture, stack: Sta
     assert update["data"]["title"] == "Moved in Outlook"
     assert update["data"]["start"] == f"{DAY}T14:00:00Z" and update["data"]["end"] == f"{DAY}T15:30:00Z"
     assert sorted(update["data"]["changed"]) == ["end", "start", "title"]
+    # The console's first read: the end of the feed, and a cursor to poll after it.
+    latest = stack.api.get(f"/orgs/{linked.id}/changes", params={"latest": "true", "limit": 1}).json()
+    assert latest["changes"] == feed[-1:] and latest["next"] == feed[-1]["cursor"]
+    both = stack.api.get(f"/orgs/{linked.id}/changes", params={"latest": "true", "after": latest["next"]})
+    assert both.status_code == 400 and both.json()["field"] == "latest"
 
 
 def test_a_hundred_pushes_of_our_own_make_no_feed_entry(linked: OrgFixture, stack: Stack) -> None:

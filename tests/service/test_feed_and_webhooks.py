@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from shared.adapters.inbound_records import DeltaState, WebhookCursor
+from shared.adapters.inbound_records import DeltaState, FeedCounter, WebhookCursor
 from shared.adapters.messages import WebhookDelivery
 from shared.adapters.records import Org
 from shared.core.changes import NewChange, encode_cursor
@@ -33,6 +33,21 @@ async def test_a_commit_of_250_changes_numbers_them_in_order_and_saves_the_delta
     assert [int(r.seq) for r in await feed.read(world.store, "o1", 240, 500)] == list(range(241, 251))
     stored = await world.store.get(DeltaState, org="o1", kind="delta", mailbox="m1")
     assert stored is not None and stored.delta_link.endswith("token=2")
+
+
+async def test_the_latest_changes_are_read_from_the_end_even_across_unused_numbers(world: World) -> None:
+    await make_org(world)
+    assert await feed.latest(world.store, "o1", 10) == []
+    await feed.commit(world.store, "o1", [NewChange("created", f"a{i}", worker="w") for i in range(30)], None)
+    assert [int(r.seq) for r in await feed.latest(world.store, "o1", 5)] == [26, 27, 28, 29, 30]
+    assert [int(r.seq) for r in await feed.latest(world.store, "o1", 100)] == list(range(1, 31))
+    # A round that took numbers 31-60 and failed before writing its changes: a gap.
+    counter = await world.store.get(FeedCounter, org="o1", kind="seq")
+    assert counter is not None
+    counter.value = 60
+    await world.store.update(counter)
+    await feed.commit(world.store, "o1", [NewChange("updated", "a0", worker="w")], None)
+    assert [int(r.seq) for r in await feed.latest(world.store, "o1", 4)] == [28, 29, 30, 61]
 
 
 async def test_a_failing_receiver_keeps_one_retry_chain_however_many_rounds_have_changes(world: World) -> None:
