@@ -36,7 +36,10 @@ async def get_changes(req: func.HttpRequest, svc: Services) -> func.HttpResponse
     if q.latest and q.after:
         raise InvalidInput("latest", "latest reads the end of the feed: leave out after")
     after = decode_cursor(q.after)
-    rows = await (feed.latest(svc.store, org.org, q.limit) if q.latest else feed.read(svc.store, org.org, after, q.limit))
+    if q.latest:
+        rows = await feed.latest(svc.store, org.org, q.limit)
+    else:
+        rows = await feed.read(svc.store, org.org, after, q.limit)
     next_cursor = encode_cursor(int(rows[-1].seq) if rows else after)
     return json_response({"changes": [feed.change_view(r) for r in rows], "next": next_cursor})
 
