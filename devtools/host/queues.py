@@ -21,6 +21,7 @@ from azure.storage.queue.aio import QueueClient
 
 from devtools.host.config import HostConfig, resolve, storage_connection
 from devtools.host.invoke import Invoker
+from shared.adapters.storage_http import use_env_settings
 
 log = logging.getLogger("devtools.host")
 
@@ -37,7 +38,9 @@ class QueueClients:
         conn = storage_connection(connection)
         key = (conn, queue)
         if key not in self._clients:
-            client = QueueClient.from_connection_string(conn, queue, retry_total=2, connection_timeout=5)
+            client = QueueClient.from_connection_string(
+                conn, queue, retry_total=2, connection_timeout=5, use_env_settings=use_env_settings()
+            )
             try:
                 await client.create_queue()
             except ResourceExistsError:

@@ -15,6 +15,7 @@ from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from shared.adapters.messages import QueueMessage
+from shared.adapters.storage_http import use_env_settings
 from shared.core.settings import StorageSettings
 
 MAX_MESSAGE_BYTES = 48 * 1024  # 64 KiB after Base64 is ~48 KiB of payload
@@ -35,6 +36,7 @@ class QueueSender:
                 "retry_total": 3,
                 "connection_timeout": 5,
                 "read_timeout": 30,
+                "use_env_settings": use_env_settings(),
                 "message_encode_policy": TextBase64EncodePolicy(),
                 "message_decode_policy": TextBase64DecodePolicy(),
             }
@@ -67,6 +69,7 @@ class QueueSender:
                 retry_total=3,
                 connection_timeout=5,
                 read_timeout=30,
+                use_env_settings=use_env_settings(),
             )
             try:
                 await client.create_queue()

@@ -28,6 +28,7 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from shared.adapters.entity import Entity
+from shared.adapters.storage_http import use_env_settings
 from shared.adapters.table_codec import from_table, record_key, row_key_prefix, to_table
 from shared.core.errors import ConcurrencyConflict, StoreError
 from shared.core.settings import StorageSettings
@@ -55,7 +56,12 @@ class TableStore:
     def _service_client(self) -> TableServiceClient:
         if self._service is None:
             # Bounded retries: a webhook path cannot wait azure-core's default ~minutes.
-            opts = {"retry_total": 3, "connection_timeout": 5, "read_timeout": 30}
+            opts = {
+                "retry_total": 3,
+                "connection_timeout": 5,
+                "read_timeout": 30,
+                "use_env_settings": use_env_settings(),
+            }
             if self._storage.connection_string:
                 self._service = TableServiceClient.from_connection_string(self._storage.connection_string, **opts)
             else:
