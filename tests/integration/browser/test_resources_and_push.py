@@ -68,7 +68,8 @@ def test_import_rooms_with_progress_then_link_one_inline(console: Console, org: 
 
 
 def test_push_a_calendar_and_watch_the_bar_reach_100(console: Console, linked: OrgFixture, stack: Stack) -> None:
-    stack.graph.post("/_emulator/faults", json={"latencyMs": 30})  # slow enough to see it move
+    # Slow enough that the job reports progress (flushed at most once a second) before it ends.
+    stack.graph.post("/_emulator/faults", json={"latencyMs": 150})
     page = console.open(f"/orgs/{linked.id}/workers")
     console.link("w-ada").get_by_role("link", name="Push the calendar of w-ada").click()
     expect(page.get_by_role("heading", name=f"Push calendar — {linked.id}")).to_be_focused()
