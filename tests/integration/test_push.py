@@ -345,11 +345,11 @@ def test_get_shows_targets(linked: OrgFixture, stack: Stack) -> None:
     assert got["targets"] == [t for t in put["targets"] if t["state"] != "skipped"]
 
 
-def bulk(n: int, start: int = 0) -> list[dict]:
+def bulk(n: int, start: int = 0, prefix: str = "bulk") -> list[dict]:
     base = datetime.fromisoformat(f"{DAY}T06:00:00")
     return [
         {
-            "appointment": f"bulk-{i}",
+            "appointment": f"{prefix}-{i}",
             "title": f"Client {i}",
             "start": (base + timedelta(minutes=15 * i)).isoformat(),
             "end": (base + timedelta(minutes=15 * i + 10)).isoformat(),

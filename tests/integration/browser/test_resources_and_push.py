@@ -4,29 +4,14 @@ held deletions confirmed, and the change feed that shows them, latest first."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
 from tests.integration.browser.conftest import Console
 from tests.integration.conftest import OrgFixture, Stack, eventually, now
+from tests.integration.test_push import bulk
 
 D = "fabrikam.test"
-DAY = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
-
-
-def appointments(n: int, prefix: str = "p") -> list[dict[str, str]]:
-    base = datetime.fromisoformat(f"{DAY}T06:00:00")
-    return [
-        {
-            "appointment": f"{prefix}-{i}",
-            "title": f"Client {i}",
-            "start": (base + timedelta(minutes=15 * i)).isoformat(),
-            "end": (base + timedelta(minutes=15 * i + 10)).isoformat(),
-            "timeZone": "UTC",
-        }
-        for i in range(n)
-    ]
 
 
 def test_import_rooms_with_progress_then_link_one_inline(console: Console, org: OrgFixture) -> None:
@@ -77,7 +62,7 @@ def test_push_a_calendar_and_watch_the_bar_reach_100(console: Console, linked: O
     expect(form.get_by_label("Worker")).to_have_value("w-ada")
 
     # An invalid item: the API's field (appointments[1].end) shown at the appointments box.
-    bad = appointments(2)
+    bad = bulk(2, prefix="p")
     bad[1]["end"] = bad[1]["start"]
     form.get_by_label("Appointments (JSON)").fill(json.dumps(bad))
     form.get_by_role("button", name="Push calendar").click()
@@ -85,7 +70,7 @@ def test_push_a_calendar_and_watch_the_bar_reach_100(console: Console, linked: O
     expect(box).to_have_attribute("aria-invalid", "true")
     expect(form.get_by_role("alert")).to_contain_text("Not saved: appointments[1].end")
 
-    form.get_by_label("Appointments (JSON)").fill(json.dumps({"appointments": appointments(30)}, indent=1))
+    form.get_by_label("Appointments (JSON)").fill(json.dumps({"appointments": bulk(30, prefix="p")}, indent=1))
     form.get_by_role("button", name="Push calendar").click()
     expect(box).not_to_have_attribute("aria-invalid", "true")
     bar = page.get_by_role("progressbar", name="Push of w-ada's calendar")
@@ -111,7 +96,7 @@ def test_held_deletions_are_confirmed_and_reach_the_feed(console: Console, linke
     # As tests/integration/test_linking.py does: 22 pushed, 21 deleted in Outlook while
     # notifications are off, then one round (a `missed` lifecycle event) sees them all.
     since = now()
-    r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": appointments(22, "h")})
+    r = stack.api.post(f"/orgs/{linked.id}/workers/w-ada/push-calendar", json={"appointments": bulk(22, prefix="h")})
     job = r.json()["job"]
     eventually(lambda: stack.api.get(f"/orgs/{linked.id}/jobs/{job}").json()["state"] == "done", timeout=60)
     pushed = [stack.api.get(f"/orgs/{linked.id}/appointments/h-{i}").json()["targets"][0]["eventId"] for i in range(22)]
