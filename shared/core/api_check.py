@@ -40,9 +40,7 @@ def field_path(loc: Sequence[int | str], prefix: str = "") -> str:
 
 
 def problem_of(error: ErrorDetails, prefix: str = "") -> InvalidInput:
-    # A union's member name ('str', 'function-after[...]') is not part of the field's path.
-    loc = [p for p in error["loc"] if isinstance(p, int) or not (p[:1].islower() and ("[" in p or p in _MEMBERS))]
-    path = field_path(loc, prefix)
+    path = field_path(error["loc"], prefix)
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "calsync":  # our own validators say it in full
         return InvalidInput(path, f"{path} {error['msg']}")
@@ -63,9 +61,6 @@ def problem_of(error: ErrorDetails, prefix: str = "") -> InvalidInput:
     if kind in _WANTED:
         return InvalidInput(path, f"{path} {_WANTED[kind]}")
     return InvalidInput(path, f"{path}: {error['msg']}")
-
-
-_MEMBERS = {"str", "int", "bool", "list", "dict", "none", "float"}
 
 
 def checked(model: type[M], data: Any, prefix: str = "") -> M:

@@ -81,7 +81,7 @@ def path_of(template: str) -> str:
 
 
 def build(routes: list[Route], *, title: str, version: str, server: str = "/api") -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Problem, BatchRow, *REQUESTS.values(), *QUERIES.values()]
+    models: list[type[BaseModel]] = [Problem, BatchRow, *REQUESTS.values()]
     models += [m for answers in RESPONSES.values() for m in answers.values() if m is not None]
     _, top = models_json_schema([(m, "validation") for m in dict.fromkeys(models)], ref_template=REF)
     schemas = top.get("$defs", {})
@@ -120,7 +120,7 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     ]
     query = QUERIES.get(route.name)
     if query is not None:
-        params += _query_params(schemas, query)
+        params += _query_params(query)
     if params:
         op["parameters"] = params
     if route.name in REQUESTS:
@@ -134,8 +134,9 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
-def _query_params(schemas: dict[str, Any], model: type[BaseModel]) -> list[dict[str, Any]]:
-    spec = schemas.pop(model.__name__, None) or model.model_json_schema(ref_template=REF)
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    # A query model is parameters, not a schema of its own.
+    spec = model.model_json_schema(ref_template=REF)
     out = []
     for name, schema in spec.get("properties", {}).items():
         schema = {k: v for k, v in schema.items() if k != "title"}
