@@ -19,7 +19,7 @@ bp = Blueprint()
 @queue.worker(MailboxSync, "sync_mailbox")
 async def sync_mailbox(work: MailboxSync, svc: Services, final: bool) -> None:
     """One delta round for one mailbox; a lost race or a Graph failure raises and retries."""
-    await mailbox_rounds.run(svc, work.org, work.kind, work.owner, notified_at=work.at)
+    await mailbox_rounds.run(svc, work.org, work.kind, work.owner, notified_at=work.at, marked=work.marked)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=WebhookDelivery.QUEUE, connection="AzureWebJobsStorage")

@@ -136,3 +136,21 @@ class HeldDeletion(Entity):
     mailbox: str | None
     data: dict[str, Any] = field(default_factory=dict)
     held_at: datetime = field(default_factory=utcnow)
+
+
+# -- rounds asked for and not yet started (one partition per mailbox link) -----------------------
+@dataclass(kw_only=True)
+class QueuedRound(Entity):
+    """A notification's round for this mailbox is in the queue and has not started reading the
+    delta: further notifications need no message of their own (shared.service.round_marks).
+    One partition per link, so one busy mailbox's marks are not an org-wide hot partition."""
+
+    TABLE: ClassVar[str] = "Rounds"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org", "owner_kind", "owner_id")
+    ROW: ClassVar[tuple[str, ...]] = ("kind",)
+
+    org: str
+    owner_kind: str
+    owner_id: str
+    kind: str = "queued"
+    queued_at: datetime = field(default_factory=utcnow)

@@ -63,6 +63,7 @@ class MailboxSync(QueueMessage):
     owner: str
     reason: str = "notification"  # notification | missed | reconcile | linked | catch-up | reauthorized
     at: datetime | None = None  # when Graph's notification arrived
+    marked: bool = False  # a QueuedRound stands for this message: its round clears it
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from shared.core.errors import (
 from shared.core.logcontext import log_context
 from shared.core.mapping import normalize
 from shared.core.org_settings import SyncMode
-from shared.service import feed, webhooks
+from shared.service import feed, round_marks, webhooks
 from shared.service.event_lookup import know, linked_people
 from shared.service.held_deletions import hold
 from shared.service.links import load_link, save_link_fields, update_link
@@ -61,15 +61,25 @@ class RoundResult:
 
 _running: dict[tuple[str, str, str], asyncio.Event] = {}
 _again: set[tuple[str, str, str]] = set()
+_marked: set[tuple[str, str, str]] = set()  # a merged request carried a QueuedRound mark
 
 
 async def run(
-    services: Services, org_id: str, kind: str, owner: str, *, notified_at: datetime | None = None
+    services: Services,
+    org_id: str,
+    kind: str,
+    owner: str,
+    *,
+    notified_at: datetime | None = None,
+    marked: bool = False,
 ) -> RoundResult | None:
     """Rounds for one mailbox, coalesced in this process: a request that arrives while a
     round runs makes that round go once more instead of racing it. A race with another
-    instance is retried here a few times, then left to the queue."""
+    instance is retried here a few times, then left to the queue. A `marked` request's mark
+    (shared.service.round_marks) is cleared before the delta is read."""
     key = (org_id, kind, owner)
+    if marked:
+        _marked.add(key)
     if key in _running:
         _again.add(key)
         return None
@@ -78,6 +88,9 @@ async def run(
         result = None
         while True:
             _again.discard(key)
+            if key in _marked:
+                _marked.discard(key)
+                await round_marks.started(services, org_id, kind, owner)
             for attempt in range(3):
                 try:
                     result = await _round(services, org_id, kind, owner, notified_at)

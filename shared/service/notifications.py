@@ -2,7 +2,8 @@
 
 No Graph call happens here and nothing slow: each item's subscription is looked up in our
 table (cached briefly), its clientState compared in constant time and its tenant checked;
-good items become one queue message per mailbox (duplicates coalesced). Bad items are
+good items become one queue message per mailbox (duplicates coalesced, and none at all
+for a mailbox whose round is already queued and not started: shared.service.round_marks). Bad items are
 ignored and counted. The messages are durable before we answer; if the queue write fails
 the caller answers 5xx and Graph retries.
 """
@@ -20,6 +21,7 @@ from shared.adapters.messages import MailboxSync, SubscriptionLifecycle
 from shared.adapters.records import SubscriptionRecord
 from shared.core.errors import InvalidInput
 from shared.core.validation import load_json
+from shared.service import round_marks
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.notifications")
@@ -91,10 +93,14 @@ async def receive(services: Services, raw: bytes, *, lifecycle: bool) -> Receipt
             work.setdefault(
                 (org, kind, owner), MailboxSync(org, kind, owner, reason=event or "notification", at=received)
             )
-    for message in [*work.values(), *events]:
+    sent = 0
+    for sync in work.values():  # none for a mailbox whose round is queued and not yet started
+        sent += await round_marks.ask(services, sync)
+    for message in events:
         await services.queues.send(message)
+        sent += 1
     if ignored:
         log.warning(
             "ignored %d of %d notification(s): unknown subscription, wrong clientState or tenant", ignored, len(items)
         )
-    return Receipt(len(items) - ignored, ignored, len(work) + len(events))
+    return Receipt(len(items) - ignored, ignored, sent)

@@ -118,7 +118,9 @@ class Host:
     async def _dispatch(self, message: Any, final: bool) -> None:
         svc = self.svc
         if isinstance(message, MailboxSync):
-            result = await mailbox_rounds.run(svc, message.org, message.kind, message.owner, notified_at=message.at)
+            result = await mailbox_rounds.run(
+                svc, message.org, message.kind, message.owner, notified_at=message.at, marked=message.marked
+            )
             done = Round(message.org, message.kind, message.owner, result is not None)
             self.rounds.append(done)
             for observe in self.observers:

@@ -29,7 +29,9 @@ async def drain_rounds(world: World) -> int:
     ran = 0
     while batch := world.queues.take(MailboxSync.QUEUE):
         for work in batch:
-            await mailbox_rounds.run(world.svc, work.org, work.kind, work.owner, notified_at=work.at)
+            await mailbox_rounds.run(
+                world.svc, work.org, work.kind, work.owner, notified_at=work.at, marked=work.marked
+            )
             ran += 1
     return ran
 
