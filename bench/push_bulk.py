@@ -57,7 +57,10 @@ def main() -> None:
             for i in range(n)
         ]
         started = time.perf_counter()
-        job = s.api.post("/orgs/bench/workers/pat/push-calendar", json={"appointments": items}).json()
+        submitted = s.api.post("/orgs/bench/workers/pat/push-calendar", json={"appointments": items})
+        if submitted.status_code != 202:  # e.g. 413 past MAX_APPOINTMENTS (5,000) in one request
+            raise SystemExit(f"push-calendar answered {submitted.status_code}: {submitted.text[:500]}")
+        job = submitted.json()
         while True:
             view = s.api.get(f"/orgs/bench/jobs/{job['job']}").json()
             if view["state"] == "done":

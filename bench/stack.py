@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from azure.storage.queue import QueueClient
 
 from devtools.services import ROOT, Service, free_port, http_ok, start_azurite, start_host, start_python, wait_until
 
 KEY = "bench-key"
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident set now (VmRSS) and at its peak so far (VmHWM), in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {name: int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM")}
 
 
 @dataclass
@@ -28,6 +35,13 @@ class BenchStack:
     graph: httpx.Client
     graph_url: str
     app_url: str
+    host_pid: int = 0  # the local host process (stack() only): its /proc status gives the app's RSS
+    storage: str = ""  # Azurite's connection string (the app's queues and tables)
+
+    def queue_depth(self, queue: str) -> int:
+        """Messages in one of the app's queues, visible or not (a running one still counts)."""
+        with QueueClient.from_connection_string(self.storage, queue) as client:
+            return client.get_queue_properties().approximate_message_count
 
     def graph_as(self, tenant_id: str, app_id: str | None = None) -> httpx.Client:
         """A plain Graph client of the emulator for `tenant_id` (as another application when
@@ -84,7 +98,14 @@ def stack(**host_env: str) -> Iterator[BenchStack]:
             httpx.Client(base_url=f"{host.url}/api", headers={"x-functions-key": KEY}, timeout=120) as api,
             httpx.Client(base_url=f"http://127.0.0.1:{gport}", timeout=60) as graph,
         ):
-            yield BenchStack(api, graph, f"http://127.0.0.1:{gport}", host.url)
+            yield BenchStack(
+                api,
+                graph,
+                f"http://127.0.0.1:{gport}",
+                host.url,
+                host_pid=host.proc.pid,
+                storage=azurite.env["AzureWebJobsStorage"],
+            )
     finally:
         for service in (host, emulator, azurite):
             service.stop()
@@ -131,7 +152,6 @@ class Instance:
 
 @dataclass
 class ClusterStack(BenchStack):
-    storage: str = ""  # Azurite's connection string (the app's queues and tables)
     instances: list[Instance] = field(default_factory=list)
     proxy_stats_url: str = ""
 
