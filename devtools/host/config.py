@@ -73,6 +73,9 @@ class HostConfig:
     # Functions host does (10 min). A crashed instance stops renewing, so its messages come
     # back after one lease: CALSYNC_HOST_LEASE_SECONDS shortens it for crash tests.
     lease_s: float = 600.0
+    # host.json concurrency.dynamicConcurrencyEnabled: queue triggers' concurrency follows the
+    # host's health (devtools/host/concurrency.py) instead of batchSize/newBatchThreshold.
+    dynamic_concurrency: bool = False
 
 
 def load_host_config(path: Path | None = None, env: dict[str, str] | None = None) -> HostConfig:
@@ -93,7 +96,12 @@ def load_host_config(path: Path | None = None, env: dict[str, str] | None = None
         message_encoding=str(queues.get("messageEncoding", "base64")).lower(),
         function_timeout_s=_timespan(timeout) if timeout and timeout != "-1" else None,
         lease_s=_lease((os.environ if env is None else env).get("CALSYNC_HOST_LEASE_SECONDS")),
+        dynamic_concurrency=_true(doc.get("concurrency", {}).get("dynamicConcurrencyEnabled", False)),
     )
+
+
+def _true(value: object) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _lease(raw: str | None) -> float:

@@ -1,8 +1,9 @@
 """Queue triggers and queue output bindings against Azure Storage queues (Azurite).
 
 Like the Functions host: Base64 messages, up to batchSize in flight (refetch at
-newBatchThreshold), a failed message becomes visible again after visibilityTimeout, and
-once it has been tried maxDequeueCount times it moves to `<queue>-poison`.
+newBatchThreshold) or, with dynamic concurrency, as many as the host's health allows; a
+failed message becomes visible again after visibilityTimeout, and once it has been tried
+maxDequeueCount times it moves to `<queue>-poison`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient
 
+from devtools.host.concurrency import ADJUST_S, Health, Limit
 from devtools.host.config import HostConfig, resolve, storage_connection
 from devtools.host.invoke import Invoker
 from shared.adapters.storage_http import use_env_settings
@@ -78,7 +80,9 @@ def output_writer(clients: QueueClients, config: HostConfig):
 
 
 class QueueListener:
-    def __init__(self, fn: func.Function, invoker: Invoker, clients: QueueClients, config: HostConfig) -> None:
+    def __init__(
+        self, fn: func.Function, invoker: Invoker, clients: QueueClients, config: HostConfig, health: Health
+    ) -> None:
         self.fn = fn
         self.trigger = fn.get_trigger()
         self.invoker = invoker
@@ -86,21 +90,32 @@ class QueueListener:
         self.config = config
         self.queue_name = resolve(self.trigger.queue_name)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self.limit = Limit(health, fn.get_function_name()) if config.dynamic_concurrency else None
 
     async def run(self) -> None:
         client = await self.clients.get(self.trigger.connection, self.queue_name)
         poison = await self.clients.get(self.trigger.connection, f"{self.queue_name}-poison")
         delay = MIN_POLL_S
         while True:
-            capacity = self.config.batch_size + self.config.new_batch_threshold - len(self._in_flight)
-            if len(self._in_flight) > self.config.new_batch_threshold or capacity <= 0:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-                continue
+            if self.limit is not None:
+                capacity = self.limit.capacity(len(self._in_flight))
+                if capacity <= 0:  # throttled or in full use: look again soon
+                    if self._in_flight:
+                        await asyncio.wait(self._in_flight, timeout=ADJUST_S, return_when=asyncio.FIRST_COMPLETED)
+                    else:
+                        await asyncio.sleep(ADJUST_S)
+                    continue
+            else:
+                capacity = self.config.batch_size + self.config.new_batch_threshold - len(self._in_flight)
+                if len(self._in_flight) > self.config.new_batch_threshold or capacity <= 0:
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                capacity = self.config.batch_size
             try:
                 messages = [
                     m
                     async for m in client.receive_messages(
-                        max_messages=min(self.config.batch_size, 32),
+                        max_messages=min(capacity, 32),
                         visibility_timeout=max(1, int(self.config.lease_s)),
                     )
                 ]

@@ -19,6 +19,7 @@ from azure.functions.decorators.queue import QueueTrigger
 from azure.functions.decorators.timer import TimerTrigger
 from azure.functions.queue import QueueMessage
 
+from devtools.host.concurrency import Health
 from devtools.host.config import HostConfig
 from devtools.host.invoke import Invoker
 from devtools.host.queues import QueueClients, QueueListener, output_writer
@@ -57,6 +58,7 @@ class LocalHost:
     listeners: list[QueueListener] = field(default_factory=list)
     invoker: Invoker = field(init=False)
     clients: QueueClients = field(default_factory=QueueClients)
+    health: Health = field(default_factory=Health)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -72,11 +74,13 @@ class LocalHost:
             elif isinstance(trigger, TimerTrigger):
                 self.timers[name.lower()] = TimerRunner(fn, self.invoker)
             elif isinstance(trigger, QueueTrigger):
-                self.listeners.append(QueueListener(fn, self.invoker, self.clients, self.config))
+                self.listeners.append(QueueListener(fn, self.invoker, self.clients, self.config, self.health))
         self.routes = order_routes(self.routes)
 
     # -- lifecycle ------------------------------------------------------------------
     async def start_triggers(self) -> None:
+        if self.config.dynamic_concurrency:
+            self.health.start()
         for name, runner in self.timers.items():
             if not disabled(runner.fn.get_function_name()):
                 self._tasks.append(asyncio.create_task(runner.run(), name=f"timer:{name}"))
@@ -85,6 +89,7 @@ class LocalHost:
                 self._tasks.append(asyncio.create_task(listener.run(), name=f"queue:{listener.queue_name}"))
 
     async def stop(self) -> None:
+        self.health.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
