@@ -19,7 +19,7 @@ from devtools.graph_emulator.state import Event
 from functions import graph_webhooks
 from shared.adapters.graph import GraphGateway
 from shared.adapters.settings import load
-from shared.service import notifications
+from shared.service import notifications, round_marks
 from shared.service.ports import Services
 from tests.fakes.queues import FakeQueues
 from tests.fakes.store import FakeStore
@@ -77,6 +77,7 @@ class System:
         # A fresh process as far as per-process caches go: the emulator's ids repeat from one
         # System to the next (virtual_time seeds them), so a cached subscription would too.
         notifications._cache.clear()
+        round_marks._marked_here.clear()
         self.clock = Clock()
         self.emulator = Emulator()
         self.transport = EmulatorTransport(self.emulator)

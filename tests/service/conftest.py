@@ -62,9 +62,10 @@ def world() -> World:
 def _fresh_process_caches() -> None:
     """Each test is a fresh process as far as per-process caches go (subscription ids of the
     seeded FakeGraph repeat from test to test)."""
-    from shared.service import notifications
+    from shared.service import notifications, round_marks
 
     notifications._cache.clear()
+    round_marks._marked_here.clear()
 
 
 def new_world() -> World:
