@@ -4,11 +4,11 @@ import azure.functions as func
 
 from functions import queue
 from functions.http import Blueprint, json_response, operation, query
-from shared.adapters.messages import MailboxSync, WebhookDelivery
+from shared.adapters.messages import MailboxSync, MailboxSyncBatch, WebhookDelivery
 from shared.core.api_queries import ChangesQuery
 from shared.core.changes import decode_cursor, encode_cursor
 from shared.core.errors import InvalidInput
-from shared.service import feed, held_deletions, mailbox_rounds, webhooks
+from shared.service import feed, held_deletions, mailbox_rounds, reconcile_rounds, webhooks
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 
@@ -20,6 +20,13 @@ bp = Blueprint()
 async def sync_mailbox(work: MailboxSync, svc: Services, final: bool) -> None:
     """One delta round for one mailbox; a lost race or a Graph failure raises and retries."""
     await mailbox_rounds.run(svc, work.org, work.kind, work.owner, notified_at=work.at, marked=work.marked)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=MailboxSyncBatch.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(MailboxSyncBatch, "sync_mailboxes")
+async def sync_mailboxes(work: MailboxSyncBatch, svc: Services, final: bool) -> None:
+    """Reconcile rounds for up to 50 mailboxes; one that fails is queued again on its own."""
+    await reconcile_rounds.run_batch(svc, work)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=WebhookDelivery.QUEUE, connection="AzureWebJobsStorage")

@@ -67,6 +67,18 @@ class MailboxSync(QueueMessage):
 
 
 @dataclass(frozen=True)
+class MailboxSyncBatch(QueueMessage):
+    """Reconcile rounds for consecutive links of one org and kind (in row-key order): one
+    message, one read of the org and one page of links instead of one of each per mailbox."""
+
+    QUEUE: ClassVar[str] = "mailbox-sync-batch"
+    org: str
+    kind: str  # worker | resource
+    owners: list[str]
+    reason: str = "reconcile"
+
+
+@dataclass(frozen=True)
 class WebhookDelivery(QueueMessage):
     QUEUE: ClassVar[str] = "webhook-delivery"
     org: str
@@ -140,6 +152,7 @@ class OrgReconcile(QueueMessage):
 
 MESSAGES: tuple[type[QueueMessage], ...] = (
     MailboxSync,
+    MailboxSyncBatch,
     WebhookDelivery,
     AppointmentRetry,
     PushChunk,

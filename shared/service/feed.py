@@ -26,6 +26,10 @@ def _seq(n: int) -> str:
 async def commit(store: Store, org: str, changes: list[NewChange], delta: DeltaState | None) -> list[int]:
     """Append changes and save `delta` atomically (per ≤98 changes); ConcurrencyConflict
     if the counter or the delta row changed since they were read (retry the round)."""
+    if not changes:  # an idle round: only its delta row, conditional on its etag
+        if delta is not None:
+            await (store.update(delta) if delta.etag else store.insert(delta))
+        return []
     counter = await store.get(FeedCounter, org=org, kind="seq") or FeedCounter(org=org)
     numbers: list[int] = []
     chunks = [changes[i : i + MAX_CHANGES_PER_TRANSACTION] for i in range(0, len(changes), MAX_CHANGES_PER_TRANSACTION)]

@@ -39,12 +39,13 @@ async def delete_link(services: Services, cls: type[MailboxLink], org_id: str, o
 
 
 async def update_link(
-    services: Services, link: MailboxLink, change: Callable[[MailboxLink], None]
+    services: Services, link: MailboxLink, change: Callable[[MailboxLink], None], *, as_read: bool = False
 ) -> MailboxLink | None:
     """Apply `change` to the stored link without losing a concurrent change to its other
     fields: re-read first, write conditionally, re-read and re-apply on a lost race.
-    Returns the link as stored (None if it was deleted meanwhile)."""
-    current = await load_link(services, link.org, link.KIND, link.owner_id)
+    `as_read`: `link` is exactly as read (with its etag), so the first try writes it without
+    reading again. Returns the link as stored (None if it was deleted meanwhile)."""
+    current = link if as_read and link.etag else await load_link(services, link.org, link.KIND, link.owner_id)
     for _ in range(SAVE_RETRIES):
         if current is None:
             return None

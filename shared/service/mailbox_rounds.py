@@ -72,11 +72,13 @@ async def run(
     *,
     notified_at: datetime | None = None,
     marked: bool = False,
+    read: tuple[Org, MailboxLink | None] | None = None,
 ) -> RoundResult | None:
     """Rounds for one mailbox, coalesced in this process: a request that arrives while a
     round runs makes that round go once more instead of racing it. A race with another
     instance is retried here a few times, then left to the queue. A `marked` request's mark
-    (shared.service.round_marks) is cleared before the delta is read."""
+    (shared.service.round_marks) is cleared before the delta is read. `read`: the org and
+    link as a batch just read them (shared.service.reconcile_rounds), for the first try."""
     key = (org_id, kind, owner)
     if marked:
         _marked.add(key)
@@ -93,9 +95,10 @@ async def run(
                 await round_marks.started(services, org_id, kind, owner)
             for attempt in range(3):
                 try:
-                    result = await _round(services, org_id, kind, owner, notified_at)
+                    result = await _round(services, org_id, kind, owner, notified_at, read)
                     break
                 except ConcurrencyConflict:
+                    read = None  # read again what another writer changed
                     if attempt == 2:
                         raise
             if key not in _again:
@@ -105,12 +108,19 @@ async def run(
 
 
 async def _round(
-    services: Services, org_id: str, kind: str, owner: str, notified_at: datetime | None = None
+    services: Services,
+    org_id: str,
+    kind: str,
+    owner: str,
+    notified_at: datetime | None = None,
+    read: tuple[Org, MailboxLink | None] | None = None,
 ) -> RoundResult | None:
     """One round for the mailbox of worker/resource `owner`; None if it is not linked."""
     store = services.store
-    org = await store.get(Org, org=org_id)
-    link = await load_link(services, org_id, kind, owner)
+    if read is not None:
+        org, link = read
+    else:
+        org, link = await store.get(Org, org=org_id), await load_link(services, org_id, kind, owner)
     if org is None or link is None or link.status != "linked" or not link.m365_user_id:
         return None
     if org.config.sync_mode is SyncMode.OFF:
@@ -177,7 +187,7 @@ async def _round(
             ):
                 current.last_notification_at = notified_at
 
-        await update_link(services, link, stamp)
+        await update_link(services, link, stamp, as_read=True)
         if result.restore:
             await _restore(services, org, mailbox, result.restore, result.restore_fields)
         for appointment in result.lost:

@@ -2,7 +2,8 @@
 
 Timers only decide what is due and enqueue one message per subscription or org; queue
 workers do the Graph work, so Azure scales it out. An org's reconcile message fans out to
-one delta round per linked mailbox — for an idle mailbox that round is a single request.
+a delta round per linked mailbox, 50 mailboxes to a message (shared.service.reconcile_rounds)
+— for an idle mailbox that round is a single request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from shared.adapters.messages import MailboxSync, OrgReconcile, QueueMessage, Re
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org, SubscriptionRecord
 from shared.core.errors import ConsentRequired, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.logcontext import log_context
-from shared.service import webhooks
+from shared.service import reconcile_rounds, webhooks
 from shared.service.links import load_link, save_link_fields
 from shared.service.ports import Services
 from shared.service.subscriptions import SUBSCRIPTION_MINUTES, drop_subscription, leave, retry_due, subscribe
@@ -218,7 +219,7 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
                 if retry_due(failed, now):
                     await recreate(services, org, failed)
                     recreated += 1
-        await _send_all(services, [MailboxSync(org_id, link.KIND, link.owner_id, reason="reconcile") for link in links])
+        await _send_all(services, reconcile_rounds.batches(org_id, links))
         held = {link.subscription_id for link in links if link.subscription_id}
         orphans = await delete_orphans(services, org, held, at_graph) if at_graph is not None else 0
         await webhooks.catch_up(services, org)  # a delivery whose message was lost starts again

@@ -18,6 +18,7 @@ from typing import Any
 from shared.adapters.messages import (
     AppointmentRetry,
     MailboxSync,
+    MailboxSyncBatch,
     OrgReconcile,
     QueueMessage,
     RenewSubscription,
@@ -25,7 +26,7 @@ from shared.adapters.messages import (
     WebhookDelivery,
 )
 from shared.core.errors import CalsyncError
-from shared.service import appointments, mailbox_rounds, maintenance, webhooks
+from shared.service import appointments, mailbox_rounds, maintenance, reconcile_rounds, webhooks
 from shared.service.ports import Services
 from tests.fakes.queues import FakeQueues
 from tests.model.wire import Clock
@@ -125,6 +126,13 @@ class Host:
             self.rounds.append(done)
             for observe in self.observers:
                 observe(done)
+        elif isinstance(message, MailboxSyncBatch):
+            for owner, ran in (await reconcile_rounds.run_batch(svc, message)).items():
+                if ran is not None:  # a failed one is queued again on its own
+                    done = Round(message.org, message.kind, owner, ran)
+                    self.rounds.append(done)
+                    for observe in self.observers:
+                        observe(done)
         elif isinstance(message, WebhookDelivery):
             await webhooks.deliver(svc, message.org, message.attempt)
         elif isinstance(message, AppointmentRetry):

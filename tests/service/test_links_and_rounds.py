@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.messages import AppointmentRetry, MailboxSync
+from shared.adapters.messages import AppointmentRetry, MailboxSync, MailboxSyncBatch
 from shared.adapters.records import ResourceLink, SubscriptionRecord, Target, WorkerLink
-from shared.service import feed, linking, mailbox_rounds, notifications
+from shared.service import feed, linking, mailbox_rounds, notifications, reconcile_rounds
 from shared.service.link_requests import WorkerRequest
 from tests.service.conftest import TENANT, World, make_org
 
@@ -27,8 +27,11 @@ async def linked_worker(world: World, worker: str = "w-ada", upn: str = "ada@fab
 async def drain_rounds(world: World) -> int:
     """Run every queued mailbox round; how many ran."""
     ran = 0
-    while batch := world.queues.take(MailboxSync.QUEUE):
+    while batch := world.queues.take(MailboxSyncBatch.QUEUE) or world.queues.take(MailboxSync.QUEUE):
         for work in batch:
+            if isinstance(work, MailboxSyncBatch):  # the reconcile timer's rounds
+                ran += sum(1 for r in (await reconcile_rounds.run_batch(world.svc, work)).values() if r is not None)
+                continue
             await mailbox_rounds.run(
                 world.svc, work.org, work.kind, work.owner, notified_at=work.at, marked=work.marked
             )

@@ -69,7 +69,7 @@ async def test_a_room_declining_our_meeting_is_reported_and_shown_on_the_appoint
 
 
 async def test_sync_off_writes_nothing_and_turning_it_on_catches_up_once(world: World) -> None:
-    from shared.adapters.messages import AppointmentRetry, MailboxSync, OrgReconcile
+    from shared.adapters.messages import AppointmentRetry, MailboxSyncBatch, OrgReconcile
     from shared.service import maintenance
     from shared.service.orgs import update_settings
 
@@ -97,7 +97,7 @@ async def test_sync_off_writes_nothing_and_turning_it_on_catches_up_once(world: 
     [retry] = world.queues.take(AppointmentRetry.QUEUE)
     assert await appointments.retry(world.svc, retry.org, retry.appointment, final=False)
     await maintenance.reconcile_org(world.svc, "o1")
-    assert world.queues.waiting(MailboxSync.QUEUE)
+    assert world.queues.waiting(MailboxSyncBatch.QUEUE)
     await drain_rounds(world)
     subjects = sorted(e["subject"] for e in world.graph.events(TENANT, uid))
     assert subjects == ["Consult", "Made while off"]  # our appointment pushed once, nothing doubled

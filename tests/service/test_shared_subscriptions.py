@@ -4,7 +4,7 @@ mailbox's changes, neither ever hears of the other's bookings."""
 
 from __future__ import annotations
 
-from shared.adapters.messages import MailboxSync
+from shared.adapters.messages import MailboxSync, MailboxSyncBatch
 from shared.adapters.records import MailboxSubscription, SubscriptionRecord, WorkerLink
 from shared.service import appointments, feed, linking, maintenance, notifications, offboarding
 from shared.service.link_requests import WorkerRequest
@@ -48,7 +48,7 @@ async def test_deleting_one_org_keeps_the_subscription_for_the_other_and_reconci
     creates = world.graph.count("create_subscription")
     await maintenance.reconcile_org(world.svc, "demo")
     assert world.graph.count("create_subscription") == creates  # nothing to recreate: it is healthy
-    assert [m.reason for m in world.queues.take(MailboxSync.QUEUE)] == ["reconcile"]
+    assert [(m.reason, m.owners) for m in world.queues.take(MailboxSyncBatch.QUEUE)] == [("reconcile", ["alex"])]
     await notifications.receive(world.svc, notification(record), lifecycle=False)
     assert [m.org for m in world.queues.take(MailboxSync.QUEUE)] == ["demo"]
 

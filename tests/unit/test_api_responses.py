@@ -132,7 +132,7 @@ class Api:
     async def rounds(self) -> None:
         while batch := self.world.queues.take(MailboxSync.QUEUE):
             for w in batch:
-                await mailbox_rounds.run(self.world.svc, w.org, w.kind, w.owner, notified_at=w.at)
+                await mailbox_rounds.run(self.world.svc, w.org, w.kind, w.owner, notified_at=w.at, marked=w.marked)
 
 
 @pytest.fixture

@@ -1,0 +1,79 @@
+"""Reconcile rounds in batches: the timer's fan-out sends one message per BATCH consecutive
+links of an org, not one per mailbox. For 10,000 idle mailboxes that is 200 messages, 200
+reads of the org and 200 one-page link queries instead of 10,000 of each; each idle round
+is then its delta read, the delta call and two writes (its deltaLink, its link's stamp).
+
+A round that fails does not fail the batch: it is queued again on its own (MailboxSync),
+where the usual retries and poison handling apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from shared.adapters.messages import MailboxSync, MailboxSyncBatch
+from shared.adapters.records import LINK_CLASSES, MailboxLink, Org
+from shared.adapters.table_codec import record_key
+from shared.core.errors import CalsyncError
+from shared.service import mailbox_rounds
+from shared.service.ports import Services
+
+log = logging.getLogger("calsync.reconcile")
+
+BATCH = 50  # links per message (the message stays far below the queue's 64 KB)
+CONCURRENCY = 10  # rounds of one batch side by side
+
+
+def batches(org: str, links: list[MailboxLink], reason: str = "reconcile") -> list[MailboxSyncBatch]:
+    """`links` (any order) as messages of up to BATCH consecutive links per kind."""
+    out: list[MailboxSyncBatch] = []
+    for kind, cls in LINK_CLASSES.items():
+        owners = sorted(
+            (link.owner_id for link in links if kind == link.KIND), key=lambda o: record_key(cls, cls.ROW, {kind: o})
+        )
+        out += [MailboxSyncBatch(org, kind, owners[i : i + BATCH], reason) for i in range(0, len(owners), BATCH)]
+    return out
+
+
+async def _links(services: Services, org: str, kind: str, owners: list[str]) -> dict[str, MailboxLink]:
+    """The batch's links with one query: its owners are consecutive in row-key order."""
+    cls = LINK_CLASSES[kind]
+    key = lambda owner: record_key(cls, cls.ROW, {kind: owner})  # noqa: E731
+    wanted, last = set(owners), max(key(o) for o in owners)
+    found: dict[str, MailboxLink] = {}
+    async for link in services.store.query(
+        cls,
+        org=org,
+        filter="RowKey ge @first and RowKey le @last",
+        parameters={"first": min(map(key, owners)), "last": last},
+        page_size=min(1000, 2 * len(owners)),
+    ):
+        if link.owner_id in wanted:
+            found[link.owner_id] = link
+    return found
+
+
+async def run_batch(services: Services, batch: MailboxSyncBatch) -> dict[str, bool | None]:
+    """The batch's rounds: per owner True (ran), False (not linked) or None (failed and
+    queued again on its own)."""
+    org = await services.store.get(Org, org=batch.org) if batch.owners else None
+    if org is None:
+        return {}
+    links = await _links(services, batch.org, batch.kind, batch.owners)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(owner: str) -> bool | None:
+        async with gate:
+            try:
+                # An owner unlinked since the fan-out has no link: its round returns None.
+                read = (org, links.get(owner))
+                return await mailbox_rounds.run(services, batch.org, batch.kind, owner, read=read) is not None
+            except (CalsyncError, OSError) as exc:
+                log.warning("reconcile round failed, queued again on its own: %s", type(exc).__name__)
+                return None
+
+    done = dict(zip(batch.owners, await asyncio.gather(*(one(o) for o in batch.owners)), strict=True))
+    for owner in (o for o, ran in done.items() if ran is None):
+        await services.queues.send(MailboxSync(batch.org, batch.kind, owner, reason=batch.reason))
+    return done
