@@ -24,7 +24,7 @@ log = logging.getLogger("devtools.host.concurrency")
 
 TICK_S = 0.02
 WINDOW_S = 0.5  # health is the worst lag over this window
-LAG_LIMIT_S = 0.015  # a loop answering later than this is overloaded
+LAG_LIMIT_S = 0.03  # a loop answering later than this is overloaded
 ADJUST_S = 0.25  # how often each function's concurrency may change
 MAXIMUM_CONCURRENCY = 500  # the host's default maximumFunctionConcurrency
 
@@ -80,7 +80,7 @@ class Limit:
             return 0
         if in_flight >= self.value and now - self._changed >= ADJUST_S:
             self._healthy_steps += 1
-            step = 1 if self._healthy_steps < 4 else max(1, self.value // 4)
+            step = 1 if self._healthy_steps < 2 else max(1, self.value // 2)
             self.value, self._changed = min(MAXIMUM_CONCURRENCY, self.value + step), now
             log.debug("%s: healthy, concurrency %d", self.name, self.value)
         return max(0, self.value - in_flight)

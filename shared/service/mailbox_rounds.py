@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.adapters.inbound_records import DeltaState, MeetingClaim, SeenEvent
@@ -49,6 +49,12 @@ GRAPH_FIELDS = {
     "body": "body",
     "isPrivate": "sensitivity",
 }
+
+
+# An idle round keeps the stored deltaLink unless it is this old: a reused token reads the
+# same (empty) changes, and one refreshed hourly is far younger than Graph evicts them
+# (GRAPH-FACTS.md §2.4: lifetime depends on the delta token cache, older ones evicted).
+KEEP_DELTA_LINK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -173,12 +179,16 @@ async def _round(
             # Another mailbox's round that claimed it first wins: this round is retried and
             # then sees a copy (ConcurrencyConflict).
             await store.insert(MeetingClaim(org=org_id, ical_uid=ical_uid, appointment=appointment, mailbox=mailbox))
-        state.delta_link, state.last_sync_at, state.rounds = new_link, services.clock.now(), state.rounds + 1
-        state.window_start, state.window_end = delta.start, delta.end
-        state.owner_kind, state.owner_id = kind, owner
-        await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
+        now = services.clock.now()
+        if items or fresh or not state.etag or not state.last_sync_at or now - state.last_sync_at >= KEEP_DELTA_LINK:
+            state.delta_link, state.last_sync_at, state.rounds = new_link, now, state.rounds + 1
+            state.window_start, state.window_end = delta.start, delta.end
+            state.owner_kind, state.owner_id = kind, owner
+            await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
+        # else idle: the stored deltaLink still reads from where this one does (nothing came
+        # since), so it is kept and nothing is written but the link's stamp below.
         await _apply_snapshots(services, org_id, mailbox, result)
-        synced_at = state.last_sync_at
+        synced_at = now
 
         def stamp(current: MailboxLink) -> None:
             current.last_sync_at = synced_at
