@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -154,6 +155,13 @@ class LocalHost:
         await self.invoker.invoke(fn, "queue(admin)", message)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            return await self._route(request)
+        finally:
+            self.health.answered(time.perf_counter() - started)
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
         if len(request.rel_url.raw_path) + len(request.rel_url.raw_query_string) + 1 > MAX_URL_BYTES:
             return _problem(414, "uri_too_long", f"the URL is longer than the host's {MAX_URL_BYTES} bytes")
         if len(request.rel_url.raw_query_string) > MAX_QUERY_BYTES:
