@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
@@ -104,6 +105,12 @@ class Outcome:
     invocation_id: str
 
 
+@functools.cache
+def _wants_context(user_fn: Any) -> bool:
+    """Whether the function takes `context` (once per function: inspect is slow per call)."""
+    return "context" in inspect.signature(user_fn).parameters
+
+
 class Invoker:
     """Runs functions; on success writes their queue output bindings (a failed output
     write fails the invocation, as in Azure)."""
@@ -123,7 +130,7 @@ class Invoker:
         for binding in fn.get_bindings():
             if binding.direction == OUT and binding.name != "$return":
                 outs[binding.name] = kwargs[binding.name] = Out()
-        if "context" in inspect.signature(user_fn).parameters:
+        if _wants_context(user_fn):
             kwargs["context"] = Context(name, invocation_id)
         started = time.perf_counter()
         error: BaseException | None = None
