@@ -192,11 +192,13 @@ class TableStore:
         page_size: int = 1000,
         row_prefix: dict[str, str] | None = None,
         row_after: dict[str, str] | None = None,
+        row_between: tuple[dict[str, str], dict[str, str]] | None = None,
         **partition: str,
     ) -> AsyncIterator[E]:
         """Records of one partition (pass the partition fields) in RowKey order, optionally
-        filtered, only those whose leading row fields equal `row_prefix`, and only those
-        whose row key sorts after the one `row_after` makes.
+        filtered, only those whose leading row fields equal `row_prefix`, only those
+        whose row key sorts after the one `row_after` makes, and only those from the first
+        to the last key `row_between` makes (both included).
 
         `filter` uses Table filter syntax over field names with `@name` parameters
         (keep spaces around them: the SDK splits on spaces)."""
@@ -212,6 +214,9 @@ class TableStore:
         if row_after:
             clauses.append("RowKey gt @__after")
             params["__after"] = record_key(cls, tuple(row_after), row_after)
+        if row_between:
+            clauses.append("RowKey ge @__from and RowKey le @__to")
+            params["__from"], params["__to"] = (record_key(cls, tuple(k), k) for k in row_between)
         if filter:
             clauses.append(f"( {filter} )")
         rows = (

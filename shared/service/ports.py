@@ -42,6 +42,7 @@ class Store(Protocol):
         page_size: int = 1000,
         row_prefix: dict[str, str] | None = None,
         row_after: dict[str, str] | None = None,
+        row_between: tuple[dict[str, str], dict[str, str]] | None = None,
         **partition: str,
     ) -> AsyncIterator[E]:
         """Records of one partition in row-key order; see TableStore.query."""

@@ -14,7 +14,6 @@ import logging
 
 from shared.adapters.messages import MailboxSync, MailboxSyncBatch
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org
-from shared.adapters.table_codec import record_key
 from shared.core.errors import CalsyncError
 from shared.service import mailbox_rounds
 from shared.service.ports import Services
@@ -26,27 +25,23 @@ CONCURRENCY = 10  # rounds of one batch side by side
 
 
 def batches(org: str, links: list[MailboxLink], reason: str = "reconcile") -> list[MailboxSyncBatch]:
-    """`links` (any order) as messages of up to BATCH consecutive links per kind."""
+    """`links`, as the store listed them (row-key order per kind), as messages of up to
+    BATCH consecutive links per kind."""
     out: list[MailboxSyncBatch] = []
-    for kind, cls in LINK_CLASSES.items():
-        owners = sorted(
-            (link.owner_id for link in links if kind == link.KIND), key=lambda o: record_key(cls, cls.ROW, {kind: o})
-        )
+    for kind in LINK_CLASSES:
+        owners = [link.owner_id for link in links if kind == link.KIND]
         out += [MailboxSyncBatch(org, kind, owners[i : i + BATCH], reason) for i in range(0, len(owners), BATCH)]
     return out
 
 
 async def _links(services: Services, org: str, kind: str, owners: list[str]) -> dict[str, MailboxLink]:
     """The batch's links with one query: its owners are consecutive in row-key order."""
-    cls = LINK_CLASSES[kind]
-    key = lambda owner: record_key(cls, cls.ROW, {kind: owner})  # noqa: E731
-    wanted, last = set(owners), max(key(o) for o in owners)
+    wanted = set(owners)
     found: dict[str, MailboxLink] = {}
     async for link in services.store.query(
-        cls,
+        LINK_CLASSES[kind],
         org=org,
-        filter="RowKey ge @first and RowKey le @last",
-        parameters={"first": min(map(key, owners)), "last": last},
+        row_between=({kind: owners[0]}, {kind: owners[-1]}),
         page_size=min(1000, 2 * len(owners)),
     ):
         if link.owner_id in wanted:

@@ -201,6 +201,13 @@ async def test_queries_answer_in_row_key_order_by_prefix_and_after(store: Store)
         )
     ]
     assert after == ["2"]
+    between = [
+        (t.mailbox, t.event_id)
+        async for t in store.query(
+            Thing, org="o", row_between=({"mailbox": "a", "event_id": "10"}, {"mailbox": "b", "event_id": "1"})
+        )
+    ]
+    assert between == [("a", "10"), ("a", "2"), ("b", "1")]  # both ends included, in row-key order
     everywhere = [t.org async for t in store.query(Thing)]
     assert sorted(everywhere) == ["o"] * 9 + ["other"]
 

@@ -106,9 +106,11 @@ class FakeStore:
         page_size: int = 1000,
         row_prefix: dict[str, str] | None = None,
         row_after: dict[str, str] | None = None,
+        row_between: tuple[dict[str, str], dict[str, str]] | None = None,
         **partition: str,
     ) -> AsyncIterator[E]:
         table = self._table(cls)
+        first, last = (record_key(cls, tuple(k), k) for k in row_between) if row_between else (None, None)
         pk = record_key(cls, cls.PARTITION, partition) if partition else None
         lo = row_key_prefix(cls, row_prefix) if row_prefix else None
         after = record_key(cls, tuple(row_after), row_after) if row_after else None
@@ -120,6 +122,8 @@ class FakeStore:
             if lo is not None and not (lo <= address[1] < lo[:-1] + "}"):
                 continue
             if after is not None and not address[1] > after:
+                continue
+            if first is not None and last is not None and not first <= address[1] <= last:
                 continue
             if match(row):
                 yield from_table(cls, dict(row), etag)
