@@ -180,13 +180,15 @@ async def _round(
             # then sees a copy (ConcurrencyConflict).
             await store.insert(MeetingClaim(org=org_id, ical_uid=ical_uid, appointment=appointment, mailbox=mailbox))
         now = services.clock.now()
-        if items or fresh or not state.etag or not state.last_sync_at or now - state.last_sync_at >= KEEP_DELTA_LINK:
+        stale = not state.etag or not state.last_sync_at or now - state.last_sync_at >= KEEP_DELTA_LINK
+        if items or fresh or result.changes or stale:
             state.delta_link, state.last_sync_at, state.rounds = new_link, now, state.rounds + 1
             state.window_start, state.window_end = delta.start, delta.end
             state.owner_kind, state.owner_id = kind, owner
             await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
-        # else idle: the stored deltaLink still reads from where this one does (nothing came
-        # since), so it is kept and nothing is written but the link's stamp below.
+        # else idle (no items, no changes — a round can report changes without items, e.g. a
+        # meeting another mailbox's round handed over): the stored deltaLink still reads from
+        # where this one does, so it is kept and nothing is written but the link's stamp.
         await _apply_snapshots(services, org_id, mailbox, result)
         synced_at = now
 
