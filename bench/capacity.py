@@ -389,7 +389,8 @@ def run(n: int) -> tuple[list[Phase], Phase, dict[str, Any]]:
         phase(
             "idle reconcile round",
             lambda: fire("reconcile"),
-            lambda: r.graph_calls(delta) >= n and r.ran("sync_mailbox") >= n,
+            # reconcile rounds run 50 to a sync_mailboxes execution (shared/service/reconcile_rounds.py)
+            lambda: r.graph_calls(delta) >= n and r.ran("sync_mailboxes") >= -(-n // 50),
         )
 
         def push_new() -> None:
@@ -514,7 +515,7 @@ class Model:
             "queue puts": p.puts,
             "queue tx": p.queue_tx,
             "executions": p.runs,
-            "rounds": p.executions.get("sync_mailbox", 0),
+            "rounds": p.executions.get("sync_mailbox", 0) + p.executions.get("sync_mailboxes", 0),
             "notifications": p.executions.get("graph_notifications", 0),
         }
         for q, c in p.storage["queues"].items():
