@@ -39,18 +39,10 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-}
+from bench.proxy import HOP_BY_HOP as _PROXY_HOP_BY_HOP
+
+# bench/proxy.py's, except that the answer's Content-Encoding is passed on with its body.
+HOP_BY_HOP = _PROXY_HOP_BY_HOP - {"content-encoding"}
 ENTITY = re.compile(r"^(?P<table>[^(/]+)\((?P<key>.+)\)$")
 BATCH_OP = re.compile(rb"^(?:POST|PUT|PATCH|MERGE|DELETE|GET) https?://[^/ ]+/[^/ ]+/([^(/? ]+)(\S*)", re.MULTILINE)
 KEY_PK = re.compile(r"PartitionKey='((?:[^']|'')*)'")
