@@ -1,10 +1,13 @@
 """Reconcile rounds in batches: the timer's fan-out sends one message per BATCH consecutive
 links of an org, not one per mailbox. For 10,000 idle mailboxes that is 200 messages, 200
 reads of the org and 200 one-page link queries instead of 10,000 of each; each idle round
-is then its delta read, the delta call and two writes (its deltaLink, its link's stamp).
+is then its delta-row read, the delta call and its link's stamp (the deltaLink is written
+only when it is an hour old: shared.service.mailbox_rounds).
 
-A round that fails does not fail the batch: it is queued again on its own (MailboxSync),
-where the usual retries and poison handling apply.
+A round that fails with a Graph or store error does not fail the batch: it is queued again
+on its own (MailboxSync), where the usual retries and poison handling apply. Anything else
+(storage itself unreachable, say) fails the batch, which the queue retries whole — idle
+rounds are safe to repeat.
 """
 
 from __future__ import annotations

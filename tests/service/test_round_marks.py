@@ -51,6 +51,17 @@ async def test_notifications_for_a_mailbox_with_a_round_queued_send_no_more_mess
     assert [m.owner for m in world.queues.take(MailboxSync.QUEUE, visible_only=False)] == ["w-ada"]
 
 
+async def test_a_mark_written_by_another_instance_also_holds_notifications_back(world: World) -> None:
+    from shared.service import round_marks
+
+    record, _ = await _watched(world)
+    await notifications.receive(world.svc, notification(record), lifecycle=False)
+    round_marks._marked_here.clear()  # the next notification reaches an instance that never saw it
+    receipt = await notifications.receive(world.svc, notification(record), lifecycle=False)
+    assert (receipt.accepted, receipt.messages) == (1, 0)
+    assert len(world.queues.take(MailboxSync.QUEUE, visible_only=False)) == 1
+
+
 async def test_the_one_round_reports_every_change_the_coalesced_notifications_were_about(world: World) -> None:
     record, mailbox = await _watched(world)
     for i in range(3):
