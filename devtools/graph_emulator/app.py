@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from multidict import CIMultiDict
 
 from devtools.graph_emulator import events as ev_ops
-from devtools.graph_emulator import series
+from devtools.graph_emulator import schedule, series
 from devtools.graph_emulator.events import GraphError, View, filter_view, fmt_utc, in_window, render
 from devtools.graph_emulator.notify import Notifier, ValidationFailed
 from devtools.graph_emulator.odata import ODataError, apply_select, parse_expand_extended, parse_filter
@@ -215,6 +215,7 @@ class Emulator:
         r("GET", "/users/{user}", self.get_user)
         r("GET", "/users/{user}/mailboxSettings", self.mailbox_settings)
         r("GET", "/users/{user}/mailboxSettings/userPurpose", self.user_purpose)
+        r("POST", "/users/{user}/calendar/getSchedule", self.get_schedule)  # schedule.py
         for prefix in ("/users/{user}/events", "/users/{user}/calendar/events"):
             r("GET", prefix, self.list_events)
             r("POST", prefix, self.create_event)
@@ -232,6 +233,10 @@ class Emulator:
             r("GET", f"/places/{cast}.room", self.list_rooms)
             r("GET", f"/places/{cast}.roomlist", self.list_room_lists)
             r("GET", f"/places/{{list}}/{cast}.roomlist/rooms", self.rooms_in_list)
+        from devtools.graph_emulator.todo_api import TodoApi  # imports this module: here, not at the top
+
+        for method, pattern, handler in TodoApi(self).routes():  # /users/{user}/todo/lists/...
+            r(method, pattern, handler)
         r("GET", "/subscriptions", self.list_subscriptions)
         r("POST", "/subscriptions", self.create_subscription)
         r("GET", "/subscriptions/{sub}", self.get_subscription)
@@ -447,14 +452,16 @@ class Emulator:
                     "externalReplyMessage": "",
                 },
                 "language": {"locale": "en-US", "displayName": "English (United States)"},
-                "workingHours": {
-                    "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-                    "startTime": "08:00:00.0000000",
-                    "endTime": "17:00:00.0000000",
-                    "timeZone": {"name": user.time_zone},
-                },
+                "workingHours": schedule.working_hours(user),
             },
         )
+
+    async def get_schedule(self, call: Call) -> Reply:
+        """calendar-getschedule.md; see schedule.py. The caller's mailbox must exist."""
+        self._user(call)
+        value = schedule.answer(self.world, call.tenant, call.json(), call.view().tz)
+        context = self._context(call, "Collection(microsoft.graph.scheduleInformation)")
+        return Reply(200, {"@odata.context": context, "value": value})
 
     async def user_purpose(self, call: Call) -> Reply:
         user = self._user(call)
@@ -963,6 +970,14 @@ class Emulator:
         resource = str(body.get("resource") or "")
         m = re.fullmatch(r"/?(users|Users)/([^/]+)/(events|Events)", resource)
         if m is None:
+            if re.fullmatch(r"/?(me|users/[^/]+)/todo/lists/[^/]+/tasks", resource, re.IGNORECASE):
+                # subscription-post-subscriptions.md, Permissions: todoTask — Application "Not supported".
+                raise GraphError(
+                    400,
+                    "InvalidRequest",
+                    f"Resource '{resource}' is not supported for subscriptions with application permissions: "
+                    "todoTask subscriptions (/me/todo/lists/{todoTaskListId}/tasks) need a delegated token.",
+                )
             if re.fullmatch(r"/?me/events", resource, re.IGNORECASE):
                 raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
             raise GraphError(400, "InvalidRequest", f"Resource '{resource}' is not supported for subscriptions.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from devtools.graph_emulator import series
+from devtools.graph_emulator import online, series
 from devtools.graph_emulator.series import in_window
 from devtools.graph_emulator.state import (
     Attendee,
@@ -152,9 +152,7 @@ def render(world: World, ev: Event, view: View) -> dict[str, Any]:
         "showAs": "free" if ev.is_cancelled else ev.show_as,
         "type": ev.kind,
         "webLink": f"https://outlook.office365.com/owa/?itemid={ev.rest_id}&exvsurl=1&path=/calendar/item",
-        "onlineMeetingUrl": None,
-        "isOnlineMeeting": False,
-        "onlineMeetingProvider": "unknown",
+        **online.render(ev),  # isOnlineMeeting, onlineMeetingProvider, onlineMeetingUrl, onlineMeeting
         "allowNewTimeProposals": True,
         "isDraft": False,
         "hideAttendees": False,
@@ -180,7 +178,6 @@ def render(world: World, ev: Event, view: View) -> dict[str, Any]:
             for a in ev.attendees
         ],
         "organizer": {"emailAddress": {"name": ev.organizer_name, "address": ev.organizer_address}},
-        "onlineMeeting": None,
     }
     if ev.original_start is not None:
         out["originalStart"] = fmt_utc(ev.original_start)
@@ -219,6 +216,7 @@ def apply_body(world: World, ev: Event, body: dict[str, Any], *, creating: bool)
     if "transactionId" in body and not creating and body["transactionId"] != ev.transaction_id:
         raise GraphError(400, "ErrorInvalidRequest", "The transactionId property can't be changed.")
     recurrence = _recurrence_of(ev, body)
+    meeting = online.plan(world, ev, body)  # checked before anything changes
     for key, attr in _SIMPLE.items():
         if key in body and body[key] is not None and getattr(ev, attr) != body[key]:
             setattr(ev, attr, str(body[key]))
@@ -290,6 +288,9 @@ def apply_body(world: World, ev: Event, body: dict[str, Any], *, creating: bool)
         if ev.extended.get(key) != prop.get("value"):
             ev.extended[key] = str(prop.get("value"))
             changed.add("extended")
+    if meeting is not None:
+        ev.online_provider, ev.online_meeting = meeting
+        changed.add("online")
     return changed
 
 
@@ -391,6 +392,7 @@ def _fill_copy(copy: Event, org: Event, attendee_user: User) -> None:
     copy.attendees = [Attendee(a.address, a.name, a.type, a.response, a.response_time) for a in org.attendees]
     copy.organizer_address, copy.organizer_name = org.organizer_address, org.organizer_name
     copy.kind, copy.recurrence = org.kind, org.recurrence
+    online.copy_to(copy, org)  # attendees join with the organizer's URL
     copy.series_key = new_change_key()  # the copy's occurrences change with it
 
 

@@ -101,6 +101,8 @@ def materialise(master: Event, original_start: datetime, end: datetime) -> Event
         kind="occurrence",
         master_id=master.rest_id,
         original_start=original_start,
+        online_provider=master.online_provider,  # a series has one online meeting
+        online_meeting=dict(master.online_meeting) if master.online_meeting else None,
     )
 
 

@@ -164,6 +164,7 @@ class User:
     place: dict[str, Any] = field(default_factory=dict)  # capacity, building, floorNumber…
     mail: str = ""  # the primary SMTP address; the UPN unless seeded otherwise
     proxy_addresses: list[str] = field(default_factory=list)
+    working_hours: dict[str, Any] | None = None  # mailboxSettings.workingHours as seeded (schedule.py)
 
     def __post_init__(self) -> None:
         self.mail = self.mail or self.user_principal_name
@@ -299,6 +300,9 @@ class Event:
     cancelled: set[datetime] = field(default_factory=set)  # a master's deleted occurrences
     exceptions: dict[datetime, str] = field(default_factory=dict)  # a master's: original start → rest id
     series_key: str = field(default_factory=new_change_key)  # a master's version, for its occurrences
+    # Online meeting (online.py): the provider and the join information, once initialised.
+    online_provider: str = "unknown"
+    online_meeting: dict[str, Any] | None = None
 
 
 @dataclass
@@ -386,6 +390,9 @@ class World:
     delta_expired: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     expiry_seq: int = 0
     faults: Faults = field(default_factory=Faults)
+    # Microsoft To Do (todo.py): mailbox id → its lists and tasks; delta token → state.
+    todo: dict[str, Any] = field(default_factory=dict)
+    todo_delta: dict[str, Any] = field(default_factory=dict)
 
     def user(self, user_id: str) -> User | None:
         for tenant in self.tenants.values():
@@ -479,6 +486,10 @@ class World:
                     tenant.users[user.id] = user
                 elif "mail" in u or proxies is not None:
                     user.set_mail(u.get("mail"), proxies)
+                if "workingHours" in u:
+                    from devtools.graph_emulator.schedule import check_working_hours  # schedule imports state
+
+                    user.working_hours = check_working_hours(u["workingHours"])
                 for key in ("capacity", "building", "floorNumber", "floorLabel", "bookingType", "tags"):
                     if key in u:
                         user.place[key] = u[key]
