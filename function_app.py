@@ -3,6 +3,7 @@
 import azure.functions as func
 
 from functions.appointments import bp as appointments_bp
+from functions.availability import bp as availability_bp
 from functions.console import bp as console_bp
 from functions.fallback import bp as fallback_bp
 from functions.graph_webhooks import bp as graph_webhooks_bp
@@ -14,6 +15,7 @@ from functions.openapi import bp as openapi_bp
 from functions.openapi import publish
 from functions.orgs import bp as orgs_bp
 from functions.resources import bp as resources_bp
+from functions.tasks import bp as tasks_bp
 from functions.workers import bp as workers_bp
 from shared.adapters.settings import get_settings
 
@@ -28,6 +30,8 @@ blueprints = (
     workers_bp,
     resources_bp,
     appointments_bp,
+    availability_bp,
+    tasks_bp,
     jobs_bp,
     graph_webhooks_bp,
     inbound_bp,

@@ -230,6 +230,12 @@ export function settingsScreen(main, { org }) {
       hint: "Blank: no limit.",
     }),
     allowUserMailboxesAsResources: field("Allow user mailboxes as resources", h("input", { type: "checkbox" })),
+    syncTasks: field("Push tasks to Microsoft To Do", h("input", { type: "checkbox" }), {
+      hint: "Completions and edits in To Do come back on the reconcile timer.",
+    }),
+    taskListName: field("To Do list for tasks", h("input", { type: "text", maxlength: "255" }), {
+      hint: "Made in each worker's To Do on first use.",
+    }),
     webhookUrl: field("Webhook URL", h("input", { type: "url", autocomplete: "off", spellcheck: "false" }), {
       hint: "Where calsync POSTs changes (https). Blank: no webhook.",
       wide: true,
@@ -260,6 +266,7 @@ export function settingsScreen(main, { org }) {
     group("Sync", "syncMode", "pushAppointmentsByDefault", "useOrganizer", "createFromOutlook", "createPrefix"),
     group("Restricted workers", "restrictedEdit", "restrictedDelete"),
     group("Resources", "maxResources", "allowUserMailboxesAsResources"),
+    group("Tasks", "syncTasks", "taskListName"),
     group("Webhook", "webhookUrl", "webhookSecret", h("div", { class: "row tight" }, generate, secretState), removeSecret.wrap),
     h("div", { class: "row" }, save),
     box,

@@ -25,6 +25,8 @@ from msgraph.generated.users.item.mailbox_settings.mailbox_settings_request_buil
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
+from shared.adapters.graph_schedule import GraphScheduleMixin
+from shared.adapters.graph_todo import TodoCalls
 from shared.adapters.graph_transport import GraphTransport, parse_time, raw_post, with_body
 from shared.core.errors import AccountAmbiguous, GraphNotFound
 from shared.core.graph_types import DirectoryUser, SubscriptionInfo
@@ -37,7 +39,7 @@ USER_FIELDS = ["id", "userPrincipalName", "mail", "displayName", "proxyAddresses
 PLACES_PAGE = 100  # place-list.md: $top and $skip are supported; 100 is the default page
 
 
-class GraphGateway(GraphTransport):
+class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
     """The Graph port (shared.service.ports.Graph) over msgraph-sdk."""
 
     # -- directory ---------------------------------------------------------------------
@@ -193,7 +195,7 @@ class GraphGateway(GraphTransport):
         escaped = value.replace("'", "''")
         query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
             filter=f"singleValueExtendedProperties/Any(ep: ep/id eq '{property_id}' and ep/value eq '{escaped}')",
-            select=["id", "changeKey", "iCalUId", "subject"],
+            select=["id", "changeKey", "iCalUId", "subject", "onlineMeeting"],
         )
         config = RequestConfiguration(query_parameters=query)
         config.headers.add("Prefer", IMMUTABLE_IDS)
@@ -246,19 +248,8 @@ class GraphGateway(GraphTransport):
                 start_date_time=start.strftime("%Y-%m-%dT%H:%M:%SZ"), end_date_time=end.strftime("%Y-%m-%dT%H:%M:%SZ")
             )
             info = builder.to_get_request_information(RequestConfiguration(query_parameters=query))
-        for value in (f"odata.maxpagesize={DELTA_PAGE}", IMMUTABLE_IDS, UTC_TIMES, TEXT_BODIES):
-            info.headers.add("Prefer", value)
-        items: list[dict] = []
-        page = await self.send(tenant_id, info, mailbox=mailbox_id)
-        while True:
-            items.extend(page.get("value", []))
-            next_link = page.get("@odata.nextLink")
-            if not next_link:
-                return items, page.get("@odata.deltaLink") or ""
-            next_info = builder.with_url(next_link).to_get_request_information()
-            for value in (f"odata.maxpagesize={DELTA_PAGE}", IMMUTABLE_IDS, UTC_TIMES, TEXT_BODIES):
-                next_info.headers.add("Prefer", value)
-            page = await self.send(tenant_id, next_info, mailbox=mailbox_id)
+        prefer = (f"odata.maxpagesize={DELTA_PAGE}", IMMUTABLE_IDS, UTC_TIMES, TEXT_BODIES)
+        return await self.delta_round(tenant_id, info, builder, prefer, mailbox_id)
 
     async def get_event(self, tenant_id: str, mailbox_id: str, event_id: str) -> dict[str, Any] | None:
         """One event as delta renders it (immutable id, UTC, text body); None when it is gone."""

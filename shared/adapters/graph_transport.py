@@ -138,6 +138,25 @@ class GraphTransport:
                     next_info.headers.add(name, value)
             page = await self.send(tenant_id, next_info, mailbox=mailbox)
 
+    async def delta_round(
+        self, tenant_id: str, info: RequestInformation, builder: Any, prefer: tuple[str, ...], mailbox: str
+    ) -> tuple[list[dict], str]:
+        """One delta round from its first request: every item through its pages (empty ones
+        too), each page asked with the same Prefer values; the items and the new deltaLink."""
+        for value in prefer:
+            info.headers.add("Prefer", value)
+        items: list[dict] = []
+        page = await self.send(tenant_id, info, mailbox=mailbox)
+        while True:
+            items.extend(page.get("value", []))
+            next_link = page.get("@odata.nextLink")
+            if not next_link:
+                return items, page.get("@odata.deltaLink") or ""
+            info = builder.with_url(next_link).to_get_request_information()
+            for value in prefer:
+                info.headers.add("Prefer", value)
+            page = await self.send(tenant_id, info, mailbox=mailbox)
+
 
 async def _close_adapter(adapter: GraphRequestAdapter) -> None:
     await adapter._http_client.aclose()  # the SDK exposes no close of its own

@@ -81,6 +81,7 @@ class FeedChange(Entity):
     event_id: str | None = None
     at: datetime = field(default_factory=utcnow)
     data: dict[str, Any] = field(default_factory=dict)
+    task: str | None = None
 
 
 @dataclass(kw_only=True)

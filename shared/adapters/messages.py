@@ -95,6 +95,26 @@ class AppointmentRetry(QueueMessage):
 
 
 @dataclass(frozen=True)
+class TaskRetry(QueueMessage):
+    """Finish a task push Graph held up."""
+
+    QUEUE: ClassVar[str] = "task-sync"
+    org: str
+    task: str
+
+
+@dataclass(frozen=True)
+class TaskRound(QueueMessage):
+    """Read one worker's task list delta (the reconcile timer's fan-out: To Do has no
+    application-permission change notifications)."""
+
+    QUEUE: ClassVar[str] = "task-rounds"
+    org: str
+    worker: str
+    name: str
+
+
+@dataclass(frozen=True)
 class PushChunk(QueueMessage):
     """Up to 20 appointments of one bulk push job."""
 
@@ -155,6 +175,8 @@ MESSAGES: tuple[type[QueueMessage], ...] = (
     MailboxSyncBatch,
     WebhookDelivery,
     AppointmentRetry,
+    TaskRetry,
+    TaskRound,
     PushChunk,
     ImportDiscover,
     ImportChunk,

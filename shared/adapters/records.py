@@ -181,6 +181,7 @@ class Appointment(Entity):
     location: str = ""
     body: str = ""
     is_private: bool = False
+    online_meeting: bool = False  # a Teams meeting (the organizer's meeting gets a join URL)
     organizer: str | None = None
     attendees: list[str] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
@@ -223,6 +224,7 @@ class Target(Entity):
     responses: dict[str, str] = field(default_factory=dict)  # attendee/room address → its answer
     occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote to it
     transaction_id: str | None = None
+    join_url: str | None = None  # an online meeting's Teams join URL, as Graph answered it
     generation: int = 0
     attempts: int = 0
     error_code: str | None = None

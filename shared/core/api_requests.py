@@ -132,6 +132,8 @@ class SettingsBody(Body):
     allow_user_mailboxes_as_resources: bool = UNSET
     webhook_url: str | None = text(2048, "https (plain http only to localhost, in development); blank removes it")
     webhook_secret: str | None = text(256, "Standard Webhooks secret: whsec_ and base64 of 24-64 random bytes")
+    sync_tasks: bool = Field(default=UNSET, description="Push tasks to Microsoft To Do and hear of their changes")
+    task_list_name: Title = Field(default=UNSET, description="The To Do list tasks go to, made on first use")
 
 
 # -- links ------------------------------------------------------------------------------------
@@ -211,6 +213,9 @@ class AppointmentBody(Body):
     resources: list[Ref] | None = Field(default=None, max_length=MAX_ATTENDEES, description="Resource ids")
     push: bool = Field(default=UNSET, description="Write it to Outlook; default: the org's setting")
     recurrence: RecurrenceBody | None = None
+    online_meeting: bool = Field(
+        default=False, description="A Teams meeting: the organizer's meeting gets a join URL (targets' joinUrl)"
+    )
 
 
 class BulkAppointment(AppointmentBody):

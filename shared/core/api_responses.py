@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue, RootModel
 
+from shared.core.api_availability import AvailabilityView
+from shared.core.api_tasks import TaskView
 from shared.core.api_views import (
     AppointmentView,
     BatchLinkResult,
@@ -41,6 +43,9 @@ ChangeType = Literal[
     "created",
     "attendee_removed",
     "restored",
+    "task_updated",
+    "task_completed",
+    "task_deleted",
     "occurrence_updated",
     "occurrence_deleted",
 ]
@@ -57,6 +62,12 @@ class ChangeData(ResponseModel):
     location: str = absent()
     body: str = absent()
     is_private: bool = absent()
+    join_url: str = absent("An online (Teams) meeting's join URL, as Graph gave it")
+    due_date: str | None = absent("task_*: the task's due date, YYYY-MM-DD")
+    reminder_at: str | None = absent("task_*: its reminder, UTC")
+    importance: str = absent("task_*: low, normal or high")
+    status: str = absent("task_*: notStarted, inProgress, completed, waitingOnOthers or deferred")
+    completed_at: str | None = absent("task_completed: when, UTC")
     changed: list[str] = absent("updated, occurrence_updated, restored: the fields that changed")
     response: str = absent("responded: accepted, tentativelyAccepted or declined")
     address: str = absent("responded: who answered")
@@ -80,7 +91,8 @@ class ChangeView(ResponseModel):
     worker: str | None = Field(description="Whose calendar reported it (or who answered); null for a resource's")
     resource: str | None
     mailbox: str | None = Field(description="The reporting mailbox's user id")
-    event_id: str | None
+    event_id: str | None = Field(description="The Outlook event's id; a task change's: the To Do task's id")
+    task: str | None = Field(description="task_* changes: the task's id; null otherwise")
     at: dt.datetime
     data: ChangeData
 
@@ -266,7 +278,11 @@ RESPONSES: dict[str, dict[int, type[BaseModel] | None]] = {
     "put_occurrence": {200: AppointmentView, 202: AppointmentView},
     "cancel_occurrence": {200: AppointmentView, 202: AppointmentView},
     "list_occurrences": {200: OccurrencePage},
+    "put_task": {200: TaskView, 202: TaskView},
+    "delete_task": {200: TaskView, 202: TaskView},
+    "get_task": {200: TaskView},
     "push_calendar": {202: JobView},
+    "get_availability": {200: AvailabilityView},
     "get_job": {200: JobStatusView},
     "get_changes": {200: ChangePage},
     "confirm_worker_deletions": {200: WorkerDeletionsConfirmed},
@@ -292,6 +308,7 @@ _ORG: list[Error] = [(400, "key_too_long"), (404, "org_not_found")]
 _RACE: list[Error] = [(409, "concurrent_update")]  # a conditional write lost to a concurrent one
 _LINK: list[Error] = [(409, "link_in_progress"), (409, "account_ambiguous"), *_RACE]
 _REFS: list[Error] = [(400, "unknown_worker"), (400, "unknown_resource")]
+_TASKS: list[Error] = [(409, "tasks_off"), (409, "sync_off")]
 _SERIES: list[Error] = [
     (404, "appointment_not_found"),
     (404, "occurrence_not_found"),
@@ -331,9 +348,14 @@ ERRORS: dict[str, list[Error]] = {
     "put_occurrence": _errors(_BAD, _REFS, _ORG, _SERIES, _500),
     "cancel_occurrence": _errors(_BAD, _REFS, _ORG, _SERIES, _500),
     "list_occurrences": _errors(_BAD, _ORG, (404, "appointment_not_found"), _500),
+    "put_task": _errors(_BAD, _ORG, (400, "unknown_worker"), _TASKS, (409, "worker_not_linked"), _RACE, _500),
+    "delete_task": _errors(_BAD, _ORG, _TASKS, (404, "task_not_found"), _RACE, _500),
+    "get_task": _errors(_BAD, _ORG, (404, "task_not_found"), _500),
     "push_calendar": _errors(
         _BAD, _REFS, _ORG, (404, "worker_not_found"), (413, "batch_too_large"), (500, "store_error"), _500
     ),
+    # Unknown, unlinked and failing mailboxes are named in the 200 answer's `unavailable`.
+    "get_availability": _errors(_BAD, _ORG, _500),
     # No org check: an unknown org's job is job_not_found.
     "get_job": _errors((400, "key_too_long"), (404, "job_not_found"), _500),
     "get_changes": _errors(_BAD, _ORG, _500),

@@ -135,6 +135,8 @@ class SettingsView(ResponseModel):
     webhook_url: str | None
     webhook_secret: None = Field(description="Always null: the secret is never answered (see webhookSecretSet)")
     webhook_secret_set: bool = Field(description="Whether a webhook secret is set")
+    sync_tasks: bool = Field(description="Tasks go to Microsoft To Do and their changes come back")
+    task_list_name: str = Field(description="The To Do list tasks go to (made on first use)")
 
 
 # -- worker and resource links -----------------------------------------------------------------
@@ -337,6 +339,7 @@ class TargetView(ResponseModel):
         description="Organizer meetings: each attendee's and room's answer by address (accepted, declined…)"
     )
     error: ErrorInfo | None = Field(description="Graph's failure (pending, failed) or why it is skipped (not_linked)")
+    join_url: str = absent("Online (Teams) meetings: the join URL Graph gave the organizer's meeting")
 
 
 class AppointmentView(ResponseModel):
@@ -348,6 +351,8 @@ class AppointmentView(ResponseModel):
     occurrences: list[OccurrenceView] = absent("Series only: its exceptions, by original date")
     targets: list[TargetView]
     sync_off: Literal[True] = absent("Present (true) when the org's syncMode is off: nothing was written")
+    online_meeting: bool = Field(description="Whether it is asked for as an online (Teams) meeting")
+    join_url: str | None = Field(description="The Teams join URL of the organizer's meeting; null until Graph gave one")
 
 
 class OccurrencePage(ResponseModel):

@@ -12,13 +12,16 @@ from shared.core.errors import InvalidInput
 
 @dataclass(frozen=True)
 class NewChange:
-    type: str  # updated | deleted | responded | created | attendee_removed | restored (oneWay)
+    # updated | deleted | responded | created | attendee_removed | restored (oneWay);
+    # task_updated | task_completed | task_deleted (To Do)
+    type: str
     appointment: str | None
     worker: str | None = None
     resource: str | None = None
     mailbox: str | None = None
     event_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    task: str | None = None  # task_* changes: the booking product's task id
 
 
 def encode_cursor(n: int) -> str:

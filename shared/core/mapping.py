@@ -20,7 +20,19 @@ from shared.core.timezones import to_utc, windows_name
 PROPERTY_ID = "String {8f7a3c1e-2b4d-4e6f-9a0b-c1d2e3f4a5b6} Name calsyncAppointment"
 _TXN_NAMESPACE = uuid.UUID("5f0c1d2e-3a4b-4c5d-8e9f-a0b1c2d3e4f5")
 # The Graph fields of an event we write and compare (a PATCH sends only those that changed).
-COMPARED = ("subject", "body", "start", "end", "isAllDay", "location", "sensitivity", "attendees", "recurrence")
+COMPARED = (
+    "subject",
+    "body",
+    "start",
+    "end",
+    "isAllDay",
+    "location",
+    "sensitivity",
+    "attendees",
+    "recurrence",
+    "isOnlineMeeting",
+    "onlineMeetingProvider",
+)
 # The booking-side fields a change reports.
 FIELDS = ("title", "start", "end", "isAllDay", "location", "body", "isPrivate")
 
@@ -39,6 +51,7 @@ class Desired:
     location: str = ""
     body: str = ""
     is_private: bool = False
+    online_meeting: bool = False
     organizer: str | None = None
     attendees: tuple[str, ...] = ()
     guests: tuple[str, ...] = ()
@@ -92,6 +105,12 @@ def event_body(desired: Desired, role: str, attendees: list[dict[str, Any]], loc
     }
     if role == "organizer":
         event["attendees"] = attendees
+        if desired.online_meeting:
+            # Only the organizer's meeting: per-calendar copies would each get their own
+            # Teams meeting. Once online Outlook keeps it so (event.md, isOnlineMeeting), so
+            # turning it off sends nothing.
+            event["isOnlineMeeting"] = True
+            event["onlineMeetingProvider"] = "teamsForBusiness"
     if desired.recurrence is not None:
         event["recurrence"] = desired.recurrence
     return event
@@ -132,6 +151,7 @@ def normalize(item: dict[str, Any]) -> dict[str, Any]:
         "body": _text(body.get("content") or ""),
         "isPrivate": item.get("sensitivity") in ("private", "confidential"),
         "isCancelled": bool(item.get("isCancelled")),
+        "joinUrl": (item.get("onlineMeeting") or {}).get("joinUrl"),
         "isOrganizer": bool(item.get("isOrganizer")),
         "iCalUId": item.get("iCalUId"),
         "organizer": (((item.get("organizer") or {}).get("emailAddress") or {}).get("address") or "").lower(),
@@ -174,5 +194,9 @@ def desired_content(desired: Desired) -> dict[str, Any]:
 
 
 def values(content: dict[str, Any]) -> dict[str, Any]:
-    """The booking-side fields of a normalized event (what a change reports)."""
-    return {k: content[k] for k in FIELDS}
+    """The booking-side fields of a normalized event (what a change reports), and an online
+    meeting's join URL (reported, never compared: Graph makes it, we do not write it)."""
+    out = {k: content[k] for k in FIELDS}
+    if content.get("joinUrl"):
+        out["joinUrl"] = content["joinUrl"]
+    return out

@@ -12,9 +12,16 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from shared.core.api_availability import AvailabilityBody
 from shared.core.api_queries import QUERIES
-from shared.core.api_requests import REQUESTS, BatchRow
+from shared.core.api_requests import REQUESTS as BODIES
+from shared.core.api_requests import BatchRow
 from shared.core.api_responses import ERRORS, MEDIA_TYPES, RESPONSES, Problem
+from shared.core.api_tasks import TaskBody
+
+# The request bodies by operation; the tasks' and availability's live in modules of their
+# own (which build on api_requests).
+REQUESTS = {**BODIES, "put_task": TaskBody, "get_availability": AvailabilityBody}
 
 REF = "#/components/schemas/{model}"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

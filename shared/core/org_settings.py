@@ -44,6 +44,8 @@ class OrgSettings:
     allow_user_mailboxes_as_resources: bool = False
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    sync_tasks: bool = True
+    task_list_name: str = "Bookings"
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> OrgSettings:
@@ -103,6 +105,8 @@ _API_NAMES = {
     "allowUserMailboxesAsResources": "allow_user_mailboxes_as_resources",
     "webhookUrl": "webhook_url",
     "webhookSecret": "webhook_secret",
+    "syncTasks": "sync_tasks",
+    "taskListName": "task_list_name",
 }
 
 

@@ -88,6 +88,7 @@ def parse(
         resources=resources,
         push=default_push if m.push is None else m.push,
         recurrence=recurrence,
+        online_meeting=m.online_meeting,
     )
 
 

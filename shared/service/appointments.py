@@ -55,7 +55,7 @@ async def sync(
         actions = plan(appt.desired(), org.config.use_organizer, boxes, stored)
         by_mailbox = {t.mailbox: t for t in targets}  # the shell updates these (and adds new ones)
         results = await apply(services, org, appt.appointment, actions, by_mailbox, retries=retries, final=final)
-        return {**_head(appt, targets), "targets": results}
+        return {**_head(appt, list(by_mailbox.values())), "targets": results}
 
 
 def pending(view: dict[str, Any]) -> bool:
@@ -104,6 +104,9 @@ async def get(services: Services, org_id: str, appointment_id: str) -> dict[str,
 
 def _head(appt: Appointment, targets: list[Target]) -> dict[str, Any]:
     head: dict[str, Any] = {"appointment": appt.appointment, "deleted": appt.deleted}
+    head["onlineMeeting"] = appt.online_meeting
+    live = [t for t in targets if t.role == "organizer" and t.state not in ("deleted", "deleting")]
+    head["joinUrl"] = next((t.join_url for t in live if t.join_url), None)
     if appt.recurrence is not None:
         head["recurrence"] = appt.recurrence
         head["occurrences"] = exceptions_view(appt, targets)

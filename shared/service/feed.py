@@ -55,6 +55,7 @@ async def commit(store: Store, org: str, changes: list[NewChange], delta: DeltaS
                             mailbox=change.mailbox,
                             event_id=change.event_id,
                             data=change.data,
+                            task=change.task,
                         ),
                     )
                 )
@@ -74,6 +75,7 @@ def change_view(row: FeedChange) -> dict[str, Any]:
         "resource": row.resource,
         "mailbox": row.mailbox,
         "eventId": row.event_id,
+        "task": row.task,
         "at": row.at,
         "data": row.data,
     }

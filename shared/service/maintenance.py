@@ -17,7 +17,7 @@ from shared.adapters.messages import MailboxSync, OrgReconcile, QueueMessage, Re
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org, SubscriptionRecord
 from shared.core.errors import ConsentRequired, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.logcontext import log_context
-from shared.service import reconcile_rounds, webhooks
+from shared.service import reconcile_rounds, task_rounds, webhooks
 from shared.service.links import load_link, save_link_fields
 from shared.service.ports import Services
 from shared.service.subscriptions import SUBSCRIPTION_MINUTES, drop_subscription, leave, retry_due, subscribe
@@ -196,6 +196,8 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
         # The rounds first: they need no subscription, and the checks below take a table
         # read per link (16 s for 10,000 links on the standard machine) that they need not wait for.
         await _send_all(services, reconcile_rounds.batches(org_id, links))
+        # To Do has no notifications for us: each task list's delta is read on this timer.
+        task_lists = await task_rounds.fan_out(services, org)
         # Graph dropped a subscription and its lifecycle notification was lost: every link
         # watching through it subscribes again (not only this org's).
         lost = {link.subscription_id for link in links if live is not None and link.subscription_id}
@@ -225,7 +227,7 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
         held = {link.subscription_id for link in links if link.subscription_id}
         orphans = await delete_orphans(services, org, held, at_graph) if at_graph is not None else 0
         await webhooks.catch_up(services, org)  # a delivery whose message was lost starts again
-    return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans}
+    return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans, "taskLists": task_lists}
 
 
 async def _still_watched(services: Services, link: MailboxLink, now: datetime) -> bool:

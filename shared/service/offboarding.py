@@ -12,6 +12,7 @@ from shared.adapters.records import (
     JobChunk,
     Target,
 )
+from shared.adapters.task_records import Task, TaskList, TaskRef
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 from shared.service.subscriptions import release
@@ -19,7 +20,7 @@ from shared.service.subscriptions import release
 
 async def delete_org(services: Services, org_id: str) -> dict[str, int]:
     """Unlink everything (deleting our Graph subscriptions) and delete the org's state.
-    Events we wrote stay in people's calendars: they are theirs now."""
+    Events and To Do tasks we wrote stay with the people: they are theirs now."""
     store = services.store
     org = await require_org(services, org_id)
     released = 0
@@ -43,6 +44,11 @@ async def delete_org(services: Services, org_id: str) -> dict[str, int]:
         ref = await store.get(IcalRef, ical_uid=ical_uid)
         if ref is not None and ref.org == org_id:
             await store.delete(ref)
+    async for task in store.query(Task, org=org_id):  # To Do task ids → our tasks
+        if task.mailbox and task.todo_id:
+            await store.delete_key(TaskRef, mailbox=task.mailbox, todo_id=task.todo_id)
+    for cls in (Task, TaskList):
+        await store.delete_partition(cls, org=org_id)
     async for job in store.query(Job, org=org_id):
         await store.delete_partition(JobChunk, job=job.job)
     for cls in ORG_PARTITIONED:

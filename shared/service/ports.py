@@ -106,6 +106,41 @@ class Graph(Protocol):
     async def reauthorize_subscription(self, tenant_id: str, subscription_id: str) -> None: ...
     async def list_subscriptions(self, tenant_id: str) -> list[dict]: ...
     async def delete_subscription(self, tenant_id: str, subscription_id: str) -> bool: ...
+    async def get_schedule(
+        self,
+        tenant_id: str,
+        caller_mailbox_id: str,
+        addresses: list[str],
+        start: datetime,
+        end: datetime,
+        interval_minutes: int,
+    ) -> list[dict[str, Any]]:
+        """Graph's scheduleInformation per address, in order, in UTC (shared.adapters.graph_schedule)."""
+        ...
+
+    # Microsoft To Do (shared.adapters.graph_todo)
+    async def todo_lists(self, tenant_id: str, mailbox_id: str) -> list[dict]: ...
+    async def create_todo_list(self, tenant_id: str, mailbox_id: str, name: str) -> dict[str, Any]: ...
+    async def create_todo_task(
+        self, tenant_id: str, mailbox_id: str, list_id: str, task: dict[str, Any], *, retries: int | None = None
+    ) -> dict[str, Any]: ...
+    async def update_todo_task(
+        self,
+        tenant_id: str,
+        mailbox_id: str,
+        list_id: str,
+        todo_id: str,
+        patch: dict[str, Any],
+        *,
+        retries: int | None = None,
+    ) -> dict[str, Any]: ...
+    async def delete_todo_task(
+        self, tenant_id: str, mailbox_id: str, list_id: str, todo_id: str, *, retries: int | None = None
+    ) -> bool: ...
+    async def find_todo_tasks(self, tenant_id: str, mailbox_id: str, list_id: str, external_id: str) -> list[dict]: ...
+    async def todo_delta(
+        self, tenant_id: str, mailbox_id: str, list_id: str, link: str | None
+    ) -> tuple[list[dict], str]: ...
     async def close(self) -> None: ...
 
 

@@ -39,6 +39,7 @@ def target_view(t: Target) -> dict[str, Any]:
         "state": "pending" if t.state == "deleting" else t.state,
         "responses": t.responses or None,  # a meeting's attendees and rooms: accepted, declined…
         "error": {"code": t.error_code, "message": t.error_message} if t.error_code else None,
+        **({"joinUrl": t.join_url} if t.join_url else {}),
     }
 
 
@@ -250,6 +251,10 @@ class _Shell:
         # A delta item read before our latest write may show an earlier one of ours: it carries
         # that write's changeKey and content (both: a changeKey alone is not enough, the
         # answer to a PATCH of one field also carries an Outlook edit made to another).
+        # The join URL of an online meeting: an answer without onlineMeeting (a lookup's
+        # $select) keeps the one the same event had.
+        joined = (event.get("onlineMeeting") or {}).get("joinUrl")
+        target.join_url = joined or (target.join_url if target.event_id == event["id"] else None)
         if target.event_id == event["id"] and target.written and target.change_key:
             earlier = {"changeKey": target.change_key, "written": target.written}
             target.earlier = [earlier, *target.earlier][:EARLIER_WRITES]

@@ -421,6 +421,52 @@ async def test_a_duplicate_subscription_names_the_existing_one(graph: Backend) -
     assert [s["id"] for s in await g.list_subscriptions(t)] == [second.id]
 
 
+async def test_get_schedule_answers_each_address_in_utc(graph: Backend) -> None:
+    # api-reference/v1.0/api/calendar-getschedule.md (one scheduleInformation per schedule, times
+    # in UTC without Prefer — the gateway asks UTC), resources/scheduleinformation.md
+    # (availabilityView digits per availabilityViewInterval), scheduleitem.md, freebusyerror.md;
+    # concepts/outlook-get-free-busy-schedule.md: 20 per call (the port chunks any number), an
+    # unknown address is an entry with `error` (code 5009: ISSUE microsoft-graph-docs#11225),
+    # "less than 62 days". A master is never an item; its occurrences are.
+    g, t, ada = graph.graph, graph.tenant_id, graph.uid("ada")
+    await g.create_event(t, ada, body("Review", hours=1, location={"displayName": "Desk 4"}))
+    await g.create_event(t, ada, body("Maybe", hours=3, showAs="tentative"))
+    await g.create_event(t, ada, body("Doctor", hours=-1, sensitivity="private"))
+    daily = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": DAY.strftime("%Y-%m-%d"), "numberOfOccurrences": 2},
+    }
+    await g.create_event(t, graph.uid("room0"), body("Standup", hours=-1, recurrence=daily))
+    start, end = DAY - timedelta(hours=1), DAY + timedelta(hours=5)
+    others = [f"nobody{i}@{graph.upn('x').split('@')[1]}" for i in range(20)]
+    infos = await g.get_schedule(t, ada, [graph.upn("ada"), graph.upn("room0"), *others], start, end, 60)
+    assert [i["scheduleId"] for i in infos] == [graph.upn("ada"), graph.upn("room0"), *others]
+    mine, room = infos[0], infos[1]
+    assert mine["availabilityView"] == "202010" and room["availabilityView"] == "200000"
+    stamp = "%Y-%m-%dT%H:%M:%S.0000000"
+    items = [
+        (i["status"], i.get("subject"), i["start"]["dateTime"], i["start"]["timeZone"]) for i in mine["scheduleItems"]
+    ]
+    assert items == [
+        ("busy", None, (DAY - timedelta(hours=1)).strftime(stamp), "UTC"),
+        ("busy", "Review", (DAY + timedelta(hours=1)).strftime(stamp), "UTC"),
+        ("tentative", "Maybe", (DAY + timedelta(hours=3)).strftime(stamp), "UTC"),
+    ]  # fmt: skip
+    assert mine["scheduleItems"][0]["isPrivate"] is True and mine["scheduleItems"][1]["location"] == "Desk 4"
+    assert mine["workingHours"]["daysOfWeek"][0] == "monday" and mine["workingHours"]["startTime"] == "08:00:00.0000000"
+    assert [i["subject"] for i in room["scheduleItems"]] == ["Standup"]
+    for unknown in infos[2:]:
+        assert unknown["error"]["responseCode"] == "5009" and "availabilityView" not in unknown
+    # The documented limits are refused; a caller without a mailbox is refused.
+    with pytest.raises(GraphRejected) as bad:
+        await g.get_schedule(t, ada, [graph.upn("ada")], start, end, 4)
+    assert bad.value.graph_status == 400
+    with pytest.raises(GraphRejected):
+        await g.get_schedule(t, ada, [graph.upn("ada")], start, start + timedelta(days=62), 60)
+    with pytest.raises(MailboxNotEnabled):
+        await g.get_schedule(t, graph.uid("nomail"), [graph.upn("ada")], start, end, 60)
+
+
 # -- the fake alone ------------------------------------------------------------------------
 TENANT = "11111111-1111-4111-8111-111111111111"
 

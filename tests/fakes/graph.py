@@ -56,10 +56,14 @@ from shared.core.errors import (
 from shared.core.graph_types import DirectoryUser, SubscriptionInfo
 from shared.core.recurrence import expand, parse_recurrence
 from shared.core.timezones import UnknownTimeZone, zone
+from tests.fakes import graph_schedule
+from tests.fakes.todo import FakeTodo
 
 FaultKind = Literal["unavailable", "lost_answer", "timeout"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("unavailable", "lost_answer", "timeout")
-WRITES = frozenset({"create_event", "update_event", "delete_event"})
+WRITES = frozenset(
+    {"create_event", "update_event", "delete_event", "create_todo_task", "update_todo_task", "delete_todo_task"}
+)
 
 MAX_SUBSCRIPTION_MINUTES = 4230
 MIN_SUBSCRIPTION_MINUTES = 45
@@ -247,6 +251,7 @@ class FakeEvent:
     recurrence: dict[str, Any] | None = None
     master_id: str | None = None
     original_start: datetime | None = None
+    join_url: str | None = None  # an online (Teams) meeting's
 
 
 @dataclass
@@ -347,7 +352,7 @@ def _b64(data: bytes) -> str:
 _SIMPLE = {"subject": "subject", "sensitivity": "sensitivity", "showAs": "show_as", "importance": "importance"}
 
 
-class FakeGraph:
+class FakeGraph(FakeTodo):
     """The Graph port in memory; see the module docstring."""
 
     def __init__(
@@ -659,6 +664,7 @@ class FakeGraph:
                         "changeKey": ev.change_key,
                         "iCalUId": ev.ical_uid,
                         "subject": ev.subject,
+                        "onlineMeeting": {"joinUrl": ev.join_url} if ev.join_url else None,
                     }
                 )
         return out
@@ -830,6 +836,27 @@ class FakeGraph:
         del self._subscriptions[sub.id]
         return True
 
+    async def get_schedule(
+        self,
+        tenant_id: str,
+        caller_mailbox_id: str,
+        addresses: list[str],
+        start: datetime,
+        end: datetime,
+        interval_minutes: int,
+    ) -> list[dict[str, Any]]:
+        """As the gateway: 20 addresses a call (one recorded call each), times in UTC."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        out: list[dict[str, Any]] = []
+        for n in range(0, len(addresses), graph_schedule.MAX_SCHEDULES):
+            chunk = addresses[n : n + graph_schedule.MAX_SCHEDULES]
+            self._call("get_schedule", tenant_id, caller_mailbox_id, *chunk, mailbox=caller_mailbox_id)
+            tenant = self._tenant(tenant_id)
+            self._mailbox_user(tenant_id, caller_mailbox_id)
+            graph_schedule.check(start, end, interval_minutes)
+            out += [graph_schedule.schedule_info(tenant, self._events, a, start, end, interval_minutes) for a in chunk]
+        return out
+
     async def close(self) -> None:
         self.closed = True
 
@@ -957,6 +984,10 @@ class FakeGraph:
             if body.get(key) is not None and getattr(ev, attr) != str(body[key]):
                 setattr(ev, attr, str(body[key]))
                 changed = True
+        teams = body.get("onlineMeetingProvider", "teamsForBusiness") == "teamsForBusiness"
+        if body.get("isOnlineMeeting") and teams and ev.join_url is None:  # once online, it stays so (event.md)
+            ev.join_url = f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{self._guid()}%40thread.v2/0"
+            changed = True
         if "categories" in body:
             categories = [str(c) for c in body["categories"] or []]
             changed |= categories != ev.categories
@@ -1149,6 +1180,9 @@ class FakeGraph:
         }
         if ev.transaction_id:
             out["transactionId"] = ev.transaction_id
+        out["isOnlineMeeting"] = ev.join_url is not None
+        out["onlineMeetingProvider"] = "teamsForBusiness" if ev.join_url else "unknown"
+        out["onlineMeeting"] = {"joinUrl": ev.join_url} if ev.join_url else None
         if expand:
             out["singleValueExtendedProperties"] = [
                 {"id": ev.extended_ids[k], "value": v} for k, v in ev.extended.items()

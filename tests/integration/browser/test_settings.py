@@ -25,11 +25,15 @@ def test_settings_are_saved_and_a_bad_value_is_shown_at_its_field(
     form.get_by_label("A restricted worker deletes our event in Outlook").select_option("ignore")
     form.get_by_label("Most linked resources").fill("12")
     form.get_by_label("Allow user mailboxes as resources").check()
+    expect(form.get_by_label("Push tasks to Microsoft To Do")).to_be_checked()
+    expect(form.get_by_label("To Do list for tasks")).to_have_value("Bookings")
+    form.get_by_label("To Do list for tasks").fill("Clinic tasks")
     form.get_by_role("button", name="Save settings").click()
     expect(form.get_by_role("status")).to_have_text("✔ Settings saved.")
     saved = stack.api.get(f"/orgs/{org.id}/settings").json()
     assert (saved["syncMode"], saved["createPrefix"], saved["restrictedDelete"]) == ("oneWay", "[book]", "ignore")
     assert saved["maxResources"] == 12 and saved["allowUserMailboxesAsResources"] is True
+    assert (saved["syncTasks"], saved["taskListName"]) == (True, "Clinic tasks")
     assert saved["useOrganizer"] is True and saved["webhookUrl"] is None  # the rest as it was
 
     # A webhook without a secret: the API names webhookSecret, the console shows it there.

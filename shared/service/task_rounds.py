@@ -1,0 +1,132 @@
+"""To Do → booking: one delta round of a worker's task list into the change feed.
+
+Graph has no change notifications for To Do with application permissions (GD:
+api-reference/v1.0/api/subscription-post-subscriptions.md, todoTask: Application "Not
+supported"), so the reconcile timer fans out one TaskRound per list and each reads the
+list's delta. Gather (the delta, our task records) → plan (pure: `shared.core.tasks.heard`,
+which drops our own writes coming back) → apply: the changes and the new deltaLink in one
+feed transaction, then the task records. A round that loses the feed race changes nothing
+(the winner reported the same items).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from shared.adapters.messages import TaskRound
+from shared.adapters.records import Org
+from shared.adapters.task_records import Task, TaskDelta, TaskList, TaskRef
+from shared.core.changes import NewChange
+from shared.core.errors import ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
+from shared.core.logcontext import log_context
+from shared.core.org_settings import SyncMode
+from shared.core.tasks import TaskChange, completed_at, heard
+from shared.service import feed, webhooks
+from shared.service.ports import Services
+
+log = logging.getLogger("calsync.task_rounds")
+
+
+def rounds_wanted(org: Org) -> bool:
+    """Tasks on and both ways: oneWay and off hear nothing back from To Do."""
+    return org.config.sync_tasks and org.config.sync_mode is SyncMode.TWO_WAY
+
+
+async def fan_out(services: Services, org: Org) -> int:
+    """A TaskRound for every task list of the org (the reconcile timer's part for tasks)."""
+    if not rounds_wanted(org):
+        return 0
+    sent = 0
+    async for record in services.store.query(TaskList, org=org.org):
+        if record.list_id:
+            await services.queues.send(TaskRound(org.org, record.worker, record.name))
+            sent += 1
+    return sent
+
+
+async def run(services: Services, org_id: str, worker: str, name: str) -> int:
+    """One round; the number of changes it added to the feed."""
+    store = services.store
+    org = await store.get(Org, org=org_id)
+    record = await store.get(TaskList, org=org_id, worker=worker, name=name)
+    if org is None or record is None or not record.list_id or not rounds_wanted(org):
+        return 0
+    with log_context(org=org_id, operation="task_round"):
+        state = await store.get(TaskDelta, org=org_id, kind="tasks", list_id=record.list_id) or TaskDelta(
+            org=org_id, list_id=record.list_id, mailbox=record.mailbox, worker=worker
+        )
+        tenant = org.m365_tenant_id
+        try:
+            try:
+                items, link = await services.graph.todo_delta(tenant, record.mailbox, record.list_id, state.delta_link)
+            except DeltaTokenExpired:
+                # A fresh round: every task again, reported only where it differs from ours.
+                items, link = await services.graph.todo_delta(tenant, record.mailbox, record.list_id, None)
+        except GraphNotFound:
+            log.info("task list %s is gone from To Do; the next push makes it again", record.list_id)
+            await store.delete(record)
+            return 0
+        heard_now: list[tuple[Task, TaskChange, dict]] = []
+        for item in items:
+            ref = await store.get(TaskRef, mailbox=record.mailbox, todo_id=str(item.get("id")))
+            if ref is None or ref.org != org_id:
+                continue  # not ours (a task the worker made), or our own deletion
+            task = await store.get(Task, org=org_id, task=ref.task)
+            if task is None or task.todo_id != ref.todo_id:
+                continue
+            change = heard(task.written, task.todo_etag, item)
+            if change is not None:
+                heard_now.append((task, change, item))
+        changes = [
+            NewChange(
+                change.type,
+                None,
+                worker=task.worker,
+                mailbox=record.mailbox,
+                event_id=task.todo_id,
+                task=task.task,
+                data=_data(change, item),
+            )
+            for task, change, item in heard_now
+        ]
+        state.delta_link, state.last_sync_at = link, services.clock.now()
+        try:
+            await feed.commit(store, org_id, changes, state)
+        except ConcurrencyConflict:
+            log.info("a concurrent round of list %s committed first", record.list_id)
+            return 0
+        for task, change, item in heard_now:
+            await _adopt(services, task, change, item)
+        if changes:
+            await webhooks.nudge(services, org)
+            log.info("%d task change(s) from %d item(s)", len(changes), len(items))
+        return len(changes)
+
+
+def _data(change: TaskChange, item: dict) -> dict:
+    if change.type == "task_deleted":
+        return {}
+    data = {**change.fields, "changed": list(change.changed)}
+    if change.type == "task_completed":
+        data["completedAt"] = completed_at(item)
+    return data
+
+
+async def _adopt(services: Services, task: Task, change: TaskChange, item: dict) -> None:
+    """The task record takes what To Do holds now: a later push compares against it, and
+    a GET shows it (the worker's completion is not undone by the next push of the same body)."""
+    if change.type == "task_deleted":
+        await services.store.delete_key(TaskRef, mailbox=task.mailbox or "", todo_id=task.todo_id or "")
+        task.todo_id, task.todo_etag, task.written, task.mailbox, task.list_id = None, None, {}, None, None
+        task.state = "deleted_in_todo"
+    else:
+        fields = change.fields
+        task.title, task.body, task.due_date = fields["title"], fields["body"], fields["dueDate"]
+        task.reminder_at, task.importance, task.status = fields["reminderAt"], fields["importance"], fields["status"]
+        task.written, task.todo_etag, task.completed_at = fields, item.get("@odata.etag"), completed_at(item)
+    task.updated_at = services.clock.now()
+    try:
+        await services.store.update(task)
+    except ConcurrencyConflict:
+        # A push wrote the task meanwhile: its answer set `written`; this change is in the feed.
+        log.info("task %s was pushed while its To Do change was read", task.task)

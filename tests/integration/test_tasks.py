@@ -1,0 +1,116 @@
+"""Tasks to Microsoft To Do and back, and Teams links on appointments, end to end: the local
+host, Azurite and the Graph emulator."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.integration.conftest import OrgFixture, Stack, eventually, now
+from tests.integration.test_inbound import changes, graph
+from tests.integration.test_maintenance import reconcile
+from tests.integration.test_push import DAY, appointment
+
+D = "fabrikam.test"
+TASK = {"worker": "w-ada", "title": "Call Mrs. Jones back", "dueDate": "2026-12-18", "importance": "high"}
+WORKER_IN_TODO = "7d1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"  # another client: the To Do app
+
+
+def todo_tasks(stack: Stack, org: OrgFixture, mailbox: str, name: str = "Bookings") -> list[dict[str, Any]]:
+    """What the worker's To Do holds in the list `name` (read as the To Do app would)."""
+    with stack.graph_as(org.tenant, WORKER_IN_TODO) as g:
+        lists = g.get(f"/users/{mailbox}/todo/lists").json()["value"]
+        named = [x for x in lists if x["displayName"] == name]
+        assert len(named) <= 1, named
+        if not named:
+            return []
+        return g.get(f"/users/{mailbox}/todo/lists/{named[0]['id']}/tasks").json()["value"]
+
+
+def test_a_task_pushed_twice_is_one_todo_task_and_its_completion_one_change(linked: OrgFixture, stack: Stack) -> None:
+    ada = linked.users[f"ada@{D}"]
+    first = stack.api.put(f"/orgs/{linked.id}/tasks/t1", json=TASK)
+    assert first.status_code == 200, first.text
+    again = stack.api.put(f"/orgs/{linked.id}/tasks/t1", json=TASK)
+    assert again.status_code == 200 and again.json()["todoTaskId"] == first.json()["todoTaskId"]
+    [made] = todo_tasks(stack, linked, ada)
+    assert (made["title"], made["importance"], made["status"]) == ("Call Mrs. Jones back", "high", "notStarted")
+    assert made["dueDateTime"]["dateTime"].startswith("2026-12-18")
+
+    reconcile(stack, linked)  # a first round of the list: our own task, nothing to report
+    eventually(lambda: stack.queued("task-rounds") == 0 and stack.queued("org-reconcile") == 0, what="rounds done")
+
+    # The worker completes it in To Do; the next reconcile reads the list's delta.
+    with stack.graph_as(linked.tenant, WORKER_IN_TODO) as g:
+        r = g.patch(
+            f"/users/{ada}/todo/lists/{first.json()['listId']}/tasks/{made['id']}", json={"status": "completed"}
+        )
+        assert r.status_code == 200, r.text
+    reconcile(stack, linked)
+    found = eventually(lambda: [c for c in changes(stack, linked) if c["type"] == "task_completed"], what="completed")
+    [done] = found
+    assert (done["task"], done["worker"], done["eventId"]) == ("t1", "w-ada", made["id"])
+    assert done["data"]["status"] == "completed" and done["data"]["completedAt"]
+    reconcile(stack, linked)  # read again: nothing new
+    eventually(lambda: stack.queued("task-rounds") == 0 and stack.queued("org-reconcile") == 0, what="rounds done")
+    assert [c["type"] for c in changes(stack, linked)] == ["task_completed"]
+    shown = stack.api.get(f"/orgs/{linked.id}/tasks/t1").json()
+    assert (shown["status"], shown["state"]) == ("completed", "synced")
+
+
+def test_deleting_a_task_removes_it_from_todo_and_bad_tasks_are_refused(linked: OrgFixture, stack: Stack) -> None:
+    ada = linked.users[f"ada@{D}"]
+    assert stack.api.put(f"/orgs/{linked.id}/tasks/t2", json=TASK).status_code == 200
+    gone = stack.api.delete(f"/orgs/{linked.id}/tasks/t2")
+    assert gone.status_code == 200 and gone.json()["state"] == "deleted"
+    assert todo_tasks(stack, linked, ada) == []
+    for bad, code in (
+        ({**TASK, "status": "done"}, "invalid_input"),
+        ({**TASK, "worker": "w-nobody"}, "unknown_worker"),
+        ({**TASK, "worker": "w-dee"}, "worker_not_linked"),
+    ):
+        r = stack.api.put(f"/orgs/{linked.id}/tasks/t3", json=bad)
+        assert r.status_code in (400, 409) and r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == code, r.text
+    assert stack.api.get(f"/orgs/{linked.id}/tasks/t3").status_code == 404  # nothing was written
+
+
+def test_an_online_appointment_carries_a_teams_join_url_into_the_view_and_the_feed(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    since = now()
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a-teams", json=appointment(onlineMeeting=True))
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert view["onlineMeeting"] is True
+    join = view["joinUrl"]
+    assert join and join.startswith("https://teams.microsoft.com/l/meetup-join/")
+    [target] = view["targets"]
+    assert target["joinUrl"] == join
+    assert stack.api.get(f"/orgs/{linked.id}/appointments/a-teams").json()["joinUrl"] == join
+    ada = linked.users[f"ada@{D}"]
+    with graph(stack, linked) as g:
+        meeting = g.get(f"/users/{ada}/events/{target['eventId']}").json()
+        assert (meeting["isOnlineMeeting"], meeting["onlineMeetingProvider"]) == (True, "teamsForBusiness")
+        stack.notified_round(linked, "w-ada", since, event_id=target["eventId"])  # our own write: no change
+        started = time.monotonic()
+        moved = g.patch(f"/users/{ada}/events/{target['eventId']}", json={"subject": "Haircut (Teams)"})
+        assert moved.status_code == 200, moved.text
+    found = eventually(
+        lambda: [c for c in changes(stack, linked) if c["type"] == "updated" and c["appointment"] == "a-teams"],
+        timeout=15 + (time.monotonic() - started),
+        what="the Outlook edit in the feed",
+    )
+    assert found[0]["data"]["joinUrl"] == join
+    # An appointment without it has none.
+    plain = stack.api.put(
+        f"/orgs/{linked.id}/appointments/a-plain", json=appointment(start=f"{DAY}T12:00:00", end=f"{DAY}T13:00:00")
+    )
+    assert plain.json()["joinUrl"] is None and "joinUrl" not in plain.json()["targets"][0]
+    # Asked for later, the same meeting becomes online (a PATCH, the same event).
+    later = stack.api.put(
+        f"/orgs/{linked.id}/appointments/a-plain",
+        json=appointment(start=f"{DAY}T12:00:00", end=f"{DAY}T13:00:00", onlineMeeting=True),
+    ).json()
+    assert later["joinUrl"] and later["joinUrl"] != join
+    assert later["targets"][0]["eventId"] == plain.json()["targets"][0]["eventId"]

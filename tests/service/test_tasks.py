@@ -1,0 +1,178 @@
+"""Tasks to Microsoft To Do and back, over the fakes: idempotent pushes, the list made once,
+To Do changes in the feed with our own writes suppressed."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.adapters.messages import TaskRetry, TaskRound
+from shared.adapters.task_records import Task, TaskList
+from shared.core.errors import Conflict, InvalidInput
+from shared.service import feed, maintenance, task_rounds, tasks
+from shared.service.link_requests import WorkerRequest
+from shared.service.linking import put_worker
+from tests.service.conftest import TENANT, World, make_org
+from tests.service.test_links_and_rounds import linked_worker
+
+BODY = {"worker": "w-ada", "title": "Call Mrs. Jones back", "dueDate": "2026-12-04", "importance": "high"}
+
+
+async def _list_id(world: World) -> str:
+    record = await world.store.get(TaskList, org="o1", worker="w-ada", name="Bookings")
+    assert record is not None and record.list_id
+    return record.list_id
+
+
+async def _round(world: World) -> int:
+    """What the reconcile timer does for tasks: a TaskRound per list, each run."""
+    org = await world.store.get(maintenance.Org, org="o1")
+    assert org is not None
+    await task_rounds.fan_out(world.svc, org)
+    added = 0
+    for work in world.queues.take(TaskRound.QUEUE):
+        added += await task_rounds.run(world.svc, work.org, work.worker, work.name)
+    return added
+
+
+async def test_a_task_pushed_twice_is_one_todo_task_in_the_bookings_list(world: World) -> None:
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    first = await tasks.put(world.svc, "o1", "t1", BODY)
+    again = await tasks.put(world.svc, "o1", "t1", BODY)
+    assert first["state"] == again["state"] == "synced"
+    assert first["todoTaskId"] == again["todoTaskId"]
+    lists = await world.graph.todo_lists(TENANT, uid)
+    assert [x["displayName"] for x in lists].count("Bookings") == 1
+    [made] = world.graph.todo_tasks(TENANT, uid, await _list_id(world))
+    assert (made["title"], made["importance"], made["dueDateTime"]["dateTime"][:10]) == (
+        "Call Mrs. Jones back",
+        "high",
+        "2026-12-04",
+    )
+    assert made["linkedResources"][0]["externalId"] == "o1/t1"
+    assert world.graph.count("update_todo_task") == 0  # the same body writes nothing
+
+
+async def test_a_lost_create_answer_is_found_by_its_linked_resource_not_made_twice(world: World) -> None:
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    world.graph.fail_next(1, "lost_answer", operation="create_todo_task")
+    held = await tasks.put(world.svc, "o1", "t1", BODY)
+    assert held["state"] == "pending" and held["error"]["code"]
+    assert [type(s.message()) for s in world.queues.waiting(TaskRetry.QUEUE)] == [TaskRetry]  # in 10 s
+    assert await tasks.retry(world.svc, "o1", "t1", final=False)
+    assert len(world.graph.todo_tasks(TENANT, uid, await _list_id(world))) == 1
+    assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "synced"
+
+
+async def test_completing_in_todo_is_one_task_completed_and_our_own_edit_is_not_reported(world: World) -> None:
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    assert await _round(world) == 0  # the first round sees our task: nothing new
+    await tasks.put(world.svc, "o1", "t1", {**BODY, "title": "Call Mrs. Jones back (urgent)"})
+    assert await _round(world) == 0  # our own edit coming back
+    list_id = await _list_id(world)
+    world.graph.todo_edit(TENANT, uid, list_id, pushed["todoTaskId"], {"status": "completed"})
+    assert await _round(world) == 1
+    assert await _round(world) == 0  # read once
+    [change] = await feed.read(world.store, "o1", 0, 10)
+    assert (change.type, change.task, change.worker) == ("task_completed", "t1", "w-ada")
+    assert change.data["status"] == "completed" and change.data["changed"] == ["status"]
+    assert change.data["completedAt"]
+    shown = await tasks.get(world.svc, "o1", "t1")
+    assert shown["status"] == "completed" and shown["completedAt"]
+
+
+async def test_edits_and_deletion_in_todo_are_reported(world: World) -> None:
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    list_id = await _list_id(world)
+    world.graph.todo_edit(TENANT, uid, list_id, pushed["todoTaskId"], {"title": "Call Mr. Jones"})
+    assert await _round(world) == 1
+    world.graph.todo_delete(TENANT, uid, list_id, pushed["todoTaskId"])
+    assert await _round(world) == 1
+    kinds = [(c.type, c.data.get("title")) for c in await feed.read(world.store, "o1", 0, 10)]
+    assert kinds == [("task_updated", "Call Mr. Jones"), ("task_deleted", None)]
+    assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "deleted_in_todo"
+    # Pushed again, it is made again (once).
+    again = await tasks.put(world.svc, "o1", "t1", BODY)
+    assert again["state"] == "synced" and again["todoTaskId"] != pushed["todoTaskId"]
+    assert len(world.graph.todo_tasks(TENANT, uid, list_id)) == 1
+
+
+async def test_our_delete_is_not_reported_as_the_workers(world: World) -> None:
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    await tasks.put(world.svc, "o1", "t1", BODY)
+    assert await _round(world) == 0
+    gone = await tasks.delete(world.svc, "o1", "t1")
+    assert gone["state"] == "deleted" and gone["deleted"] is True
+    assert world.graph.todo_tasks(TENANT, uid, await _list_id(world)) == []
+    assert await _round(world) == 0
+    assert await feed.read(world.store, "o1", 0, 10) == []
+
+
+async def test_a_task_moved_to_another_worker_leaves_the_first_ones_list(world: World) -> None:
+    await make_org(world)
+    ada = (await linked_worker(world)).m365_user_id or ""
+    world.graph.seed(TENANT, [{"userPrincipalName": "bob@fabrikam.test", "displayName": "Bob"}])
+    bob_link, _ = await put_worker(world.svc, "o1", WorkerRequest("w-bob", "bob@fabrikam.test", None, None))
+    await tasks.put(world.svc, "o1", "t1", BODY)
+    moved = await tasks.put(world.svc, "o1", "t1", {**BODY, "worker": "w-bob"})
+    assert moved["mailboxId"] == bob_link.m365_user_id and moved["state"] == "synced"
+    assert world.graph.todo_tasks(TENANT, ada, await _list_id(world)) == []
+
+
+async def test_bad_input_and_an_unlinked_worker_write_nothing(world: World) -> None:
+    await make_org(world)
+    await linked_worker(world)
+    await put_worker(world.svc, "o1", WorkerRequest("w-dee", None, "Dee", None))
+    for bad in (
+        {**BODY, "importance": "urgent"},
+        {**BODY, "dueDate": "2026-13-01"},
+        {**BODY, "reminderAt": "2026-12-04T09:00:00"},  # a reminder is a moment: an offset is needed
+        {k: v for k, v in BODY.items() if k != "title"},
+        {**BODY, "worker": "w-who"},
+    ):
+        with pytest.raises(InvalidInput):
+            await tasks.put(world.svc, "o1", "t1", bad)
+    with pytest.raises(Conflict) as refused:
+        await tasks.put(world.svc, "o1", "t1", {**BODY, "worker": "w-dee"})
+    assert refused.value.code == "worker_not_linked"
+    assert await world.store.get(Task, org="o1", task="t1") is None
+    assert world.graph.count("create_todo_task") == 0
+
+
+async def test_tasks_off_refuses_pushes_and_reads_nothing_back(world: World) -> None:
+    await make_org(world, syncTasks=False)
+    await linked_worker(world)
+    with pytest.raises(Conflict) as refused:
+        await tasks.put(world.svc, "o1", "t1", BODY)
+    assert refused.value.code == "tasks_off"
+    assert await _round(world) == 0 and world.graph.count("todo_delta") == 0
+
+
+async def test_the_list_name_is_the_orgs_setting_and_an_existing_list_is_used(world: World) -> None:
+    await make_org(world, taskListName="Clinic")
+    uid = (await linked_worker(world)).m365_user_id or ""
+    own = await world.graph.create_todo_list(TENANT, uid, "Clinic")  # the worker made it already
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    assert pushed["listId"] == own["id"]
+    assert [x["displayName"] for x in await world.graph.todo_lists(TENANT, uid)].count("Clinic") == 1
+
+
+async def test_deleting_the_org_deletes_its_task_rows_and_leaves_the_todo_tasks(world: World) -> None:
+    from shared.adapters.task_records import TaskRef
+    from shared.service import offboarding
+
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    list_id = await _list_id(world)
+    await offboarding.delete_org(world.svc, "o1")
+    assert await world.store.get(Task, org="o1", task="t1") is None
+    assert await world.store.get(TaskList, org="o1", worker="w-ada", name="Bookings") is None
+    assert await world.store.get(TaskRef, mailbox=uid, todo_id=pushed["todoTaskId"]) is None
+    assert len(world.graph.todo_tasks(TENANT, uid, list_id)) == 1  # the worker's now
