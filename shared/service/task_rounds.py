@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from shared.adapters.messages import TaskRound
-from shared.adapters.records import Org
+from shared.adapters.records import Org, WorkerLink
 from shared.adapters.task_records import Task, TaskDelta, TaskList, TaskRef
 from shared.core.changes import NewChange
 from shared.core.errors import ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
@@ -51,6 +51,9 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
     record = await store.get(TaskList, org=org_id, worker=worker, name=name)
     if org is None or record is None or not record.list_id or not rounds_wanted(org):
         return 0
+    link = await store.get(WorkerLink, org=org_id, worker=worker)
+    if link is None or link.status != "linked" or link.m365_user_id != record.mailbox:
+        return 0  # unlinked (or linked to another mailbox): their To Do is not ours to read
     with log_context(org=org_id, operation="task_round"):
         state = await store.get(TaskDelta, org=org_id, kind="tasks", list_id=record.list_id) or TaskDelta(
             org=org_id, list_id=record.list_id, mailbox=record.mailbox, worker=worker

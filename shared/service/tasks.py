@@ -110,8 +110,8 @@ async def retry(services: Services, org_id: str, task_id: str, *, final: bool) -
     """The queue's retry of a push Graph held up; True when nothing is left pending."""
     org = await services.store.get(Org, org=org_id)
     task = await services.store.get(Task, org=org_id, task=task_id)
-    if org is None or task is None:
-        return True
+    if org is None or task is None or not tasks_on(org):
+        return True  # tasks turned off meanwhile: no Graph writes (the task stays as it was)
     link = None if task.deleted else await services.store.get(WorkerLink, org=org_id, worker=task.worker)
     if link is not None and (link.status != "linked" or not link.m365_user_id):
         link = None

@@ -176,3 +176,31 @@ async def test_deleting_the_org_deletes_its_task_rows_and_leaves_the_todo_tasks(
     assert await world.store.get(TaskList, org="o1", worker="w-ada", name="Bookings") is None
     assert await world.store.get(TaskRef, mailbox=uid, todo_id=pushed["todoTaskId"]) is None
     assert len(world.graph.todo_tasks(TENANT, uid, list_id)) == 1  # the worker's now
+
+
+async def test_an_unlinked_workers_list_is_not_read_and_a_relinked_one_gets_a_new_list(world: World) -> None:
+    await make_org(world)
+    ada = (await linked_worker(world)).m365_user_id or ""
+    await tasks.put(world.svc, "o1", "t1", BODY)
+    await put_worker(world.svc, "o1", WorkerRequest("w-ada", None, None, None))  # unlinked
+    before = world.graph.count("todo_delta")
+    assert await _round(world) == 0 and world.graph.count("todo_delta") == before
+    # Linked to another account: tasks go to a list in that mailbox, and only it is read.
+    world.graph.seed(TENANT, [{"userPrincipalName": "ada2@fabrikam.test", "displayName": "Ada"}])
+    relinked, _ = await put_worker(world.svc, "o1", WorkerRequest("w-ada", "ada2@fabrikam.test", None, None))
+    moved = await tasks.put(world.svc, "o1", "t1", {**BODY, "title": "Call Mrs. Jones back (again)"})
+    assert moved["mailboxId"] == relinked.m365_user_id != ada and moved["state"] == "synced"
+    assert await _round(world) == 0
+    assert world.graph.calls[-1][:3] == ("todo_delta", TENANT, relinked.m365_user_id)
+
+
+async def test_a_pending_push_is_dropped_when_tasks_are_turned_off(world: World) -> None:
+    from shared.service.orgs import update_settings
+
+    await make_org(world)
+    await linked_worker(world)
+    world.graph.fail_next(1, "unavailable", operation="create_todo_task")
+    assert (await tasks.put(world.svc, "o1", "t1", BODY))["state"] == "pending"
+    await update_settings(world.svc, "o1", {"syncTasks": False})
+    assert await tasks.retry(world.svc, "o1", "t1", final=False)
+    assert world.graph.count("create_todo_task") == 1  # only the failed one
