@@ -36,6 +36,7 @@ class Task(Entity):
     todo_etag: str | None = None  # @odata.etag Graph answered our last write with: echo suppression
     written: dict[str, Any] = field(default_factory=dict)  # the fields To Do holds, as far as we know
     create_sent: bool = False  # a create went out; its answer not (yet) back
+    sync_until: datetime | None = None  # the lease of the sync running now (one at a time)
     state: str = "pending"  # pending | synced | failed | deleted | deleted_in_todo
     completed_at: str | None = None
     attempts: int = 0

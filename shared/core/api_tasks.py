@@ -39,7 +39,7 @@ def _instant(value: str) -> str:
 
 
 DateText = Annotated[
-    str, StringConstraints(max_length=10), AfterValidator(_date), Field(json_schema_extra={"format": "date"})
+    str, StringConstraints(max_length=40), AfterValidator(_date), Field(json_schema_extra={"format": "date"})
 ]
 InstantText = Annotated[
     str, StringConstraints(max_length=40), AfterValidator(_instant), Field(json_schema_extra={"format": "date-time"})
@@ -78,7 +78,9 @@ class TaskView(ResponseModel):
     todo_task_id: str | None = Field(description="The To Do task's id")
     completed_at: str | None = Field(description="When it was completed in To Do (UTC), if it was")
     error: ErrorInfo | None = Field(description="Graph's failure (pending, failed)")
-    synced_at: dt.datetime = Field(description="When this state was reached")
+    updated_at: dt.datetime = Field(
+        description="When the task's row last changed (a push, a retry, a change read from To Do)"
+    )
 
 
 __all__ = ["UNSET", "TaskBody", "TaskView"]

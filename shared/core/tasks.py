@@ -45,7 +45,7 @@ def todo_body(wanted: TaskWanted) -> dict[str, Any]:
         "dueDateTime": {"dateTime": f"{wanted.due_date}T00:00:00", "timeZone": "UTC"} if wanted.due_date else None,
         "isReminderOn": wanted.reminder_at is not None,
         "reminderDateTime": (
-            {"dateTime": wanted.reminder_at.removesuffix("Z"), "timeZone": "UTC"} if wanted.reminder_at else None
+            {"dateTime": wanted.reminder_at.removesuffix("Z")[:19], "timeZone": "UTC"} if wanted.reminder_at else None
         ),
         "importance": wanted.importance,
         "status": wanted.status,
@@ -53,7 +53,7 @@ def todo_body(wanted: TaskWanted) -> dict[str, Any]:
 
 
 def _utc_text(value: dict[str, Any] | None) -> str | None:
-    """A dateTimeTimeZone (UTC unless it says otherwise, as we ask) → `YYYY-MM-DDTHH:MM:SSZ`."""
+    """A dateTimeTimeZone (UTC unless it says otherwise, as we ask) → `zulu` text."""
     if not value or not value.get("dateTime"):
         return None
     moment = datetime.fromisoformat(str(value["dateTime"])[:19])
@@ -64,10 +64,11 @@ def _utc_text(value: dict[str, Any] | None) -> str | None:
 
 
 def zulu(moment: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SSZ` (a naive moment is UTC); four-digit years, unlike strftime's %Y."""
+    """`YYYY-MM-DDTHH:MM:SS.000000Z`, the API's time format, whole seconds (To Do keeps no
+    less); a naive moment is UTC. Four-digit years, unlike strftime's %Y."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.replace(microsecond=0).isoformat() + "Z"
+    return moment.replace(microsecond=0).isoformat(timespec="microseconds") + "Z"
 
 
 def todo_fields(item: dict[str, Any]) -> dict[str, Any]:

@@ -39,8 +39,12 @@ async def ensure_list(services: Services, org: Org, worker: str, mailbox: str) -
     except ConcurrencyConflict:
         raise GraphUnavailable(f"the worker's To Do list {name!r} is being made", code="task_list_pending") from None
     lists = await services.graph.todo_lists(org.m365_tenant_id, mailbox)
-    # The oldest of same-named lists (by id, stable) if a worker made one themselves.
-    named = sorted((item for item in lists if item.get("displayName") == name), key=lambda item: item["id"])
+    # The oldest of same-named lists (by id, stable) if a worker made one themselves; never
+    # "Flagged Emails", which takes no tasks (its tasks are flagged messages).
+    named = sorted(
+        (i for i in lists if i.get("displayName") == name and i.get("wellknownListName") != "flaggedEmails"),
+        key=lambda item: item["id"],
+    )
     if named:
         record.list_id = named[0]["id"]
     else:

@@ -9,6 +9,8 @@ linkedResource instead of making a second one; two PUTs racing lose on the recor
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from shared.adapters.messages import TaskRetry
@@ -47,6 +49,25 @@ from shared.service.task_lists import ensure_list, forget_list
 log = logging.getLogger("calsync.tasks")
 
 RETRY_DELAY_S = 10
+STORE_TRIES = 3  # a write of the task row, against concurrent writes of the same task
+SYNC_LEASE = timedelta(seconds=90)  # one sync of a task at a time; a crashed one's lease runs out
+# What a sync writes (and only a sync, under its lease); the rest of the row is the booking
+# product's wish (a PUT) or what a round read from To Do.
+SYNC_STATE = (
+    "mailbox",
+    "list_id",
+    "todo_id",
+    "todo_etag",
+    "written",
+    "create_sent",
+    "state",
+    "completed_at",
+    "attempts",
+    "error_code",
+    "error_message",
+    "sync_until",
+    "updated_at",
+)
 
 
 def tasks_on(org: Org) -> bool:
@@ -76,25 +97,48 @@ async def put(services: Services, org_id: str, task_id: str, body: dict[str, Any
     identifier("task", task_id)
     m = checked(TaskBody, body)
     link = await _worker(services, org_id, m.worker)  # 4xx before anything is written
-    task = await services.store.get(Task, org=org_id, task=task_id) or Task(org=org_id, task=task_id)
-    task.worker, task.title, task.body = m.worker, m.title, m.body or ""
-    task.due_date, task.reminder_at, task.importance, task.status = m.due_date, m.reminder_at, m.importance, m.status
-    task.deleted, task.updated_at = False, services.clock.now()
-    if task.state == "deleted_in_todo":
-        task.state = "pending"
-    task = await (services.store.update(task) if task.etag else services.store.insert(task))
+
+    def wanted(task: Task) -> None:
+        task.worker, task.title, task.body = m.worker, m.title, m.body or ""
+        task.due_date, task.reminder_at, task.importance = m.due_date, m.reminder_at, m.importance
+        task.status, task.deleted = m.status, False
+        if task.state == "deleted_in_todo":
+            task.state = "pending"
+
+    task = await _write(services, org_id, task_id, wanted, create=True)
     return await sync_or_queue(services, org, task, link)
 
 
 async def delete(services: Services, org_id: str, task_id: str) -> dict[str, Any]:
     org = await _org(services, org_id)
     identifier("task", task_id)
-    task = await services.store.get(Task, org=org_id, task=task_id)
-    if task is None:
-        raise NotFound(f"task {task_id!r} is not known", code="task_not_found")
-    task.deleted, task.updated_at = True, services.clock.now()
-    task = await services.store.update(task)
+
+    def deleted(task: Task) -> None:
+        task.deleted = True
+
+    task = await _write(services, org_id, task_id, deleted, create=False)
     return await sync_or_queue(services, org, task, None)
+
+
+async def _write(
+    services: Services, org_id: str, task_id: str, change: Callable[[Task], None], *, create: bool
+) -> Task:
+    """Read the task row, change what the booking product wants, write it back; when another
+    push (or a round) wrote it meanwhile, again over the newer row: its sync state is kept and
+    this request's body wins. NotFound without a row, unless `create`."""
+    for attempt in range(STORE_TRIES):
+        task = await services.store.get(Task, org=org_id, task=task_id)
+        if task is None and not create:
+            raise NotFound(f"task {task_id!r} is not known", code="task_not_found")
+        task = task or Task(org=org_id, task=task_id)
+        change(task)
+        task.updated_at = services.clock.now()
+        try:
+            return await (services.store.update(task) if task.etag else services.store.insert(task))
+        except ConcurrencyConflict:
+            if attempt == STORE_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def get(services: Services, org_id: str, task_id: str) -> dict[str, Any]:
@@ -112,6 +156,13 @@ async def retry(services: Services, org_id: str, task_id: str, *, final: bool) -
     task = await services.store.get(Task, org=org_id, task=task_id)
     if org is None or task is None or not tasks_on(org):
         return True  # tasks turned off meanwhile: no Graph writes (the task stays as it was)
+    now = services.clock.now()
+    if task.sync_until is not None and task.sync_until > now:
+        # Another sync of it runs (or died holding the lease): come back when the lease ends,
+        # rather than spend this message's tries on it.
+        wait = int((task.sync_until - now).total_seconds()) + 1
+        await services.queues.send(TaskRetry(org_id, task_id), delay_seconds=wait)
+        return True
     link = None if task.deleted else await services.store.get(WorkerLink, org=org_id, worker=task.worker)
     if link is not None and (link.status != "linked" or not link.m365_user_id):
         link = None
@@ -129,32 +180,51 @@ async def sync_or_queue(services: Services, org: Org, task: Task, link: WorkerLi
 async def sync(
     services: Services, org: Org, task: Task, link: WorkerLink | None, *, final: bool = False
 ) -> dict[str, Any]:
+    """Carry out the plan for the task under its sync lease; without the lease (another sync
+    of it runs: its create may be in flight, unseen by a lookup) answer pending."""
     with log_context(org=org.org, operation="push_task"):
+        leased = await _lease(services, task)
+        if leased is None:
+            current = await services.store.get(Task, org=org.org, task=task.task) or task
+            return {**view(current), "state": "pending"}
+        apply = _Apply(services, org, leased, final)
         mailbox = link.m365_user_id if link is not None else None
-        if not task.deleted and mailbox is None:
-            task.state, task.error_code = "failed", "worker_not_linked"
-            task.error_message = f"worker {task.worker!r} is not linked to a Microsoft 365 account"
-            return view(await services.store.update(task))
-        apply = _Apply(services, org, task, final)
         try:
-            for action in plan_task(task.wanted(), mailbox, task.stored()):
-                await apply.run(action)
-            task = apply.task
-            if task.deleted and task.state != "deleted" and task.todo_id is None and not task.create_sent:
-                task.state, task.error_code, task.error_message = "deleted", None, None  # never reached To Do
-                await apply.save()
-        except ConcurrencyConflict:
-            # Another push of this task wrote first: it carries the newest body; a retry
-            # (from the queue) settles whatever is left.
-            fresh = await services.store.get(Task, org=org.org, task=task.task) or task
-            return {**view(fresh), "state": "pending"}
+            if not leased.deleted and mailbox is None:
+                leased.state, leased.error_code = "failed", "worker_not_linked"
+                leased.error_message = f"worker {leased.worker!r} is not linked to a Microsoft 365 account"
+            else:
+                for action in plan_task(leased.wanted(), mailbox, leased.stored()):
+                    await apply.run(action)
+            done = apply.task
+            if done.deleted and done.state != "deleted" and done.todo_id is None and not done.create_sent:
+                done.state, done.error_code, done.error_message = "deleted", None, None  # never reached To Do
         except GraphError as exc:
             retryable = isinstance(exc, GraphUnavailable) and not final
-            task.state = "pending" if retryable else "failed"
-            task.error_code, task.error_message = exc.code, exc.message
-            log.warning("task %s: %s (%s)", task.task, exc.code, task.state)
+            apply.task.state = "pending" if retryable else "failed"
+            apply.task.error_code, apply.task.error_message = exc.code, exc.message
+            log.warning("task %s: %s (%s)", apply.task.task, exc.code, apply.task.state)
+        finally:
+            apply.task.sync_until = None
             await apply.save()
         return view(apply.task)
+
+
+async def _lease(services: Services, task: Task) -> Task | None:
+    """The task row with this sync's lease on it; None while another sync holds one."""
+    for _ in range(STORE_TRIES):
+        now = services.clock.now()
+        if task.sync_until is not None and task.sync_until > now:
+            return None
+        task.sync_until = now + SYNC_LEASE
+        try:
+            return await services.store.update(task)
+        except ConcurrencyConflict:
+            fresh = await services.store.get(Task, org=task.org, task=task.task)
+            if fresh is None:
+                return None
+            task = fresh
+    return None
 
 
 class _Apply:
@@ -164,8 +234,21 @@ class _Apply:
         self.tenant = org.m365_tenant_id
 
     async def save(self) -> None:
+        """Write the sync state. A PUT (or a round) may have written the row meanwhile: its
+        wishes are kept and this sync's state goes over them (the lease makes it the only
+        writer of that state); a newer wish is carried out by that PUT's queued retry."""
         self.task.updated_at = self.services.clock.now()
-        self.task = await self.services.store.update(self.task)
+        for attempt in range(STORE_TRIES):
+            try:
+                self.task = await self.services.store.update(self.task)
+                return
+            except ConcurrencyConflict:
+                fresh = await self.services.store.get(Task, org=self.task.org, task=self.task.task)
+                if fresh is None or attempt == STORE_TRIES - 1:
+                    raise
+                for name in SYNC_STATE:
+                    setattr(fresh, name, getattr(self.task, name))
+                self.task = fresh
 
     async def run(self, action: TaskAction) -> None:
         if isinstance(action, DeleteTask):
@@ -283,5 +366,5 @@ def view(task: Task) -> dict[str, Any]:
         "todoTaskId": task.todo_id,
         "completedAt": task.completed_at,
         "error": {"code": task.error_code, "message": task.error_message} if task.error_code else None,
-        "syncedAt": task.updated_at.isoformat(),
+        "updatedAt": task.updated_at,
     }

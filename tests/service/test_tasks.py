@@ -3,6 +3,8 @@ To Do changes in the feed with our own writes suppressed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared.adapters.messages import TaskRetry, TaskRound
@@ -204,3 +206,47 @@ async def test_a_pending_push_is_dropped_when_tasks_are_turned_off(world: World)
     await update_settings(world.svc, "o1", {"syncTasks": False})
     assert await tasks.retry(world.svc, "o1", "t1", final=False)
     assert world.graph.count("create_todo_task") == 1  # only the failed one
+
+
+async def test_a_push_while_a_create_is_in_flight_waits_for_it_and_makes_no_second_task(world: World) -> None:
+    import asyncio
+
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    entered, release = asyncio.Event(), asyncio.Event()
+    create = world.graph.create_todo_task
+
+    async def slow_create(*args: object, **kw: object) -> dict:
+        if not entered.is_set():  # the first create: it reached Graph, its answer is on its way
+            entered.set()
+            await release.wait()
+        return await create(*args, **kw)  # type: ignore[arg-type]
+
+    world.graph.create_todo_task = slow_create  # type: ignore[method-assign]
+    first = asyncio.create_task(tasks.put(world.svc, "o1", "t1", BODY))
+    await entered.wait()
+    second = await tasks.put(world.svc, "o1", "t1", {**BODY, "title": "Call Mrs. Jones back today"})
+    assert second["state"] == "pending"  # it waits for the sync that runs
+    release.set()
+    assert (await first)["state"] == "synced"
+    assert await tasks.retry(world.svc, "o1", "t1", final=False)  # the second PUT's queued retry
+    [made] = world.graph.todo_tasks(TENANT, uid, await _list_id(world))
+    assert made["title"] == "Call Mrs. Jones back today"  # the later PUT won, in the one task
+    shown = await tasks.get(world.svc, "o1", "t1")
+    assert (shown["state"], shown["title"]) == ("synced", "Call Mrs. Jones back today")
+
+
+async def test_a_retry_that_finds_a_sync_lease_comes_back_when_it_ends(world: World) -> None:
+    await make_org(world)
+    await linked_worker(world)
+    await tasks.put(world.svc, "o1", "t1", BODY)
+    task = await world.store.get(Task, org="o1", task="t1")
+    assert task is not None
+    task.sync_until = world.clock.now() + tasks.SYNC_LEASE  # a sync died holding it
+    await world.store.update(task)
+    assert await tasks.retry(world.svc, "o1", "t1", final=True)
+    [again] = world.queues.waiting(TaskRetry.QUEUE)
+    assert again.visible_at > world.clock.now() + tasks.SYNC_LEASE - timedelta(seconds=2)
+    world.clock.advance(seconds=tasks.SYNC_LEASE.total_seconds() + 1)
+    assert await tasks.retry(world.svc, "o1", "t1", final=True)
+    assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "synced"
