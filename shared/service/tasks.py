@@ -105,8 +105,8 @@ async def put(services: Services, org_id: str, task_id: str, body: dict[str, Any
         if task.state == "deleted_in_todo":
             task.state = "pending"
 
-    task = await _write(services, org_id, task_id, wanted, create=True)
-    return await sync_or_queue(services, org, task, link)
+    task, leased = await _write(services, org_id, task_id, wanted, create=True)
+    return await sync_or_queue(services, org, task, link, leased=leased)
 
 
 async def delete(services: Services, org_id: str, task_id: str) -> dict[str, Any]:
@@ -116,25 +116,30 @@ async def delete(services: Services, org_id: str, task_id: str) -> dict[str, Any
     def deleted(task: Task) -> None:
         task.deleted = True
 
-    task = await _write(services, org_id, task_id, deleted, create=False)
-    return await sync_or_queue(services, org, task, None)
+    task, leased = await _write(services, org_id, task_id, deleted, create=False)
+    return await sync_or_queue(services, org, task, None, leased=leased)
 
 
 async def _write(
     services: Services, org_id: str, task_id: str, change: Callable[[Task], None], *, create: bool
-) -> Task:
-    """Read the task row, change what the booking product wants, write it back; when another
-    push (or a round) wrote it meanwhile, again over the newer row: its sync state is kept and
-    this request's body wins. NotFound without a row, unless `create`."""
+) -> tuple[Task, bool]:
+    """Read the task row, change what the booking product wants, write it back — with this
+    request's sync lease on it when none is held (one write for both); when another push (or
+    a round) wrote it meanwhile, again over the newer row: its sync state is kept and this
+    request's body wins. NotFound without a row, unless `create`. Whether it took the lease."""
     for attempt in range(STORE_TRIES):
         task = await services.store.get(Task, org=org_id, task=task_id)
         if task is None and not create:
             raise NotFound(f"task {task_id!r} is not known", code="task_not_found")
         task = task or Task(org=org_id, task=task_id)
         change(task)
-        task.updated_at = services.clock.now()
+        now = services.clock.now()
+        task.updated_at = now
+        free = task.sync_until is None or task.sync_until <= now
+        if free:
+            task.sync_until = now + SYNC_LEASE
         try:
-            return await (services.store.update(task) if task.etag else services.store.insert(task))
+            return await (services.store.update(task) if task.etag else services.store.insert(task)), free
         except ConcurrencyConflict:
             if attempt == STORE_TRIES - 1:
                 raise
@@ -170,31 +175,40 @@ async def retry(services: Services, org_id: str, task_id: str, *, final: bool) -
     return result["state"] != "pending"
 
 
-async def sync_or_queue(services: Services, org: Org, task: Task, link: WorkerLink | None) -> dict[str, Any]:
-    result = await sync(services, org, task, link)
+async def sync_or_queue(
+    services: Services, org: Org, task: Task, link: WorkerLink | None, *, leased: bool
+) -> dict[str, Any]:
+    result = await sync(services, org, task, link, leased=leased)
     if result["state"] == "pending":
         await services.queues.send(TaskRetry(org.org, task.task), delay_seconds=RETRY_DELAY_S)
     return result
 
 
 async def sync(
-    services: Services, org: Org, task: Task, link: WorkerLink | None, *, final: bool = False
+    services: Services,
+    org: Org,
+    task: Task,
+    link: WorkerLink | None,
+    *,
+    final: bool = False,
+    leased: bool = False,
 ) -> dict[str, Any]:
-    """Carry out the plan for the task under its sync lease; without the lease (another sync
-    of it runs: its create may be in flight, unseen by a lookup) answer pending."""
+    """Carry out the plan for the task under its sync lease (`leased`: its writer took it
+    already); without the lease (another sync of it runs: its create may be in flight,
+    unseen by a lookup) answer pending."""
     with log_context(org=org.org, operation="push_task"):
-        leased = await _lease(services, task)
-        if leased is None:
+        held = task if leased else await _lease(services, task)
+        if held is None:
             current = await services.store.get(Task, org=org.org, task=task.task) or task
             return {**view(current), "state": "pending"}
-        apply = _Apply(services, org, leased, final)
+        apply = _Apply(services, org, held, final)
         mailbox = link.m365_user_id if link is not None else None
         try:
-            if not leased.deleted and mailbox is None:
-                leased.state, leased.error_code = "failed", "worker_not_linked"
-                leased.error_message = f"worker {leased.worker!r} is not linked to a Microsoft 365 account"
+            if not held.deleted and mailbox is None:
+                held.state, held.error_code = "failed", "worker_not_linked"
+                held.error_message = f"worker {held.worker!r} is not linked to a Microsoft 365 account"
             else:
-                for action in plan_task(leased.wanted(), mailbox, leased.stored()):
+                for action in plan_task(held.wanted(), mailbox, held.stored()):
                     await apply.run(action)
             done = apply.task
             if done.deleted and done.state != "deleted" and done.todo_id is None and not done.create_sent:
