@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from shared.adapters.records import Org
 from shared.adapters.task_records import TaskList
-from shared.core.errors import ConcurrencyConflict, GraphUnavailable
+from shared.core.errors import ConcurrencyConflict, GraphError, GraphUnavailable
 from shared.service.ports import Services
 
 CLAIM_STALE = timedelta(minutes=2)
@@ -38,7 +38,17 @@ async def ensure_list(services: Services, org: Org, worker: str, mailbox: str) -
             record = await store.update(record)
     except ConcurrencyConflict:
         raise GraphUnavailable(f"the worker's To Do list {name!r} is being made", code="task_list_pending") from None
-    lists = await services.graph.todo_lists(org.m365_tenant_id, mailbox)
+    try:
+        record.list_id = await _find_or_make(services, org.m365_tenant_id, mailbox, name)
+    except GraphError:
+        await store.delete(record)  # give the claim back: the next push tries at once
+        raise
+    await store.update(record)
+    return record.list_id
+
+
+async def _find_or_make(services: Services, tenant_id: str, mailbox: str, name: str) -> str:
+    lists = await services.graph.todo_lists(tenant_id, mailbox)
     # The oldest of same-named lists (by id, stable) if a worker made one themselves; never
     # "Flagged Emails", which takes no tasks (its tasks are flagged messages).
     named = sorted(
@@ -46,11 +56,8 @@ async def ensure_list(services: Services, org: Org, worker: str, mailbox: str) -
         key=lambda item: item["id"],
     )
     if named:
-        record.list_id = named[0]["id"]
-    else:
-        record.list_id = (await services.graph.create_todo_list(org.m365_tenant_id, mailbox, name))["id"]
-    await store.update(record)
-    return record.list_id
+        return str(named[0]["id"])
+    return str((await services.graph.create_todo_list(tenant_id, mailbox, name))["id"])
 
 
 async def forget_list(services: Services, org_id: str, worker: str, list_id: str) -> None:

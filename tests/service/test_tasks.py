@@ -250,3 +250,12 @@ async def test_a_retry_that_finds_a_sync_lease_comes_back_when_it_ends(world: Wo
     world.clock.advance(seconds=tasks.SYNC_LEASE.total_seconds() + 1)
     assert await tasks.retry(world.svc, "o1", "t1", final=True)
     assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "synced"
+
+
+async def test_a_failed_list_lookup_gives_the_claim_back_so_the_next_push_goes_at_once(world: World) -> None:
+    await make_org(world)
+    await linked_worker(world)
+    world.graph.fail_next(1, "unavailable", operation="todo_lists")
+    assert (await tasks.put(world.svc, "o1", "t1", BODY))["error"]["code"] == "graph_unavailable"
+    assert await world.store.get(TaskList, org="o1", worker="w-ada", name="Bookings") is None
+    assert (await tasks.put(world.svc, "o1", "t1", BODY))["state"] == "synced"  # not task_list_pending
