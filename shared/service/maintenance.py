@@ -197,7 +197,8 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
         # read per link (16 s for 10,000 links on the standard machine) that they need not wait for.
         await _send_all(services, reconcile_rounds.batches(org_id, links))
         # To Do has no notifications for us: each task list's delta is read on this timer.
-        task_lists = await task_rounds.fan_out(services, org)
+        task_lists = await task_rounds.rounds(services, org)
+        await _send_all(services, task_lists)
         # Graph dropped a subscription and its lifecycle notification was lost: every link
         # watching through it subscribes again (not only this org's).
         lost = {link.subscription_id for link in links if live is not None and link.subscription_id}
@@ -227,7 +228,7 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
         held = {link.subscription_id for link in links if link.subscription_id}
         orphans = await delete_orphans(services, org, held, at_graph) if at_graph is not None else 0
         await webhooks.catch_up(services, org)  # a delivery whose message was lost starts again
-    return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans, "taskLists": task_lists}
+    return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans, "taskLists": len(task_lists)}
 
 
 async def _still_watched(services: Services, link: MailboxLink, now: datetime) -> bool:

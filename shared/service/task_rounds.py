@@ -32,16 +32,16 @@ def rounds_wanted(org: Org) -> bool:
     return org.config.sync_tasks and org.config.sync_mode is SyncMode.TWO_WAY
 
 
-async def fan_out(services: Services, org: Org) -> int:
-    """A TaskRound for every task list of the org (the reconcile timer's part for tasks)."""
+async def rounds(services: Services, org: Org) -> list[TaskRound]:
+    """A TaskRound for every task list of the org: the reconcile timer's part for tasks (it
+    sends them, side by side)."""
     if not rounds_wanted(org):
-        return 0
-    sent = 0
-    async for record in services.store.query(TaskList, org=org.org):
-        if record.list_id:
-            await services.queues.send(TaskRound(org.org, record.worker, record.name))
-            sent += 1
-    return sent
+        return []
+    return [
+        TaskRound(org.org, record.worker, record.name)
+        async for record in services.store.query(TaskList, org=org.org)
+        if record.list_id
+    ]
 
 
 async def run(services: Services, org_id: str, worker: str, name: str) -> int:

@@ -67,7 +67,8 @@ async def _rounds(world: World) -> list[str]:
     org = await world.store.get(tasks.Org, org="o1")
     assert org is not None
     before = len(await feed.read(world.store, "o1", 0, 1000))
-    await task_rounds.fan_out(world.svc, org)
+    for message in await task_rounds.rounds(world.svc, org):
+        await world.svc.queues.send(message)
     for work in world.queues.take(TaskRound.QUEUE):
         await task_rounds.run(world.svc, work.org, work.worker, work.name)
     return [c.type for c in (await feed.read(world.store, "o1", 0, 1000))[before:]]

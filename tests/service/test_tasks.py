@@ -29,7 +29,8 @@ async def _round(world: World) -> int:
     """What the reconcile timer does for tasks: a TaskRound per list, each run."""
     org = await world.store.get(maintenance.Org, org="o1")
     assert org is not None
-    await task_rounds.fan_out(world.svc, org)
+    for message in await task_rounds.rounds(world.svc, org):
+        await world.svc.queues.send(message)
     added = 0
     for work in world.queues.take(TaskRound.QUEUE):
         added += await task_rounds.run(world.svc, work.org, work.worker, work.name)
