@@ -101,7 +101,7 @@ async def deliver(services: Services, org_id: str, attempt: int) -> dict[str, An
             _again.discard(org_id)
             result = await _deliver_batch(services, org_id, attempt)
             total += result.get("delivered", 0)
-            if result.get("error") or result.get("raced"):
+            if result.get("error") or result.get("raced") or result.get("coalesced"):
                 return {**result, "delivered": total}
             if not result.get("delivered") and org_id not in _again:
                 return {"delivered": total}
@@ -116,6 +116,10 @@ async def _deliver_batch(services: Services, org_id: str, attempt: int) -> dict[
     if config is None or not config.webhook_url or not config.webhook_secret:
         return {"delivered": 0}
     cursor = await store.get(WebhookCursor, org=org_id, kind="webhook") or WebhookCursor(org=org_id)
+    if attempt == 0 and cursor.retry_at is not None and cursor.retry_at > services.clock.now():
+        # A nudge's message that arrives after a failed attempt scheduled the chain's retry
+        # (both rounds nudged before it failed): the chain carries these changes.
+        return {"delivered": 0, "coalesced": True}
     rows = await _batch(store, cursor)
     if not rows:
         if (cursor.retry_at is not None or cursor.in_flight is not None) and cursor.etag:

@@ -82,6 +82,24 @@ async def test_a_failing_receiver_keeps_one_retry_chain_however_many_rounds_have
     assert await webhooks.nudge(world.svc, org)  # no chain now: a new change starts a delivery
 
 
+async def test_two_rounds_nudging_before_the_first_delivery_fails_still_make_one_chain(world: World) -> None:
+    # Found by make test on a loaded machine (tests/integration/test_inbound.py, one delivery
+    # chain): both nudges ran before the first attempt failed and scheduled its retry, so
+    # each message tried, failed and scheduled a retry of its own: two chains.
+    org = await make_org(world, **HOOK)
+    world.webhooks.failing = "HTTP 500"
+    await feed.commit(world.store, "o1", [NewChange("updated", "a1", worker="w")], None)
+    assert await webhooks.nudge(world.svc, org)
+    await feed.commit(world.store, "o1", [NewChange("updated", "a2", worker="w")], None)
+    assert await webhooks.nudge(world.svc, org)  # no retry scheduled yet: it sends too
+    first, second = world.queues.take(WebhookDelivery.QUEUE)
+    await webhooks.deliver(world.svc, first.org, first.attempt)  # tried, failed, retry scheduled
+    result = await webhooks.deliver(world.svc, second.org, second.attempt)
+    assert result.get("coalesced") and len(world.webhooks.posts) == 1  # the chain carries it
+    waiting = world.queues.waiting(WebhookDelivery.QUEUE)
+    assert [w.message() for w in waiting] == [WebhookDelivery("o1", 1)]
+
+
 async def test_a_retry_resends_exactly_the_batch_that_failed_and_later_batches_follow(world: World) -> None:
     org = await make_org(world, **HOOK)
     world.webhooks.failing = "HTTP 503"
