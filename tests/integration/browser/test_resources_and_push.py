@@ -53,8 +53,11 @@ def test_import_rooms_with_progress_then_link_one_inline(console: Console, org: 
 
 
 def test_push_a_calendar_and_watch_the_bar_reach_100(console: Console, linked: OrgFixture, stack: Stack) -> None:
-    # Slow enough that the job reports progress (flushed at most once a second) before it ends.
-    stack.graph.post("/_emulator/faults", json={"latencyMs": 150})
+    # Slow enough that the job reports progress before it ends: progress is flushed at most once
+    # a second per chunk, and at 150 ms a Graph call both chunks (20 and 10, 4 at a time) could
+    # end within one 500 ms poll of the console (it flaked so on a loaded machine); at 400 ms
+    # the chunks take about 2 s and 1.2 s.
+    stack.graph.post("/_emulator/faults", json={"latencyMs": 400})
     page = console.open(f"/orgs/{linked.id}/workers")
     console.link("w-ada").get_by_role("link", name="Push the calendar of w-ada").click()
     expect(page.get_by_role("heading", name=f"Push calendar — {linked.id}")).to_be_focused()
