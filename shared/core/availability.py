@@ -9,7 +9,6 @@ Graph is asked in UTC (`Prefer: outlook.timezone="UTC"`); the times are converte
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from shared.core.api_availability import MAX_RANGE_DAYS, AvailabilityBody
 from shared.core.api_check import checked
 from shared.core.errors import InvalidInput, UnknownTimeZone
-from shared.core.timezones import zone
+from shared.core.timezones import graph_instant, zone
 
 MAX_SCHEDULES_PER_CALL = 20  # the documented getSchedule limit (Graph itself takes 100: docs-contrib#5895)
 MAX_RANGE = timedelta(days=MAX_RANGE_DAYS)
@@ -83,14 +82,11 @@ def local_text(at: datetime, tz_name: str) -> str:
 
 
 def _graph_time(value: Any) -> datetime:
-    """A dateTimeTimeZone Graph answered in UTC (7 fractional digits, no offset) → aware UTC."""
-    if not isinstance(value, dict) or not value.get("dateTime"):
+    """A dateTimeTimeZone Graph answered (in UTC, as asked) → aware UTC."""
+    moment = graph_instant(value)
+    if moment is None:
         raise ValueError(f"not a dateTimeTimeZone: {value!r}")
-    text = re.sub(r"(\.\d{6})\d+", r"\1", str(value["dateTime"]).rstrip("Z"))
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone(value.get("timeZone") or "UTC"))
-    return parsed.astimezone(UTC)
+    return moment
 
 
 def _time_of_day(value: Any) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.core.timezones import to_utc
+from shared.core.timezones import graph_instant
 
 APPLICATION = "calsync"  # linkedResource.applicationName on every task we write
 # The booking-side fields of a task, and the Graph fields they are written as.
@@ -54,13 +54,8 @@ def todo_body(wanted: TaskWanted) -> dict[str, Any]:
 
 def _utc_text(value: dict[str, Any] | None) -> str | None:
     """A dateTimeTimeZone (UTC unless it says otherwise, as we ask) → `zulu` text."""
-    if not value or not value.get("dateTime"):
-        return None
-    moment = datetime.fromisoformat(str(value["dateTime"])[:19])
-    zone = str(value.get("timeZone") or "UTC")
-    if zone.upper() not in ("UTC", "Z"):
-        moment = to_utc(moment, zone)
-    return zulu(moment)
+    moment = graph_instant(value)
+    return zulu(moment) if moment is not None else None
 
 
 def zulu(moment: datetime) -> str:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import tz_win, win_tz
 
 from shared.core.errors import UnknownTimeZone
 
-__all__ = ["UnknownTimeZone", "to_utc", "windows_name", "zone"]
+__all__ = ["UnknownTimeZone", "graph_instant", "to_utc", "windows_name", "zone"]
 
 
 @lru_cache(maxsize=512)
@@ -34,6 +36,16 @@ def windows_name(name: str) -> str:
         return name
     key = zone(name).key
     return "UTC" if key in ("UTC", "Etc/UTC") else tz_win.get(key, key)
+
+
+def graph_instant(value: Any) -> datetime | None:
+    """Graph's dateTimeTimeZone (`{"dateTime": "2026-12-04T08:00:00.0000000", "timeZone":
+    "UTC"}`, seven fractional digits, the zone by either kind of name) → aware UTC; None when
+    it holds no time."""
+    if not isinstance(value, dict) or not value.get("dateTime"):
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", str(value["dateTime"]).rstrip("Z"))
+    return to_utc(datetime.fromisoformat(text), str(value.get("timeZone") or "UTC"))
 
 
 def to_utc(local: datetime, tz_name: str) -> datetime:

@@ -91,3 +91,14 @@ def test_plan_after_a_lost_create_looks_first_and_a_new_worker_moves_the_task() 
     assert moved == [DeleteTask("M1", "T1"), CreateTask("M2", todo_body(wanted), maybe_exists=False)]
     assert plan_task(None, None, TaskStored("M1", None, {}, True)) == [DeleteTask("M1", None)]
     assert plan_task(None, None, TaskStored(None, None, {}, False)) == []
+
+
+def test_graph_times_read_back_in_utc_whatever_zone_they_are_answered_in() -> None:
+    # Graph writes seven fractional digits and may answer in the zone it was given (a
+    # Windows name): 09:00 W. Europe in December is 08:00 UTC.
+    item = {
+        "title": "x",
+        "isReminderOn": True,
+        "reminderDateTime": {"dateTime": "2026-12-04T09:00:00.0000000", "timeZone": "W. Europe Standard Time"},
+    }
+    assert todo_fields(item)["reminderAt"] == "2026-12-04T08:00:00.000000Z"
