@@ -62,6 +62,10 @@ class DeltaState(Entity):
     window_end: datetime | None = None
     last_sync_at: datetime | None = None
     rounds: int = 0
+    # The round whose snapshots this commit made valid (StagedSnapshot rows under its id):
+    # written before the commit, copied into SeenEvent after it — by that round, or by the
+    # next round that reads snapshots, if that round died first.
+    staged: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -116,6 +120,34 @@ class SeenEvent(Entity):
     org: str
     appointment: str
     role: str  # ours | created | copy
+    change_key: str | None = None
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+# No id of ours contains a control character (shared.core.validation.identifier), so no
+# SeenEvent row key (org first) starts with this one's.
+STAGE = "\x01stage"
+
+
+@dataclass(kw_only=True)
+class StagedSnapshot(Entity):
+    """A round's snapshot write (or `forget`), staged before its commit in the same table and
+    partition as SeenEvent: it takes effect only if DeltaState.staged names its round, and
+    is then moved into SeenEvent in one transaction with its own deletion, so it is applied
+    once — however many instances try."""
+
+    TABLE: ClassVar[str] = "Seen"
+    PARTITION: ClassVar[tuple[str, ...]] = ("mailbox",)
+    ROW: ClassVar[tuple[str, ...]] = ("stage", "round", "org", "event_id")
+
+    mailbox: str
+    stage: str = STAGE
+    round: str
+    org: str
+    event_id: str
+    forget: bool = False
+    appointment: str = ""
+    role: str = ""
     change_key: str | None = None
     content: dict[str, Any] = field(default_factory=dict)
 

@@ -225,6 +225,10 @@ class Target(Entity):
     occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote to it
     transaction_id: str | None = None
     join_url: str | None = None  # an online meeting's Teams join URL, as Graph answered it
+    # Graph fields a PUT is writing whatever `written` says (it re-asserted them over an
+    # Outlook edit): a retry writes them too; cleared when Graph confirms the write.
+    reassert: list[str] = field(default_factory=list)
+    renew: bool = False  # make the event again (oneWay: Outlook cancelled one of its occurrences)
     generation: int = 0
     attempts: int = 0
     error_code: str | None = None

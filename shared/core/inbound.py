@@ -19,6 +19,7 @@ from typing import Any
 from shared.core.changes import NewChange
 from shared.core.inbound_series import Series, occurrence_changes, series_content
 from shared.core.mapping import FIELDS, meeting_id, minted_id, normalize, values
+from shared.core.one_way import restores
 from shared.core.org_settings import OrgSettings, RestrictedPolicy, SyncMode
 
 GUARD_MIN_DELETIONS = 20
@@ -69,9 +70,13 @@ class Plan:
     forget: list[str] = field(default_factory=list)  # event ids whose snapshot goes
     restore: list[tuple[str, bool]] = field(default_factory=list)  # oneWay: (appointment, deleted)
     restore_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what Outlook changed (edits)
-    # Our events deleted in Outlook whose deletion is not the appointment's (a restricted
-    # worker's): their targets say so (`deleted_in_outlook`), not `synced`.
-    lost: list[str] = field(default_factory=list)
+    # Our events deleted in Outlook: (appointment, event id). Their targets say so
+    # (`deleted_in_outlook`), not `synced`, until the booking product's next PUT makes them again.
+    lost: list[tuple[str, str]] = field(default_factory=list)
+    # oneWay: occurrences of our series changed in Outlook, to put back: appointment →
+    # {original date: deleted}. An edited one is written again; a cancelled one cannot come
+    # back in Graph, so its series is made again.
+    restore_occurrences: dict[str, dict[str, bool]] = field(default_factory=dict)
     # Answers of attendees and rooms to our meetings: appointment → {address: response}.
     responses: dict[str, dict[str, str]] = field(default_factory=dict)
     # Meetings made in Outlook this round reports first: iCalUId → appointment. Claimed
@@ -134,11 +139,11 @@ def plan(
         out.forget.append(event_id)
         if k.retiring or role == "copy" or event_id in superseded:
             return  # our own delete, or an attendee's copy going away: not the appointment's
+        if role == "ours":
+            out.lost.append((appointment, event_id))
         if box.restricted and box.owner_kind == "worker":
             if settings.restricted_delete is RestrictedPolicy.DETACH:
                 deletions.append(change("attendee_removed", appointment, event_id, {"reason": "deleted_in_outlook"}))
-            if role == "ours":
-                out.lost.append(appointment)
             return
         deletions.append(change("deleted", appointment, event_id))
 
@@ -219,31 +224,10 @@ def plan(
     mode = settings.sync_mode
     restored: list[NewChange] = []
     if mode is SyncMode.ONE_WAY:
-        # The booking product is the only source: our events changed or deleted in Outlook
-        # get the booking's version back — and the booking product hears that they did.
-        wanted = [
-            c
-            for c in out.changes + out.held
-            if c.type in ("updated", "deleted", "attendee_removed")
-            and c.appointment
-            and (known.get(c.event_id or "") or series_known.get(c.event_id or "") or Known()).ours
-        ]
-        restore = {c.appointment: c.type != "updated" for c in wanted}
-        out.restore = sorted(restore.items())
-        for c in wanted:
-            fields = tuple(c.data.get("changed") or ()) if c.type == "updated" else ()
-            out.restore_fields[c.appointment or ""] = fields
-            restored.append(
-                NewChange(
-                    "restored",
-                    c.appointment,
-                    worker=c.worker,
-                    resource=c.resource,
-                    mailbox=c.mailbox,
-                    event_id=c.event_id,
-                    data={"deleted": c.type != "updated", "changed": list(fields)},
-                )
-            )
+        ours = {e for e, k in [*known.items(), *series_known.items()] if k.ours}
+        undo = restores(out.changes + out.held, ours, {k.ours for k in series_known.values() if k.ours})
+        out.restore, out.restore_fields, out.restore_occurrences = undo.restore, undo.fields, undo.occurrences
+        restored = undo.reported
     if mode is not SyncMode.TWO_WAY:
         # oneWay/off: Outlook changes are not reported (state is kept); oneWay's restores are.
         # An event made in Outlook meanwhile is not remembered as reported: back in twoWay it
@@ -332,12 +316,13 @@ def _plan_series(
     if one.master is None:  # the series is gone
         out.forget += [one.master_id, *mine]
         if appointment and role in ("ours", "created") and not k.retiring:
+            if role == "ours":
+                out.lost.append((appointment, one.master_id))
             if not restricted:
                 deletions.append(change("deleted", one.master_id, {}))
                 return
             if settings.restricted_delete is RestrictedPolicy.DETACH:
                 deletions.append(change("attendee_removed", one.master_id, {"reason": "deleted_in_outlook"}))
-            out.lost.append(appointment)
         return
     content = series_content(one.master)
     if appointment is None or (k.outlook and prior is None):
@@ -382,7 +367,8 @@ def _plan_series(
     if role == "ours" and master_changed:
         _answers(out, box, appointment, one.master_id, content, prior.content if prior else {}, people)
     keep(one.master_id, one.master.get("changeKey"), content, appointment, role)
-    changes, kept, forget = occurrence_changes(one, mine, change, first_sight=prior is None)
+    as_series = role == "ours" and settings.sync_mode is SyncMode.ONE_WAY
+    changes, kept, forget = occurrence_changes(one, mine, change, first_sight=prior is None, as_series=as_series)
     out.changes += edited(changes)
     out.forget += forget
     for event_id, change_key, c in kept:

@@ -74,10 +74,14 @@ def occurrence_changes(
     change: Any,
     *,
     first_sight: bool,
+    as_series: bool = False,
 ) -> tuple[list[NewChange], list[tuple[str, str | None, dict[str, Any]]], list[str]]:
     """The occurrence-level changes of a known series: (changes, snapshots to keep as
     (event id, changeKey, content), event ids to forget). `prior_of`: event id → its
-    snapshot (`Seen`) if any; `change(kind, event_id, data)` builds a NewChange."""
+    snapshot (`Seen`) if any; `change(kind, event_id, data)` builds a NewChange.
+    `as_series`: an occurrence that is as its series has it (its original time, the
+    master's fields) is no change either — our series in oneWay, where calsync puts edited
+    occurrences back so."""
     changes: list[NewChange] = []
     keep: list[tuple[str, str | None, dict[str, Any]]] = []
     forget: list[str] = []
@@ -105,10 +109,31 @@ def occurrence_changes(
         before = prior.content if prior is not None else {}
         changed = [f for f in FIELDS if before and content[f] != before.get(f)] if before else list(FIELDS)
         wanted = series.overrides.get(day or "", {})
+        if as_series:
+            wanted = {**_as_series(item, series.master), **wanted}
         if changed and all(wanted.get(f) == content[f] for f in changed):
-            continue  # our own exception coming back
+            continue  # our own exception coming back (or the occurrence we put back)
         if changed:
             changes.append(
                 change("occurrence_updated", event_id, {"occurrence": day, **values(content), "changed": changed})
             )
     return changes, keep, forget
+
+
+def _as_series(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields an occurrence has when nobody changed it: its master's, at its original time."""
+    original = item.get("originalStart")
+    if master is None or not original:
+        return {}
+    base = normalize(master)
+    same = {k: base[k] for k in ("title", "location", "body", "isPrivate")}
+    if base["isAllDay"] or not base["start"] or not base["end"]:
+        return same
+    start = _instant(original)
+    end = start + (_instant(base["end"]) - _instant(base["start"]))
+    return {**same, "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _instant(value: Any) -> datetime:
+    """A UTC time as Graph writes it (`…Z`, fractions, or none) → an aware datetime."""
+    return datetime.fromisoformat(str(value).replace("Z", "")[:19] + "+00:00")

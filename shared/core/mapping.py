@@ -35,6 +35,16 @@ COMPARED = (
 )
 # The booking-side fields a change reports.
 FIELDS = ("title", "start", "end", "isAllDay", "location", "body", "isPrivate")
+# A booking-side field → the Graph field we write it as.
+GRAPH_FIELDS = {
+    "title": "subject",
+    "start": "start",
+    "end": "end",
+    "isAllDay": "isAllDay",
+    "location": "location",
+    "body": "body",
+    "isPrivate": "sensitivity",
+}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.core.mapping import (
+    FIELDS,
+    GRAPH_FIELDS,
     PROPERTY_ID,
     Desired,
     attendee,
@@ -24,6 +26,7 @@ from shared.core.mapping import (
     property_value,
     same,
     transaction_id,
+    written_content,
 )
 from shared.core.timezones import to_utc, windows_name
 
@@ -66,9 +69,15 @@ class Stored:
     role: str
     event_id: str | None
     written: dict[str, Any]
-    state: str  # pending | synced | failed | deleted
+    state: str  # pending | synced | failed | deleted | deleted_in_outlook
     generation: int = 0
     occurrences: dict[str, dict[str, Any]] = field(default_factory=dict)  # date → what we wrote
+    # What Outlook holds, as the last delta round saw it (normalized); None when unknown.
+    observed: dict[str, Any] | None = None
+    # Graph fields a PUT sent that Graph has not confirmed yet: written again whatever
+    # `written` says (a PUT that re-asserted a field Outlook had changed, then was held up).
+    reassert: tuple[str, ...] = ()
+    renew: bool = False  # make the event again (oneWay: an occurrence cancelled in Outlook)
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,9 @@ class Occurrences:
 
     mailbox: str
     changes: tuple[tuple[str, datetime, dict[str, Any]], ...]
+    # What to remember as written for a date, where that is not the patch: an occurrence put
+    # back (oneWay) is remembered as the booking's own exception, or not at all (None).
+    record: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,28 +197,41 @@ def desired_targets(
 
 
 def plan(
-    desired: Desired, use_organizer: bool, mailboxes: dict[tuple[str, str], Mailbox], stored: list[Stored]
+    desired: Desired,
+    use_organizer: bool,
+    mailboxes: dict[tuple[str, str], Mailbox],
+    stored: list[Stored],
+    *,
+    reassert: bool = False,
 ) -> list[Action]:
+    """`reassert`: the booking product's word (a PUT): Outlook must hold this version again —
+    fields changed in Outlook are written back (by `observed`), an event deleted there is
+    made again. Otherwise (a retry) only what the booking product changed is written."""
     wanted, actions = desired_targets(desired, use_organizer, mailboxes)
     have = {s.mailbox: s for s in stored if s.state != "deleted" or s.event_id}
     generations = {s.mailbox: s.generation for s in stored}
     value = property_value(desired.org, desired.appointment)
     for user_id, (box, role, event) in wanted.items():
         current = have.get(user_id)
+        if current is not None and current.state == "deleted_in_outlook" and not reassert:
+            continue  # Outlook's deletion stands until the booking product says otherwise
         series = "recurrence" in event
         was_series = current is not None and current.written.get("recurrence") is not None
-        if current is not None and current.event_id and current.role == role and series == was_series:
-            patch = {k: v for k, v in event.items() if not same(k, current.written.get(k), v)}
+        renew = current is not None and current.renew
+        if current is not None and current.event_id and current.role == role and series == was_series and not renew:
+            force = set(current.reassert) | (outlook_edits(current.observed, event) if reassert else set())
+            patch = {k: v for k, v in event.items() if k in force or not same(k, current.written.get(k), v)}
             if patch:
                 actions.append(Update(user_id, role, current.event_id, patch, event))
             else:
                 actions.append(Keep(user_id, role, current.event_id))
             # A new pattern or time makes Outlook drop the series' exceptions: write them again.
             fresh = bool({"recurrence", "start", "end"} & set(patch))
-            actions += _occurrences(desired, user_id, {} if fresh else current.occurrences)
+            actions += _occurrences(desired, user_id, {} if fresh else current.occurrences, event)
             continue
-        if current is not None and current.event_id and (current.role != role or series != was_series):
-            # Organizer meeting ↔ plain copy, series ↔ single: replace the event, don't mutate it.
+        if current is not None and current.event_id and (current.role != role or series != was_series or renew):
+            # Organizer meeting ↔ plain copy, series ↔ single, a series Outlook cut an
+            # occurrence from (oneWay): replace the event, don't mutate it.
             actions.append(Delete(user_id, current.role, current.event_id))
             generation = current.generation + 1
             maybe = False
@@ -226,6 +251,14 @@ def plan(
         if user_id not in wanted and (current.event_id or current.state == "pending"):
             actions.append(Delete(user_id, current.role, current.event_id))
     return actions
+
+
+def outlook_edits(observed: dict[str, Any] | None, event: dict[str, Any]) -> set[str]:
+    """The Graph fields of `event` that Outlook holds otherwise (`observed`, normalized)."""
+    if not observed:
+        return set()
+    want = written_content(event)
+    return {GRAPH_FIELDS[f] for f in FIELDS if f in observed and observed[f] != want[f] and GRAPH_FIELDS[f] in event}
 
 
 def occurrence_patch(desired: Desired, override: dict[str, Any]) -> dict[str, Any]:
@@ -248,15 +281,29 @@ def occurrence_patch(desired: Desired, override: dict[str, Any]) -> dict[str, An
     return patch
 
 
-def _occurrences(desired: Desired, mailbox: str, written: dict[str, dict[str, Any]]) -> list[Action]:
+def _occurrences(
+    desired: Desired, mailbox: str, written: dict[str, dict[str, Any]], event: dict[str, Any] | None = None
+) -> list[Action]:
     """The exceptions this target still needs (a meeting's go to the organizer's series only:
-    Exchange updates the attendees' and rooms' copies)."""
+    Exchange updates the attendees' and rooms' copies), and the occurrences to put back as
+    the series and the booking have them (`{"restore": True}` in `written`, oneWay)."""
     if desired.recurrence is None:
         return []
-    at = datetime.fromisoformat(desired.start).time()
-    changes = tuple(
-        (day, to_utc(datetime.combine(date.fromisoformat(day), at), desired.time_zone), patch)
-        for day, override in sorted(desired.occurrences.items())
-        if written.get(day) != (patch := occurrence_patch(desired, override))
-    )
-    return [Occurrences(mailbox, changes)] if changes else []
+    first = datetime.fromisoformat(desired.start)
+    length = datetime.fromisoformat(desired.end) - first
+    restore = {day for day, w in written.items() if w.get("restore")}
+    changes, record = [], {}
+    for day in sorted(set(desired.occurrences) | restore):
+        override = desired.occurrences.get(day)
+        own = occurrence_patch(desired, override) if override is not None else None
+        patch = own
+        if day in restore and not (override or {}).get("cancelled"):
+            start = datetime.combine(date.fromisoformat(day), first.time())
+            series = {"title": (event or {}).get("subject", desired.title), "body": desired.body or ""}
+            series["location"] = ((event or {}).get("location") or {}).get("displayName", desired.location or "")
+            series["start"], series["end"] = start.isoformat(), (start + length).isoformat()
+            patch, record[day] = occurrence_patch(desired, {**series, **(override or {})}), own
+        if patch is not None and written.get(day) != patch:
+            original = to_utc(datetime.combine(date.fromisoformat(day), first.time()), desired.time_zone)
+            changes.append((day, original, patch))
+    return [Occurrences(mailbox, tuple(changes), record)] if changes else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from shared.adapters.inbound_records import SeenEvent
 from shared.adapters.messages import AppointmentRetry
 from shared.adapters.records import Appointment, Org, Target
 from shared.core.errors import InvalidInput, NotFound
@@ -39,8 +40,11 @@ async def sync(
     *,
     retries: int | None = None,
     final: bool = False,
+    reassert: bool = False,
 ) -> dict[str, Any]:
-    """Gather, plan, apply; answers the target view. `final`: no further retry will come."""
+    """Gather, plan, apply; answers the target view. `final`: no further retry will come.
+    `reassert`: the booking product's word (a PUT, a bulk push): Outlook is made to hold
+    this version again, where Outlook changed or deleted our event (core.outbound.plan)."""
     with log_context(org=org.org, operation="push_appointment"):
         boxes = boxes if boxes is not None else await check_references(services, appt)
         targets = await stored_targets(services, org.org, appt.appointment)
@@ -50,12 +54,32 @@ async def sync(
             view = [target_view(t) for t in targets if t.state != "deleted"]
             return {**_head(appt, targets), "targets": view, "syncOff": True}
         stored = [
-            Stored(t.mailbox, t.role, t.event_id, t.written, t.state, t.generation, t.occurrences) for t in targets
+            Stored(
+                t.mailbox,
+                t.role,
+                t.event_id,
+                t.written,
+                t.state,
+                t.generation,
+                t.occurrences,
+                observed=await _observed(services, t) if reassert else None,
+                reassert=tuple(t.reassert),
+                renew=t.renew,
+            )
+            for t in targets
         ]
-        actions = plan(appt.desired(), org.config.use_organizer, boxes, stored)
+        actions = plan(appt.desired(), org.config.use_organizer, boxes, stored, reassert=reassert)
         by_mailbox = {t.mailbox: t for t in targets}  # the shell updates these (and adds new ones)
         results = await apply(services, org, appt.appointment, actions, by_mailbox, retries=retries, final=final)
         return {**_head(appt, list(by_mailbox.values())), "targets": results}
+
+
+async def _observed(services: Services, target: Target) -> dict[str, Any] | None:
+    """What Outlook holds of our event as the last delta round saw it (its snapshot)."""
+    if not target.event_id or target.state != "synced":
+        return None
+    seen = await services.store.get(SeenEvent, mailbox=target.mailbox, org=target.org, event_id=target.event_id)
+    return seen.content if seen is not None and seen.role == "ours" else None
 
 
 def pending(view: dict[str, Any]) -> bool:
@@ -63,10 +87,15 @@ def pending(view: dict[str, Any]) -> bool:
 
 
 async def sync_or_queue(
-    services: Services, org: Org, appt: Appointment, boxes: dict[tuple[str, str], Mailbox] | None
+    services: Services,
+    org: Org,
+    appt: Appointment,
+    boxes: dict[tuple[str, str], Mailbox] | None,
+    *,
+    reassert: bool = False,
 ) -> dict[str, Any]:
     """Sync now; what Graph held up is finished from the queue (nothing accepted is lost)."""
-    view = await sync(services, org, appt, boxes)
+    view = await sync(services, org, appt, boxes, reassert=reassert)
     if pending(view):
         await services.queues.send(AppointmentRetry(org.org, appt.appointment), delay_seconds=RETRY_DELAY_S)
     return view
@@ -79,7 +108,7 @@ async def put(services: Services, org_id: str, appointment_id: str, body: dict[s
     before = await services.store.get(Appointment, org=org_id, appointment=appointment_id)
     appt.occurrences = carried_exceptions(before, appt)
     await services.store.upsert(appt)
-    return await sync_or_queue(services, org, appt, boxes)
+    return await sync_or_queue(services, org, appt, boxes, reassert=True)
 
 
 async def delete(services: Services, org_id: str, appointment_id: str) -> dict[str, Any]:

@@ -109,7 +109,7 @@ async def run_chunk(services: Services, message: PushChunk, *, final: bool) -> b
                 await progress.record(appointment_id, "failed", {"code": "appointment_missing"})
                 return
             try:
-                result = await appointments.sync(services, org, appt, retries=4, final=final)
+                result = await appointments.sync(services, org, appt, retries=4, final=final, reassert=True)
             except InvalidInput as exc:  # a worker or resource deleted since the job was accepted
                 await progress.record(appointment_id, "failed", {"code": exc.code, "message": exc.message})
                 return

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.adapters.inbound_records import DeltaState, MeetingClaim, SeenEvent
-from shared.adapters.messages import AppointmentRetry
-from shared.adapters.records import EventRef, MailboxLink, Org, Target
+from shared.adapters.records import EventRef, MailboxLink, Org
 from shared.core import delta_window, inbound
 from shared.core.errors import (
     ConcurrencyConflict,
@@ -30,27 +29,16 @@ from shared.core.errors import (
 from shared.core.logcontext import log_context
 from shared.core.mapping import normalize
 from shared.core.org_settings import SyncMode
-from shared.service import feed, round_marks, webhooks
+from shared.service import feed, round_marks, snapshots, webhooks
 from shared.service.event_lookup import know, linked_people
 from shared.service.held_deletions import hold
 from shared.service.links import load_link, save_link_fields, update_link
 from shared.service.meeting_claims import hand_over
 from shared.service.ports import Services
+from shared.service.round_targets import mark_lost, note_responses, restore
 from shared.service.series_lookup import gather_series
 
 log = logging.getLogger("calsync.inbound")
-# A change's booking-side field → the Graph field we write it as.
-GRAPH_FIELDS = {
-    "title": "subject",
-    "start": "start",
-    "end": "end",
-    "isAllDay": "isAllDay",
-    "location": "location",
-    "body": "body",
-    "isPrivate": "sensitivity",
-}
-
-
 # An idle round keeps the stored deltaLink unless it is this old: a reused token reads the
 # same (empty) changes, and one refreshed hourly is far younger than Graph evicts them
 # (GRAPH-FACTS.md §2.4: lifetime depends on the delta token cache, older ones evicted).
@@ -146,6 +134,8 @@ async def _round(
             await save_link_fields(services, link, status="error", error_code=code, error_message=exc.message)
             return None
         items, new_link, fresh = delta.items, delta.link, delta.fresh
+        if state.staged and (items or fresh):
+            await snapshots.recover(services, mailbox, state.staged)  # before any snapshot is read
         seen, known, left_window, items = await _gather(services, org, mailbox, delta)
         items, series, series_known = await gather_series(services, org, mailbox, items, seen, fresh)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
@@ -181,15 +171,25 @@ async def _round(
             await store.insert(MeetingClaim(org=org_id, ical_uid=ical_uid, appointment=appointment, mailbox=mailbox))
         now = services.clock.now()
         stale = not state.etag or not state.last_sync_at or now - state.last_sync_at >= KEEP_DELTA_LINK
-        if items or fresh or result.changes or stale:
+        staged = snapshots.staged_rows(org_id, mailbox, snapshots.new_round(), result)
+        if items or fresh or result.changes or stale or staged:
             state.delta_link, state.last_sync_at, state.rounds = new_link, now, state.rounds + 1
             state.window_start, state.window_end = delta.start, delta.end
             state.owner_kind, state.owner_id = kind, owner
-            await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
+            if staged:
+                # Staged first, made valid by the commit: a crash after the commit loses none
+                # (shared.service.snapshots).
+                await snapshots.stage(services, staged)
+                state.staged = staged[0].round
+            try:
+                await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
+            except ConcurrencyConflict:
+                await snapshots.discard(services, staged)
+                raise
         # else idle (no items, no changes — a round can report changes without items, e.g. a
         # meeting another mailbox's round handed over): the stored deltaLink still reads from
         # where this one does, so it is kept and nothing is written but the link's stamp.
-        await _apply_snapshots(services, org_id, mailbox, result)
+        await snapshots.move(services, staged)
         synced_at = now
 
         def stamp(current: MailboxLink) -> None:
@@ -200,12 +200,12 @@ async def _round(
                 current.last_notification_at = notified_at
 
         await update_link(services, link, stamp, as_read=True)
-        if result.restore:
-            await _restore(services, org, mailbox, result.restore, result.restore_fields)
-        for appointment in result.lost:
-            await _mark_lost(services, org, mailbox, appointment)
+        if result.restore or result.restore_occurrences:
+            await restore(services, org, mailbox, result)
+        for appointment, event_id in result.lost:
+            await mark_lost(services, org, mailbox, appointment, event_id)
         for appointment, answers in result.responses.items():
-            await _note_responses(services, org, mailbox, appointment, answers)
+            await note_responses(services, org, mailbox, appointment, answers)
         if result.held:
             await hold(services, org, link, result.held)
         if result.changes:
@@ -326,84 +326,3 @@ async def _gather(
 
 def _occurrence(prior: inbound.Seen | None) -> bool:
     return prior is not None and bool(prior.content.get("series"))
-
-
-async def _note_responses(
-    services: Services, org: Org, mailbox: str, appointment: str, answers: dict[str, str]
-) -> None:
-    """Attendees' and rooms' answers to our meeting, on the organizer's target (so the
-    appointment shows "room declined")."""
-    for _ in range(3):
-        target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
-        if target is None or all(target.responses.get(a) == r for a, r in answers.items()):
-            return
-        target.responses = {**target.responses, **answers}
-        try:
-            # Conditional: the push side may be writing this target right now (an exception
-            # of its series, say), and its write must not be lost to ours.
-            await services.store.update(target)
-            return
-        except ConcurrencyConflict:
-            continue
-
-
-async def _mark_lost(services: Services, org: Org, mailbox: str, appointment: str) -> None:
-    """Our event is gone from this calendar without the appointment being deleted: the target
-    says so; the appointment's next sync creates it again (a new generation)."""
-    target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
-    if target is None or target.state != "synced":
-        return
-    if target.event_id:
-        await services.store.delete_key(EventRef, mailbox=mailbox, event_id=target.event_id)
-    target.state, target.event_id, target.change_key = "deleted_in_outlook", None, None
-    target.written, target.generation, target.updated_at = {}, target.generation + 1, services.clock.now()
-    await services.store.upsert(target)
-
-
-async def _restore(
-    services: Services,
-    org: Org,
-    mailbox: str,
-    restore: list[tuple[str, bool]],
-    fields: dict[str, tuple[str, ...]],
-) -> None:
-    """oneWay: put the booking's version back on our events changed or deleted in Outlook.
-    An edit is undone field by field, so what Outlook did not touch — the attendees and
-    their answers above all — is not sent again."""
-    for appointment, deleted in restore:
-        target = await services.store.get(Target, org=org.org, appointment=appointment, mailbox=mailbox)
-        if target is None or target.state in ("deleting", "deleted"):
-            continue
-        if deleted and target.event_id:
-            await services.store.delete_key(EventRef, mailbox=mailbox, event_id=target.event_id)
-            target.event_id, target.state, target.generation = None, "pending", target.generation + 1
-        changed = [GRAPH_FIELDS[f] for f in fields.get(appointment, ()) if f in GRAPH_FIELDS]
-        if deleted or not changed:
-            target.written = {}  # nothing of what we wrote is there: send everything again
-        else:
-            target.written = {k: v for k, v in target.written.items() if k not in changed}
-        await services.store.upsert(target)
-        await services.queues.send(AppointmentRetry(org.org, appointment))
-
-
-async def _apply_snapshots(services: Services, org_id: str, mailbox: str, result: inbound.Plan) -> None:
-    ops: list[Any] = [
-        (
-            "upsert",
-            SeenEvent(
-                mailbox=mailbox,
-                event_id=s.event_id,
-                org=org_id,
-                appointment=s.appointment,
-                role=s.role,
-                change_key=s.change_key,
-                content=s.content,
-            ),
-        )
-        for s in result.upsert
-    ]
-    if ops:
-        await services.store.submit(ops)
-    for event_id in set(result.forget) - {s.event_id for s in result.upsert}:
-        # One by one: a batch delete of a row that is already gone fails the whole batch.
-        await services.store.delete_key(SeenEvent, mailbox=mailbox, org=org_id, event_id=event_id)

@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.adapters.inbound_records import SeenEvent
 from shared.adapters.records import EventRef, IcalRef, Org, Target
-from shared.core.errors import GraphError, GraphNotFound, GraphRejected, GraphUnavailable
+from shared.core.errors import ConcurrencyConflict, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id, written_content
 from shared.core.outbound import Action, Create, Delete, Keep, Occurrences, Skip, Update
 from shared.service.ports import Services
@@ -27,6 +27,7 @@ log = logging.getLogger("calsync.push")
 # past its neighbours (ErrorOccurrenceCrossingBoundary), so a month covers daily to monthly.
 INSTANCE_SLACK = timedelta(days=35)
 EARLIER_WRITES = 3  # our writes before the last, kept per target for stale delta items
+SAVE_TRIES = 5
 
 
 def target_view(t: Target) -> dict[str, Any]:
@@ -128,8 +129,20 @@ class _Shell:
         return target
 
     async def save(self, target: Target) -> None:
+        """Conditional on the row as read: the inbound side may have written it meanwhile (an
+        attendee's or room's answer), and its write is kept, not overwritten."""
         target.updated_at = self.services.clock.now()
-        await self.services.store.upsert(target)
+        store = self.services.store
+        for _ in range(SAVE_TRIES):
+            try:
+                await (store.update(target) if target.etag else store.insert(target))
+                return
+            except ConcurrencyConflict:
+                fresh = await store.get(Target, org=target.org, appointment=target.appointment, mailbox=target.mailbox)
+                # The push owns the row but for the answers the delta rounds note.
+                target.responses = {**target.responses, **fresh.responses} if fresh is not None else target.responses
+                target.etag = fresh.etag if fresh is not None else None
+        raise ConcurrencyConflict(f"target {target.mailbox} of {target.appointment} kept changing")
 
     async def _found(self, mailbox: str) -> list[dict[str, Any]]:
         return await self.services.graph.find_events(
@@ -161,6 +174,7 @@ class _Shell:
         # What we are about to write: if Graph applies it and the answer is lost, the inbound
         # side must still know it for ours (not an Outlook edit).
         target.intended = {k: action.event[k] for k in COMPARED if k in action.event}
+        target.reassert = sorted(action.patch)  # a retry writes them again, whatever `written` says
         await self.save(target)
         try:
             event = await self.services.graph.update_event(
@@ -244,7 +258,10 @@ class _Shell:
                         change_key=event.get("changeKey"),
                     )
                 )
-            target.occurrences = {**target.occurrences, day: patch}
+            remembered = action.record.get(day, patch) if day in action.record else patch
+            target.occurrences = {k: v for k, v in target.occurrences.items() if k != day}
+            if remembered is not None:
+                target.occurrences[day] = remembered
             await self.save(target)
 
     async def _synced(self, target: Target, event: dict[str, Any], written: dict[str, Any]) -> None:
@@ -263,7 +280,7 @@ class _Shell:
         target.event_id, target.change_key = event["id"], event.get("changeKey")
         target.ical_uid = event.get("iCalUId")
         target.written = {k: written[k] for k in COMPARED if k in written}
-        target.intended = {}
+        target.intended, target.reassert, target.renew = {}, [], False
         target.state, target.error_code, target.error_message = "synced", None, None
         await self.services.store.upsert(
             EventRef(

@@ -178,3 +178,34 @@ async def test_an_outlook_move_back_to_a_time_we_wrote_before_is_reported(world:
     await round_of(world, "o1")
     [change] = await feed.read(world.store, "o1", 0, 100)
     assert (change.type, change.data["start"]) == ("updated", f"{DAY}T10:00:00Z")
+
+
+async def test_an_outlook_deletion_after_a_round_died_past_its_commit_is_reported(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The soak's lost deletions (seed 655214): an instance killed after a round committed its
+    `created` change and the new deltaLink, before it wrote the event's snapshot. The delta
+    never lists the event again, so its later `@removed` found nothing known and was dropped."""
+    users = await setup(world, "o1")
+    made = world.graph.outlook_create(
+        TENANT, users["ada@contoso.test"], {
+            "subject": "Own",
+            "start": {"dateTime": f"{DAY}T08:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": f"{DAY}T09:00:00", "timeZone": "UTC"},
+        },
+    )
+    real = feed.commit
+
+    async def commit_then_die(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(feed, "commit", real)
+        await real(*args, **kwargs)
+        raise RuntimeError("SIGKILL")  # the instance dies right after the commit
+
+    monkeypatch.setattr(feed, "commit", commit_then_die)
+    with pytest.raises(RuntimeError):
+        await round_of(world, "o1")
+    await round_of(world, "o1")  # the queue's retry, on another instance
+    assert await types(world, "o1") == ["created"]
+    world.graph.outlook_delete(TENANT, users["ada@contoso.test"], made["id"])
+    await round_of(world, "o1")
+    assert await types(world, "o1") == ["created", "deleted"]

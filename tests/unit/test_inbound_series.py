@@ -134,4 +134,4 @@ def test_a_restricted_workers_edits_to_our_series_follow_the_policies() -> None:
     ignore = SETTINGS.merged({"restrictedEdit": "ignore", "restrictedDelete": "ignore"})
     assert go(ignore, edit, seen).changes == []  # ignore: nothing is reported
     gone = go(ignore, Series("M", None, ()), seen)
-    assert gone.changes == [] and gone.lost == ["a1"]  # the target says deleted_in_outlook
+    assert gone.changes == [] and gone.lost == [("a1", "M")]  # the target says deleted_in_outlook

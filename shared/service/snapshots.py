@@ -1,0 +1,118 @@
+"""A round's snapshots (SeenEvent), written so that a crash cannot separate them from its commit.
+
+The changes and the new deltaLink commit in the feed's partition; the snapshots live in the
+mailbox's partition of another table, so the two cannot share a transaction. Written after
+the commit, a round killed in between left changes reported whose snapshots were never
+written: the delta never lists those events again, and a later deletion of one found
+nothing known and was dropped (the soak's lost deletions). Written before it, a round
+that then fails would hide its own changes from its retry.
+
+So a round stages them (StagedSnapshot rows under a fresh round id, invisible to readers),
+commits naming that id (DeltaState.staged), then moves them into SeenEvent. The next round
+of the mailbox that reads snapshots first finishes a move a dead instance left undone. Each
+staged row moves in one transaction with its own deletion, so a slow first mover cannot
+overwrite what a later round wrote after finishing the move for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from shared.adapters.inbound_records import STAGE, SeenEvent, StagedSnapshot
+from shared.core import inbound
+from shared.core.errors import ConcurrencyConflict, StoreError
+from shared.service.ports import Services
+
+log = logging.getLogger("calsync.inbound")
+PAIRS_PER_TRANSACTION = 50  # two operations each: ≤ 100
+
+
+def new_round() -> str:
+    return uuid.uuid4().hex
+
+
+def staged_rows(org_id: str, mailbox: str, round_id: str, result: inbound.Plan) -> list[StagedSnapshot]:
+    """What the plan writes (`upsert`) and drops (`forget`) as staged rows."""
+    rows = [
+        StagedSnapshot(
+            mailbox=mailbox,
+            round=round_id,
+            org=org_id,
+            event_id=s.event_id,
+            appointment=s.appointment,
+            role=s.role,
+            change_key=s.change_key,
+            content=s.content,
+        )
+        for s in {s.event_id: s for s in result.upsert}.values()  # the last word on each event
+    ]
+    kept = {r.event_id for r in rows}
+    rows += [
+        StagedSnapshot(mailbox=mailbox, round=round_id, org=org_id, event_id=e, forget=True)
+        for e in dict.fromkeys(result.forget)
+        if e not in kept
+    ]
+    return rows
+
+
+async def stage(services: Services, rows: list[StagedSnapshot]) -> None:
+    if rows:
+        await services.store.submit([("upsert", r) for r in rows])
+
+
+async def discard(services: Services, rows: list[StagedSnapshot]) -> None:
+    """A round that lost its commit: its staged rows never take effect; drop them (best effort)."""
+    for row in rows:
+        await services.store.delete_key(
+            StagedSnapshot, mailbox=row.mailbox, stage=STAGE, round=row.round, org=row.org, event_id=row.event_id
+        )
+
+
+async def recover(services: Services, mailbox: str, round_id: str) -> int:
+    """Finish moving a committed round's snapshots (a no-op when its round finished); how many moved."""
+    prefix = {"stage": STAGE, "round": round_id}
+    rows = [r async for r in services.store.query(StagedSnapshot, mailbox=mailbox, row_prefix=prefix)]
+    if rows:
+        log.warning("finishing %d snapshot(s) of a round that stopped after its commit", len(rows))
+        await move(services, rows)
+    return len(rows)
+
+
+async def move(services: Services, rows: list[StagedSnapshot]) -> None:
+    """Staged rows of a committed round → SeenEvent. A row another mover took already is skipped."""
+    for row in rows:
+        if row.forget:
+            # A deletion is the same whoever makes it, and may find the row gone already.
+            await services.store.delete_key(SeenEvent, mailbox=row.mailbox, org=row.org, event_id=row.event_id)
+    for start in range(0, len(rows), PAIRS_PER_TRANSACTION):
+        chunk = rows[start : start + PAIRS_PER_TRANSACTION]
+        try:
+            await services.store.submit([op for row in chunk for op in _pair(row)])
+        except (StoreError, ConcurrencyConflict):
+            # Another mover took some of them (its deletion of a staged row makes ours fail):
+            # one at a time, each of those failing alone.
+            for row in chunk:
+                try:
+                    await services.store.submit(_pair(row))
+                except (StoreError, ConcurrencyConflict):
+                    continue
+
+
+def _pair(row: StagedSnapshot) -> list[tuple[Any, Any]]:
+    ops: list[tuple[Any, Any]] = []
+    if not row.forget:
+        seen = SeenEvent(
+            mailbox=row.mailbox,
+            event_id=row.event_id,
+            org=row.org,
+            appointment=row.appointment,
+            role=row.role,
+            change_key=row.change_key,
+            content=row.content,
+        )
+        ops.append(("upsert", seen))
+    row.etag = None  # delete whatever is there: it fails only when the row is gone
+    ops.append(("delete", row))
+    return ops
