@@ -34,8 +34,12 @@ class Series:
 
 
 def occurrence_date(item: dict[str, Any], master: dict[str, Any] | None, fallback: str | None = None) -> str | None:
-    """The original date of an occurrence, in the series' time zone (YYYY-MM-DD)."""
+    """The original date of an occurrence, in the series' time zone (YYYY-MM-DD). delta sends a
+    plain occurrence bare, without `originalStart` (docs-contrib issues #34, #5602): one that
+    was never changed starts at its original time."""
     original = item.get("originalStart")
+    if not original and item.get("type") == "occurrence":
+        original = (item.get("start") or {}).get("dateTime")
     if not original:
         return fallback
     at = datetime.fromisoformat(str(original).replace("Z", "+00:00")[:19] + "+00:00")

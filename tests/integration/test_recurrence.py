@@ -230,3 +230,60 @@ def test_a_room_declining_our_series_is_one_responded(linked: OrgFixture, stack:
     ]
     [target] = stack.api.get(f"/orgs/{linked.id}/appointments/declined").json()["targets"]
     assert target["responses"][f"room0@{D}"] == "declined"
+
+
+def test_one_way_puts_an_edited_occurrence_back_and_makes_a_series_with_a_cancelled_one_again(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """#23 item 4: in oneWay an occurrence of our series edited or cancelled in Outlook was
+    neither reported nor undone."""
+    from tests.integration.conftest import eventually, now
+    from tests.integration.test_inbound import changes
+    from tests.integration.test_maintenance import reconcile
+
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"syncMode": "oneWay"})
+    since = now()
+    series = weekly(count=4, attendees=[], resources=[], timeZone="UTC")
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/weekly", json=series).json()
+    ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    stack.notified_round(linked, "w-ada", since)
+    second, third = MONDAY + timedelta(weeks=1), MONDAY + timedelta(weeks=2)
+
+    def shown(day: date) -> list[tuple[str, str]]:
+        found = view(stack, linked, "ada")
+        return [(e["subject"], e["start"]["dateTime"][:16]) for e in found if e["start"]["dateTime"][:10] == str(day)]
+
+    with graph(stack, linked) as g:
+        def instance(day: date) -> dict[str, Any]:
+            found = g.get(
+                f"/users/{ada}/events/{master}/instances",
+                params={"startDateTime": f"{day}T00:00:00Z", "endDateTime": f"{day}T23:59:00Z"},
+            ).json()["value"]
+            return found[0]
+
+        edited = now()
+        moved = {
+            "subject": "Moved in Outlook",
+            "start": {"dateTime": f"{second}T14:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": f"{second}T15:00:00", "timeZone": "UTC"},
+        }
+        r = g.patch(f"/users/{ada}/events/{instance(second)['id']}", json=moved)
+        assert r.status_code == 200, r.text
+        stack.notified_round(linked, "w-ada", edited)
+        # The occurrence is put back as the series has it, once.
+        eventually(lambda: shown(second) == [("Team meeting", f"{second}T09:00")], what="occurrence restored")
+
+        cancelled = now()
+        assert g.delete(f"/users/{ada}/events/{instance(third)['id']}").status_code == 204
+        stack.notified_round(linked, "w-ada", cancelled)
+        # Graph cannot bring one occurrence back: the series is made again, whole.
+        eventually(lambda: shown(third) == [("Team meeting", f"{third}T09:00")], what="series made again")
+    assert len(masters(stack, linked, "ada")) == 1
+    assert len(view(stack, linked, "ada")) == 4
+    settled = now()
+    reconcile(stack, linked)  # one more round of the calendar: what was put back is no news
+    stack.wait_for_round(linked, "w-ada", settled)
+    assert [(c["type"], c["data"]) for c in changes(stack, linked)] == [
+        ("restored", {"deleted": False, "changed": ["title", "start", "end"], "occurrence": str(second)}),
+        ("restored", {"deleted": True, "changed": [], "occurrence": str(third)}),
+    ]

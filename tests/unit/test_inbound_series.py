@@ -135,3 +135,39 @@ def test_a_restricted_workers_edits_to_our_series_follow_the_policies() -> None:
     assert go(ignore, edit, seen).changes == []  # ignore: nothing is reported
     gone = go(ignore, Series("M", None, ()), seen)
     assert gone.changes == [] and gone.lost == [("a1", "M")]  # the target says deleted_in_outlook
+
+
+ONE_WAY = SETTINGS.merged({"syncMode": "oneWay"})
+
+
+def one_way(series: Series, seen: dict[str, Seen]) -> Plan:
+    ours = Known(ours="a1")
+    return plan(BOX, [], {}, seen, ONE_WAY, full_round=False, people={}, series=(series,), series_known={"M": ours})
+
+
+def test_one_way_puts_back_an_occurrence_of_our_series_edited_or_cancelled_in_outlook() -> None:
+    seen = remember(one_way(Series("M", master(), (occurrence(1), occurrence(8))), {}))
+    moved = {**occurrence(8, "o2", type="exception"), "start": {"dateTime": "2026-12-08T15:00:00", "timeZone": "UTC"}}
+    result = one_way(Series("M", master("m2"), (moved, {"id": "M-1", "@removed": {}})), seen)
+    assert [(c.type, c.data) for c in result.changes] == [
+        ("restored", {"deleted": False, "changed": ["start"], "occurrence": "2026-12-08"}),
+        ("restored", {"deleted": True, "changed": [], "occurrence": "2026-12-01"}),
+    ]
+    assert result.restore_occurrences == {"a1": {"2026-12-08": False, "2026-12-01": True}}
+    assert result.restore == []  # the series itself was not changed in Outlook
+
+    # Our write putting the occurrence back as the series has it is no news.
+    back = occurrence(8, "o3", type="exception")
+    assert one_way(Series("M", master("m3"), (back,)), remember(result, seen)).changes == []
+    # In twoWay, the same move back is an Outlook change like any other.
+    two_way = run(Series("M", master("m3"), (back,)), remember(result, seen), Known(ours="a1"))
+    assert [c.type for c in two_way.changes] == ["occurrence_updated"]
+
+
+def test_a_plain_occurrence_delta_sent_bare_is_named_when_it_is_cancelled_later() -> None:
+    """delta sends a plain occurrence without `originalStart` (docs-contrib #34, #5602): its
+    snapshot had no date, and its later cancellation in Outlook was dropped unreported."""
+    bare = {k: v for k, v in occurrence(15).items() if k not in ("originalStart", "subject")}
+    seen = remember(run(Series("M", master(), (occurrence(1), bare)), {}, Known(ours="a1")))
+    cancelled = run(Series("M", master("m2"), ({"id": "M-15", "@removed": {}},)), seen, Known(ours="a1"))
+    assert [(c.type, c.data) for c in cancelled.changes] == [("occurrence_deleted", {"occurrence": "2026-12-15"})]
