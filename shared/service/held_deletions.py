@@ -35,8 +35,12 @@ async def hold(services: Services, org: Org, link: MailboxLink, held: list[NewCh
         ]
     )
 
+    # Counted, not added: a round retried after holding them holds the same rows again.
+    rows = {"owner_kind": link.KIND, "owner_id": link.owner_id}
+    count = len([h async for h in services.store.query(HeldDeletion, org=org.org, row_prefix=rows)])
+
     def attend(current: MailboxLink) -> None:
-        current.held_deletions += len(held)
+        current.held_deletions = count
         current.attention = (
             f"{current.held_deletions} deletions in Outlook held by the mass-deletion guard; confirm them with "
             f"POST …/{link.KIND}s/{link.owner_id}/confirm-deletions"

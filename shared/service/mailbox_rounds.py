@@ -134,8 +134,11 @@ async def _round(
             await save_link_fields(services, link, status="error", error_code=code, error_message=exc.message)
             return None
         items, new_link, fresh = delta.items, delta.link, delta.fresh
-        if state.staged and (items or fresh):
-            await snapshots.recover(services, mailbox, state.staged)  # before any snapshot is read
+        if state.staged and (rest := await snapshots.leftover(services, mailbox, state.staged)):
+            # The round that committed it stopped short: finish its work before reading snapshots.
+            done, nudge = snapshots.effects(rest)
+            await _after_commit(services, org, mailbox, done, nudge)
+            await snapshots.move(services, rest)
         seen, known, left_window, items = await _gather(services, org, mailbox, delta)
         items, series, series_known = await gather_series(services, org, mailbox, items, seen, fresh)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
@@ -181,6 +184,8 @@ async def _round(
                 # (shared.service.snapshots).
                 await snapshots.stage(services, staged)
                 state.staged = staged[0].round
+            if result.held:
+                await hold(services, org, link, result.held)  # idempotent: a retried round holds the same
             try:
                 await feed.commit(store, org_id, result.changes, state)  # ConcurrencyConflict → retried
             except ConcurrencyConflict:
@@ -189,7 +194,6 @@ async def _round(
         # else idle (no items, no changes — a round can report changes without items, e.g. a
         # meeting another mailbox's round handed over): the stored deltaLink still reads from
         # where this one does, so it is kept and nothing is written but the link's stamp.
-        await snapshots.move(services, staged)
         synced_at = now
 
         def stamp(current: MailboxLink) -> None:
@@ -200,19 +204,25 @@ async def _round(
                 current.last_notification_at = notified_at
 
         await update_link(services, link, stamp, as_read=True)
-        if result.restore or result.restore_occurrences:
-            await restore(services, org, mailbox, result)
-        for appointment, event_id in result.lost:
-            await mark_lost(services, org, mailbox, appointment, event_id)
-        for appointment, answers in result.responses.items():
-            await note_responses(services, org, mailbox, appointment, answers)
-        if result.held:
-            await hold(services, org, link, result.held)
-        if result.changes:
-            await webhooks.nudge(services, org)
+        await _after_commit(services, org, mailbox, result, bool(result.changes))
+        await snapshots.move(services, staged)
+        if staged:
+            snapshots.finished(mailbox, staged[0].round)
         if result.changes:
             log.info("%d change(s) from %d item(s)", len(result.changes), len(items))
         return RoundResult(len(result.changes), len(result.held), len(items), fresh)
+
+
+async def _after_commit(services: Services, org: Org, mailbox: str, result: inbound.Plan, nudge: bool) -> None:
+    """A committed round's writes elsewhere (staged with its snapshots, so a crash loses none)."""
+    if result.restore or result.restore_occurrences:
+        await restore(services, org, mailbox, result)
+    for appointment, event_id in result.lost:
+        await mark_lost(services, org, mailbox, appointment, event_id)
+    for appointment, answers in result.responses.items():
+        await note_responses(services, org, mailbox, appointment, answers)
+    if nudge:
+        await webhooks.nudge(services, org)
 
 
 @dataclass

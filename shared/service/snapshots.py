@@ -9,9 +9,13 @@ that then fails would hide its own changes from its retry.
 
 So a round stages them (StagedSnapshot rows under a fresh round id, invisible to readers),
 commits naming that id (DeltaState.staged), then moves them into SeenEvent. The next round
-of the mailbox that reads snapshots first finishes a move a dead instance left undone. Each
-staged row moves in one transaction with its own deletion, so a slow first mover cannot
-overwrite what a later round wrote after finishing the move for it.
+of the mailbox first finishes a move a dead instance left undone. Each staged row moves in
+one transaction with its own deletion, so a slow first mover cannot overwrite what a later
+round wrote after finishing the move for it.
+
+The round's other writes after its commit — oneWay's restores, targets whose event Outlook
+deleted, attendees' answers, the webhook nudge — are staged the same way, one row per
+appointment (`effects`), and carried out again by the round that finishes the move.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from shared.service.ports import Services
 
 log = logging.getLogger("calsync.inbound")
 PAIRS_PER_TRANSACTION = 50  # two operations each: ≤ 100
+# No Graph event id starts with a control character: a row of effects, never a snapshot.
+EFFECTS = "\x01effects:"
+FINISHED_KEPT = 10_000
+_finished: set[tuple[str, str]] = set()  # (mailbox, round) whose staged rows this process saw moved
 
 
 def new_round() -> str:
@@ -34,7 +42,7 @@ def new_round() -> str:
 
 
 def staged_rows(org_id: str, mailbox: str, round_id: str, result: inbound.Plan) -> list[StagedSnapshot]:
-    """What the plan writes (`upsert`) and drops (`forget`) as staged rows."""
+    """What the plan writes (`upsert`), drops (`forget`) and does after its commit, as staged rows."""
     rows = [
         StagedSnapshot(
             mailbox=mailbox,
@@ -54,7 +62,47 @@ def staged_rows(org_id: str, mailbox: str, round_id: str, result: inbound.Plan) 
         for e in dict.fromkeys(result.forget)
         if e not in kept
     ]
+    rows += [
+        StagedSnapshot(mailbox=mailbox, round=round_id, org=org_id, event_id=EFFECTS + a, role="effects", content=e)
+        for a, e in _effects(result).items()
+    ]
     return rows
+
+
+def _effects(result: inbound.Plan) -> dict[str, dict[str, Any]]:
+    """The plan's work after the commit, per appointment ("" for the webhook nudge)."""
+    out: dict[str, dict[str, Any]] = {}
+    for appointment, deleted in result.restore:
+        out.setdefault(appointment, {})["restore"] = deleted
+        out[appointment]["fields"] = list(result.restore_fields.get(appointment, ()))
+    for appointment, days in result.restore_occurrences.items():
+        out.setdefault(appointment, {})["occurrences"] = days
+    for appointment, event_id in result.lost:
+        out.setdefault(appointment, {}).setdefault("lost", []).append(event_id)
+    for appointment, answers in result.responses.items():
+        out.setdefault(appointment, {})["responses"] = answers
+    if result.changes:
+        out[""] = {"nudge": True}
+    return out
+
+
+def effects(rows: list[StagedSnapshot]) -> tuple[inbound.Plan, bool]:
+    """The staged work after a commit, as the part of a plan that says it; and whether to nudge."""
+    plan, nudge = inbound.Plan(), False
+    for row in rows:
+        if row.role != "effects":
+            continue
+        appointment, effect = row.event_id[len(EFFECTS) :], row.content
+        nudge = nudge or bool(effect.get("nudge"))
+        if "restore" in effect:
+            plan.restore.append((appointment, effect["restore"]))
+            plan.restore_fields[appointment] = tuple(effect.get("fields") or ())
+        if "occurrences" in effect:
+            plan.restore_occurrences[appointment] = effect["occurrences"]
+        plan.lost += [(appointment, e) for e in effect.get("lost", ())]
+        if "responses" in effect:
+            plan.responses[appointment] = effect["responses"]
+    return plan, nudge
 
 
 async def stage(services: Services, rows: list[StagedSnapshot]) -> None:
@@ -70,14 +118,24 @@ async def discard(services: Services, rows: list[StagedSnapshot]) -> None:
         )
 
 
-async def recover(services: Services, mailbox: str, round_id: str) -> int:
-    """Finish moving a committed round's snapshots (a no-op when its round finished); how many moved."""
+async def leftover(services: Services, mailbox: str, round_id: str) -> list[StagedSnapshot]:
+    """The staged rows a committed round left (none when it finished: the usual case)."""
+    if (mailbox, round_id) in _finished:
+        return []
     prefix = {"stage": STAGE, "round": round_id}
     rows = [r async for r in services.store.query(StagedSnapshot, mailbox=mailbox, row_prefix=prefix)]
     if rows:
-        log.warning("finishing %d snapshot(s) of a round that stopped after its commit", len(rows))
-        await move(services, rows)
-    return len(rows)
+        log.warning("finishing %d staged row(s) of a round that stopped after its commit", len(rows))
+    else:
+        finished(mailbox, round_id)
+    return rows
+
+
+def finished(mailbox: str, round_id: str) -> None:
+    """This process knows the round's staged rows are all moved: no need to look again."""
+    if len(_finished) >= FINISHED_KEPT:
+        _finished.clear()
+    _finished.add((mailbox, round_id))
 
 
 async def move(services: Services, rows: list[StagedSnapshot]) -> None:
@@ -102,7 +160,7 @@ async def move(services: Services, rows: list[StagedSnapshot]) -> None:
 
 def _pair(row: StagedSnapshot) -> list[tuple[Any, Any]]:
     ops: list[tuple[Any, Any]] = []
-    if not row.forget:
+    if not row.forget and row.role != "effects":
         seen = SeenEvent(
             mailbox=row.mailbox,
             event_id=row.event_id,

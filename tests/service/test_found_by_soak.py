@@ -209,3 +209,33 @@ async def test_an_outlook_deletion_after_a_round_died_past_its_commit_is_reporte
     world.graph.outlook_delete(TENANT, users["ada@contoso.test"], made["id"])
     await round_of(world, "o1")
     assert await types(world, "o1") == ["created", "deleted"]
+
+
+async def test_a_one_way_restore_is_not_lost_when_the_round_dies_after_its_commit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same shape as the lost deletions: `restored` was committed, the instance died
+    before sending the restore, and Outlook kept the edit."""
+    from shared.service import orgs
+
+    users = await setup(world, "o1")
+    await orgs.update_settings(world.svc, "o1", {"syncMode": "oneWay"})
+    [target] = (await appointments.put(world.svc, "o1", "a1", body()))["targets"]
+    await round_of(world, "o1")
+    world.graph.outlook_update(TENANT, users["ada@contoso.test"], target["eventId"], {"subject": "Mine now"})
+    real = feed.commit
+
+    async def commit_then_die(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(feed, "commit", real)
+        await real(*args, **kwargs)
+        raise RuntimeError("SIGKILL")
+
+    monkeypatch.setattr(feed, "commit", commit_then_die)
+    with pytest.raises(RuntimeError):
+        await round_of(world, "o1")
+    await round_of(world, "o1")  # the next round of the mailbox finishes what the dead one committed
+    while world.queues.take("appointment-sync"):
+        assert await appointments.retry(world.svc, "o1", "a1", final=False)
+    [event] = world.graph.events(TENANT, users["ada@contoso.test"])
+    assert event["subject"] == "Consult"
+    assert await types(world, "o1") == ["restored"]
