@@ -124,6 +124,11 @@ class Feed(SoakState):
         if self.match(org, c):
             return
         dup = [e for e in self.closed if e.org == org.id and e.matches(c)]
+        late = [e for e in dup if e.missed and not e.late]
+        if late:  # already failed as missing at a quiescence: it came after all
+            late[0].late = True
+            self.fail("feed_late", f"{what} reported after the quiescence that missed it", **ctx)
+            return
         if dup and any(self.killed_since(e.made) for e in dup):
             self.stats["duplicate changes after a crash"] += 1
             return

@@ -71,6 +71,7 @@ class Invariants(SoakState):
         self.poll_feeds()
         for e in list(self.open):
             self.fail(e.missing, f"never reported: {e.desc} (expected {e.types} {e.want} in {e.org})")
+            e.missed = True  # if it comes later after all: `feed_late`, not a duplicate
             self.open.remove(e)
             self.closed.append(e)
             if not e.op.finished:

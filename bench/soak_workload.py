@@ -179,6 +179,8 @@ class Workload(SoakState):
         if (org.id, appt.id, day) in self.oneway_occ:
             return False  # what Outlook holds there is out of the model (oneway_occurrence)
         if what == "cancel":
+            if len(live) < 2:
+                return False  # the last one: the booking product deletes the appointment instead
             return self.cancel_occurrence(org, appt, day, "occurrence cancel")
         own = dict(appt.occ.get(day, {}))
         if what == "move":

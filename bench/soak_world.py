@@ -281,6 +281,8 @@ class Expect:
     op: Any = None  # the Op it belongs to
     task: str | None = None  # a task_* change: the task it must name
     missing: str = "feed_missing"  # the failure kind when it never comes
+    missed: bool = False  # failed as missing at a quiescence
+    late: bool = False  # …and reported later after all
 
     def matches(self, change: dict[str, Any]) -> bool:
         if change.get("type") not in self.types or change.get("mailbox") != self.mailbox:
