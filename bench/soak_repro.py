@@ -379,6 +379,39 @@ class Repro:
         print(f"    feed: {[(c['type'], c['task']) for c in changes] or 'nothing'}; task t1 {state}")
         return not any(c["type"] == "task_deleted" and c["task"] == "t1" for c in changes)
 
+    def todo_lost_create_answer(self) -> bool:
+        """To Do makes our task but its answer is lost (500 after applying it); the list exists."""
+        _, ids, g = self.world({"tl": False})
+        self.link("tl", "workers", "ada", f"ada@{DOMAIN}")
+        assert self.s.api.put("/orgs/tl/tasks/t0", json={"worker": "ada", "title": "First"}).status_code == 200
+        rule = {"method": "POST", "pattern": "/users/{id}/todo/lists/{id}/tasks", "status": 500, "afterApply": True}
+        self.faults(failNext=[{**rule, "count": 1}])
+        view = self.s.api.put("/orgs/tl/tasks/t1", json={"worker": "ada", "title": "Call back"})
+        self.settle(["tl"])
+        found = g.get(f"/users/{ids[f'ada@{DOMAIN}']}/todo/lists/{view.json()['listId']}/tasks").json()["value"]
+        print(f"    PUT → {view.status_code} {view.json()['state']}; To Do holds {[t['title'] for t in found]}")
+        return len(found) != 2
+
+    def series_declined(self) -> bool:
+        """An attendee declines our series (org-a style: a meeting in the organizer's calendar)."""
+        _, ids, g = self.world({"sd": True})
+        self.link("sd", "workers", "ada", f"ada@{DOMAIN}")
+        self.link("sd", "workers", "bob", f"bob@{DOMAIN}")
+        self.series("sd", attendees=["bob"])
+        self.settle(["sd"])
+        bob = ids[f"bob@{DOMAIN}"]
+        ical = g.get(f"/users/{ids[f'ada@{DOMAIN}']}/calendar/events/{self.target('sd')}").json()["iCalUId"]
+        [copy] = g.get(f"/users/{bob}/calendar/events", params={"$filter": f"iCalUId eq '{ical}'"}).json()["value"]
+        r = g.post(f"/users/{bob}/calendar/events/{copy['id']}/decline", json={"sendResponse": True})
+        assert r.status_code == 202, r.text
+        self.settle(["sd"])
+        answers = [c for c in self.feed("sd") if c["type"] == "responded" and c.get("worker") == "bob"]
+        print(f"    bob's answers in the feed: {[c['data'] for c in answers] or 'nothing'}")
+        return not any(c["data"].get("response") == "declined" for c in answers)
+
+    def target(self, org: str) -> str:
+        return self.s.api.get(f"/orgs/{org}/appointments/s").json()["targets"][0]["eventId"]
+
 
 SCENARIOS = (
     "shared_mailbox_deletion",
@@ -392,6 +425,8 @@ SCENARIOS = (
     "series_edit_before_first_round",
     "occurrence_deleted",
     "todo_deleted_unseen",
+    "todo_lost_create_answer",
+    "series_declined",
 )
 
 
