@@ -24,6 +24,7 @@ from bench.soak_world import utc, zulu
 from bench.stack import ClusterStack, cluster
 
 DOMAIN = "bench.test"
+SHOWN = ("occurrence", "title", "changed", "location", "start")
 
 
 class Repro:
@@ -89,7 +90,7 @@ class Repro:
     def show(changes: list[dict[str, Any]]) -> str:
         return "; ".join(
             f"{c['type']} {c['appointment']} ({c.get('worker') or c.get('resource')}) "
-            f"{ {k: v for k, v in (c.get('data') or {}).items() if k in ('title', 'changed', 'location', 'start')} }"
+            f"{ {k: v for k, v in (c.get('data') or {}).items() if k in SHOWN} }"
             for c in changes
         )
 
@@ -272,6 +273,145 @@ class Repro:
         print(f"    feed: {self.show(changes) or 'nothing'}; target {targets} (the event: GET → {gone})")
         return not any(c["type"] == "deleted" for c in changes)
 
+    # -- found by the extended soak (series, tasks) ---------------------------------------------
+    def series(self, org: str, count: int = 4, **extra: Any) -> tuple[dict[str, Any], str]:
+        """A daily series of `count` for ada (copies mode): its body and its first date."""
+        start, end = self.slot(5)
+        body = {
+            "title": "Standup",
+            "start": start,
+            "end": end,
+            "timeZone": "UTC",
+            "organizer": "ada",
+            "recurrence": {
+                "pattern": {"type": "daily", "interval": 1},
+                "range": {"type": "numbered", "numberOfOccurrences": count},
+            },
+            **extra,
+        }
+        r = self.s.api.put(f"/orgs/{org}/appointments/s", json=body)
+        assert r.status_code == 200, r.text
+        return body, start[:10]
+
+    def instances(self, g: httpx.Client, mailbox: str, master: str) -> list[dict[str, Any]]:
+        start, _ = self.slot(3)
+        end, _ = self.slot(12)
+        params = {"startDateTime": start, "endDateTime": end}
+        return g.get(f"/users/{mailbox}/calendar/events/{master}/instances", params=params).json()["value"]
+
+    def series_retitle_echo(self) -> bool:
+        """calsync retitles (then re-times) its own series: its occurrences come back as changes."""
+        self.world({"se": False})
+        self.link("se", "workers", "ada", f"ada@{DOMAIN}")
+        body, first = self.series("se")
+        second = (datetime.fromisoformat(first) + timedelta(days=1)).date().isoformat()
+        r = self.s.api.put(f"/orgs/se/appointments/s/occurrences/{second}", json={"title": "Standup (late)"})
+        assert r.status_code == 200, r.text
+        self.settle(["se"])
+        before = len(self.feed("se"))
+        assert self.s.api.put("/orgs/se/appointments/s", json={**body, "title": "Daily"}).status_code == 200
+        self.settle(["se"])
+        later = utc(body["start"]) + timedelta(minutes=30)
+        retimed = {**body, "title": "Daily", "start": zulu(later), "end": zulu(later + timedelta(hours=1))}
+        assert self.s.api.put("/orgs/se/appointments/s", json=retimed).status_code == 200
+        self.settle(["se"])
+        changes = self.feed("se")[before:]
+        print(f"    feed after our own retitle and re-time: {self.show(changes) or 'nothing'}")
+        return bool(changes)
+
+    def series_edit_before_first_round(self) -> bool:
+        """A person retitles our new series before calsync's first round has seen it."""
+        _, ids, g = self.world({"sf": False})
+        self.link("sf", "workers", "ada", f"ada@{DOMAIN}")
+        self.settle(["sf"])
+        self.faults(deliverNotifications=False)
+        self.series("sf")
+        master = self.s.api.get("/orgs/sf/appointments/s").json()["targets"][0]["eventId"]
+        r = g.patch(f"/users/{ids[f'ada@{DOMAIN}']}/calendar/events/{master}", json={"subject": "Standup (moved room)"})
+        assert r.status_code == 200, r.text
+        self.faults(deliverNotifications=True)
+        self.settle(["sf"])
+        self.settle(["sf"])
+        changes = self.feed("sf")
+        print(f"    feed: {self.show(changes) or 'nothing'}")
+        return not any(c["type"] == "updated" for c in changes)
+
+    def occurrence_deleted(self) -> bool:
+        """A person deletes one occurrence of our series: after a round saw it, and right
+        after calsync re-timed the series (before a round saw the new occurrences)."""
+        _, ids, g = self.world({"so": False})
+        ada = ids[f"ada@{DOMAIN}"]
+        self.link("so", "workers", "ada", f"ada@{DOMAIN}")
+        body, _ = self.series("so")
+        master = self.s.api.get("/orgs/so/appointments/s").json()["targets"][0]["eventId"]
+        self.settle(["so"])
+        found = self.instances(g, ada, master)
+        assert g.delete(f"/users/{ada}/calendar/events/{found[1]['id']}").status_code == 204
+        self.settle(["so"])
+        seen = [c for c in self.feed("so") if c["type"] == "occurrence_deleted"]
+        print(f"    a seen occurrence deleted: {self.show(seen) or 'nothing'}")
+        self.faults(deliverNotifications=False)
+        later = utc(body["start"]) + timedelta(minutes=30)
+        retimed = {**body, "start": zulu(later), "end": zulu(later + timedelta(hours=1))}
+        assert self.s.api.put("/orgs/so/appointments/s", json=retimed).status_code == 200
+        found = self.instances(g, ada, master)
+        assert g.delete(f"/users/{ada}/calendar/events/{found[2]['id']}").status_code == 204
+        self.faults(deliverNotifications=True)
+        self.settle(["so"])
+        self.settle(["so"])
+        after = [c for c in self.feed("so") if c["type"] == "occurrence_deleted"][len(seen) :]
+        print(f"    deleted right after our re-time: {self.show(after) or 'nothing'}")
+        return len(seen) != 1 or not after
+
+    def todo_deleted_unseen(self) -> bool:
+        """A worker deletes our task in To Do before calsync's next read of the list."""
+        _, ids, g = self.world({"tt": False})
+        self.link("tt", "workers", "ada", f"ada@{DOMAIN}")
+        assert self.s.api.put("/orgs/tt/tasks/t0", json={"worker": "ada", "title": "First"}).status_code == 200
+        self.settle(["tt"])  # the reconcile reads the list once: its delta token
+        view = self.s.api.put("/orgs/tt/tasks/t1", json={"worker": "ada", "title": "Call back"}).json()
+        path = f"/users/{ids[f'ada@{DOMAIN}']}/todo/lists/{view['listId']}/tasks/{view['todoTaskId']}"
+        assert g.delete(path).status_code == 204
+        self.settle(["tt"])
+        self.settle(["tt"])
+        changes = self.s.api.get("/orgs/tt/changes").json()["changes"]
+        state = self.s.api.get("/orgs/tt/tasks/t1").json()["state"]
+        print(f"    feed: {[(c['type'], c['task']) for c in changes] or 'nothing'}; task t1 {state}")
+        return not any(c["type"] == "task_deleted" and c["task"] == "t1" for c in changes)
+
+    def todo_lost_create_answer(self) -> bool:
+        """To Do makes our task but its answer is lost (500 after applying it); the list exists."""
+        _, ids, g = self.world({"tl": False})
+        self.link("tl", "workers", "ada", f"ada@{DOMAIN}")
+        assert self.s.api.put("/orgs/tl/tasks/t0", json={"worker": "ada", "title": "First"}).status_code == 200
+        rule = {"method": "POST", "pattern": "/users/{id}/todo/lists/{id}/tasks", "status": 500, "afterApply": True}
+        self.faults(failNext=[{**rule, "count": 1}])
+        view = self.s.api.put("/orgs/tl/tasks/t1", json={"worker": "ada", "title": "Call back"})
+        self.settle(["tl"])
+        found = g.get(f"/users/{ids[f'ada@{DOMAIN}']}/todo/lists/{view.json()['listId']}/tasks").json()["value"]
+        print(f"    PUT → {view.status_code} {view.json()['state']}; To Do holds {[t['title'] for t in found]}")
+        return len(found) != 2
+
+    def series_declined(self) -> bool:
+        """An attendee declines our series (org-a style: a meeting in the organizer's calendar)."""
+        _, ids, g = self.world({"sd": True})
+        self.link("sd", "workers", "ada", f"ada@{DOMAIN}")
+        self.link("sd", "workers", "bob", f"bob@{DOMAIN}")
+        self.series("sd", attendees=["bob"])
+        self.settle(["sd"])
+        bob = ids[f"bob@{DOMAIN}"]
+        ical = g.get(f"/users/{ids[f'ada@{DOMAIN}']}/calendar/events/{self.target('sd')}").json()["iCalUId"]
+        [copy] = g.get(f"/users/{bob}/calendar/events", params={"$filter": f"iCalUId eq '{ical}'"}).json()["value"]
+        r = g.post(f"/users/{bob}/calendar/events/{copy['id']}/decline", json={"sendResponse": True})
+        assert r.status_code == 202, r.text
+        self.settle(["sd"])
+        answers = [c for c in self.feed("sd") if c["type"] == "responded" and c.get("worker") == "bob"]
+        print(f"    bob's answers in the feed: {[c['data'] for c in answers] or 'nothing'}")
+        return not any(c["data"].get("response") == "declined" for c in answers)
+
+    def target(self, org: str) -> str:
+        return self.s.api.get(f"/orgs/{org}/appointments/s").json()["targets"][0]["eventId"]
+
 
 SCENARIOS = (
     "shared_mailbox_deletion",
@@ -281,6 +421,12 @@ SCENARIOS = (
     "quick_second_write",
     "organizer_leaves",
     "deletion_unseen_then_expired",
+    "series_retitle_echo",
+    "series_edit_before_first_round",
+    "occurrence_deleted",
+    "todo_deleted_unseen",
+    "todo_lost_create_answer",
+    "series_declined",
 )
 
 

@@ -1,5 +1,6 @@
-"""The soak test's reference: what the booking product asked for, what people did in Outlook,
-and what calsync should therefore show (bench/soak.py drives it; nothing here does I/O).
+"""The soak test's reference: what the booking product asked for (appointments, series and
+their exceptions, tasks), what people did in Outlook and To Do, and what calsync should
+therefore show (bench/soak.py and its mixins drive it; nothing here does I/O).
 
 Written from docs/api.md, not from the app's code: the expected targets of an appointment,
 the feed changes an Outlook action must produce, and which changes are explained at all.
@@ -10,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 # docs/api.md: every event calsync writes carries this extended property = "{org}/{appointment}".
 PROPERTY_ID = "String {8f7a3c1e-2b4d-4e6f-9a0b-c1d2e3f4a5b6} Name calsyncAppointment"
@@ -54,9 +56,14 @@ class Appt:
     busy: str | None = None  # what holds it: an Outlook action awaiting its report, a booking write…
     pending: bool = False  # answered 202: targets still pending
     put_once: bool = False
+    online: bool = False  # "onlineMeeting": true (never turned off again: Outlook keeps it)
+    recurrence: dict[str, Any] | None = None  # Graph's patternedRecurrence: daily or weekly, numbered
+    # The booking's exceptions by original date (YYYY-MM-DD in `tz`): {"cancelled": True}, or
+    # what it changed of that occurrence: "start"/"end" (aware UTC datetimes), "title".
+    occ: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "title": self.title,
             "start": zulu(self.start),
             "end": zulu(self.end),
@@ -68,6 +75,74 @@ class Appt:
             "guests": self.guests,
             "resources": self.resources,
         }
+        if self.online:
+            out["onlineMeeting"] = True
+        if self.recurrence:
+            out["recurrence"] = self.recurrence
+        return out
+
+    def series(self) -> dict[str, tuple[datetime, datetime]]:
+        """docs/api.md "Recurring appointments": original date → the plain occurrence's
+        (start, end); each keeps the wall-clock time in `tz`."""
+        if not self.recurrence:
+            return {}
+        tz = ZoneInfo(self.tz)
+        first = self.start.astimezone(tz)
+        pattern, count = self.recurrence["pattern"], self.recurrence["range"]["numberOfOccurrences"]
+        step = pattern["interval"] * (7 if pattern["type"] == "weekly" else 1)
+        out = {}
+        for i in range(count):
+            day = first.date() + timedelta(days=step * i)
+            start = datetime.combine(day, first.time(), tz).astimezone(UTC)
+            out[day.isoformat()] = (start, start + (self.end - self.start))
+        return out
+
+    def occurrences(self) -> dict[str, dict[str, Any]]:
+        """What the booking wants of each live occurrence: original date → start, end, title
+        (None: the series' own)."""
+        out = {}
+        for day, (start, end) in self.series().items():
+            own = self.occ.get(day, {})
+            if own.get("cancelled"):
+                continue
+            out[day] = {"start": own.get("start", start), "end": own.get("end", end), "title": own.get("title")}
+        return out
+
+    def local(self, at: datetime) -> str:
+        """A wall-clock time in the appointment's zone, as the occurrence routes take it."""
+        return at.astimezone(ZoneInfo(self.tz)).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def occurrence_day(self, original_start: str) -> str:
+        """An instance's `originalStart` (UTC) → its original date in `tz`."""
+        return utc(original_start).astimezone(ZoneInfo(self.tz)).date().isoformat()
+
+
+@dataclass
+class Task:
+    """docs/api.md "Tasks (Microsoft To Do)": one booking task, pushed to a worker's To Do."""
+
+    org: str
+    id: str
+    worker: str
+    title: str
+    importance: str = "normal"
+    status: str = "notStarted"
+    due: str | None = None  # YYYY-MM-DD
+    deleted: bool = False
+    busy: str | None = None
+    pending: bool = False
+    put_once: bool = False
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "worker": self.worker,
+            "title": self.title,
+            "importance": self.importance,
+            "status": self.status,
+        }
+        if self.due:
+            out["dueDate"] = self.due
+        return out
 
 
 @dataclass
@@ -81,6 +156,7 @@ class OrgModel:
     room_names: dict[str, str] = field(default_factory=dict)
     linked: set[tuple[str, str]] = field(default_factory=set)  # (kind, id)
     appts: dict[str, Appt] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
     cursor: str | None = None
     feed: list[dict[str, Any]] = field(default_factory=list)
     modes: list[tuple[datetime, str]] = field(default_factory=list)
@@ -203,9 +279,15 @@ class Expect:
     changed: frozenset[str] | None = None  # data.changed must lie within this
     done: bool = False
     op: Any = None  # the Op it belongs to
+    task: str | None = None  # a task_* change: the task it must name
+    missing: str = "feed_missing"  # the failure kind when it never comes
+    missed: bool = False  # failed as missing at a quiescence
+    late: bool = False  # …and reported later after all
 
     def matches(self, change: dict[str, Any]) -> bool:
         if change.get("type") not in self.types or change.get("mailbox") != self.mailbox:
+            return False
+        if self.task is not None and change.get("task") != self.task:
             return False
         if self.event_id is not None and change.get("eventId") != self.event_id:
             return False
