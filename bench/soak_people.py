@@ -378,8 +378,10 @@ class People(SoakState):
         op = Op(f"outlook create {subject!r} in {box.upn}")
         expects = []
         for org, who in self.orgs_linking(box.id):
-            ev.known_by.add(org.id)
             if org.mode == TWO_WAY:
+                # oneWay neither reports nor remembers an event made in Outlook (docs/api.md):
+                # only a twoWay org knows of it, and hears of its deletion later.
+                ev.known_by.add(org.id)
                 expects.append(
                     Expect(
                         org.id, ("created",), box.id, ev.id, None, {"title": subject}, op.desc, time.monotonic(), who
@@ -420,7 +422,8 @@ class People(SoakState):
         for org, who in self.orgs_linking(ev.mailbox):
             if org.mode == TWO_WAY and (not delete or org.id in ev.known_by):
                 expects.append(Expect(org.id, types, ev.mailbox, ev.id, None, want, desc, time.monotonic(), who))
-            ev.known_by.add(org.id)
+            if org.mode == TWO_WAY:
+                ev.known_by.add(org.id)
         ev.busy = bool(expects)
 
         def release() -> None:

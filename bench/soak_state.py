@@ -288,8 +288,8 @@ class SoakState:
         box = self.boxes[upn]
         org.ever_linked.add(box.id)
         for ev in self.oevents.values():
-            if ev.mailbox == box.id and not ev.deleted:
-                ev.known_by.add(org.id)
+            if ev.mailbox == box.id and not ev.deleted and org.mode == TWO_WAY:
+                ev.known_by.add(org.id)  # its first round reports it (oneWay: neither reports nor remembers)
         return True
 
     def unlink(self, org: OrgModel, kind: str, ident: str) -> None:

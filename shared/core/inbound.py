@@ -349,7 +349,7 @@ def _plan_series(
         return
     role = role or "ours"
     master_changed = prior is None or prior.change_key != one.master.get("changeKey")
-    if master_changed and prior is not None:
+    if master_changed and (prior is not None or role == "ours"):  # ours: compared with what we wrote
         bases = list(k.bases) + ([prior.content] if role == "created" else [])
         changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
         if role == "created" and content.get("recurrence") != prior.content.get("recurrence"):
@@ -368,7 +368,9 @@ def _plan_series(
         _answers(out, box, appointment, one.master_id, content, prior.content if prior else {}, people)
     keep(one.master_id, one.master.get("changeKey"), content, appointment, role)
     as_series = role == "ours" and settings.sync_mode is SyncMode.ONE_WAY
-    changes, kept, forget = occurrence_changes(one, mine, change, first_sight=prior is None, as_series=as_series)
+    # Our series is known from its first round on: what Outlook changed before it is news too.
+    first = prior is None and role != "ours"
+    changes, kept, forget = occurrence_changes(one, mine, change, first_sight=first, as_series=as_series)
     out.changes += edited(changes)
     out.forget += forget
     for event_id, change_key, c in kept:

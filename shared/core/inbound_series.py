@@ -89,14 +89,17 @@ def occurrence_changes(
     changes: list[NewChange] = []
     keep: list[tuple[str, str | None, dict[str, Any]]] = []
     forget: list[str] = []
+    # A re-timed series lists each occurrence under a new id and the old ids as removed: an
+    # occurrence whose date is still there was moved with its series, not cancelled.
+    live = {occurrence_date(i, series.master) for i in series.items if not _gone(i)}
     for item in series.items:
         event_id = item["id"]
         prior = prior_of.get(event_id)
         day = occurrence_date(item, series.master, prior.content.get("occurrence") if prior else None)
-        if "@removed" in item or item.get("isCancelled"):
+        if _gone(item):
             forget.append(event_id)
             wanted = series.overrides.get(day or "", {})
-            if day and not wanted.get("cancelled") and not first_sight:
+            if day and day not in live and not wanted.get("cancelled") and not first_sight:
                 changes.append(change("occurrence_deleted", event_id, {"occurrence": day}))
             continue
         content = {
@@ -108,10 +111,13 @@ def occurrence_changes(
         if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
             continue
         keep.append((event_id, item.get("changeKey"), content))
-        if first_sight or (prior is None and item.get("type") != "exception"):
-            continue  # a plain occurrence seen for the first time is what the series says
-        before = prior.content if prior is not None else {}
-        changed = [f for f in FIELDS if before and content[f] != before.get(f)] if before else list(FIELDS)
+        if first_sight or item.get("type") != "exception":
+            # A plain occurrence is what its series says: a change of it is the series'
+            # (reported, or known for our own write, at the master).
+            continue
+        # A new exception is compared with the occurrence as its series had it.
+        before = prior.content if prior is not None else _as_series(item, series.master)
+        changed = [f for f in FIELDS if f in before and content[f] != before[f]] if before else list(FIELDS)
         wanted = series.overrides.get(day or "", {})
         if as_series:
             wanted = {**_as_series(item, series.master), **wanted}
@@ -141,3 +147,8 @@ def _as_series(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str,
 def _instant(value: Any) -> datetime:
     """A UTC time as Graph writes it (`…Z`, fractions, or none) → an aware datetime."""
     return datetime.fromisoformat(str(value).replace("Z", "")[:19] + "+00:00")
+
+
+def _gone(item: dict[str, Any]) -> bool:
+    return "@removed" in item or bool(item.get("isCancelled"))
+

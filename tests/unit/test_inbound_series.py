@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.core.inbound import Known, Mailbox, Plan, Seen, plan
 from shared.core.inbound_series import Series, occurrence_date
+from shared.core.mapping import normalize
 from shared.core.org_settings import OrgSettings
 from tests.unit.test_inbound import BOX, SETTINGS, item
 
@@ -69,14 +70,19 @@ def test_a_series_made_in_outlook_is_one_created_with_its_recurrence_and_excepti
 
 def test_later_an_edited_occurrence_and_a_cancelled_one_are_one_change_each() -> None:
     seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}))
-    edited = run(Series("M", master(), (occurrence(8, "o2", subject="Moved"), {"id": "M-1", "@removed": {}})), seen)
+    edited = run(
+        Series("M", master(), (occurrence(8, "o2", subject="Moved", type="exception"), {"id": "M-1", "@removed": {}})),
+        seen,
+    )
     assert [(c.type, c.data["occurrence"]) for c in edited.changes] == [
         ("occurrence_updated", "2026-12-08"),
         ("occurrence_deleted", "2026-12-01"),
     ]
     assert edited.changes[0].data["changed"] == ["title"]
     # The same again is nothing new.
-    again = run(Series("M", master(), (occurrence(8, "o2", subject="Moved"),)), remember(edited, seen))
+    again = run(
+        Series("M", master(), (occurrence(8, "o2", subject="Moved", type="exception"),)), remember(edited, seen)
+    )
     assert again.changes == []
 
 
@@ -171,3 +177,39 @@ def test_a_plain_occurrence_delta_sent_bare_is_named_when_it_is_cancelled_later(
     seen = remember(run(Series("M", master(), (occurrence(1), bare)), {}, Known(ours="a1")))
     cancelled = run(Series("M", master("m2"), ({"id": "M-15", "@removed": {}},)), seen, Known(ours="a1"))
     assert [(c.type, c.data) for c in cancelled.changes] == [("occurrence_deleted", {"occurrence": "2026-12-15"})]
+
+
+def test_our_own_retitle_or_re_time_of_a_series_is_no_occurrence_change() -> None:
+    """The soak's series echoes: every occurrence came back as `occurrence_updated` (with no
+    date), and a re-time's removed old occurrence ids as `occurrence_deleted`."""
+    ours = Known(ours="a1", bases=(normalize(master("m2", subject="Cut (new)")),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    bare = [{k: v for k, v in occurrence(d, "o2").items() if k not in ("originalStart", "subject")} for d in (1, 8)]
+    retitled = run(Series("M", master("m2", subject="Cut (new)"), tuple(bare)), seen, ours)
+    assert retitled.changes == []
+    later = [{**occurrence(d, "o3"), "id": f"M-{d}-late"} for d in (1, 8)]
+    for one in later:
+        one["originalStart"] = one["originalStart"].replace("T10", "T12")
+    re_timed = run(
+        Series("M", master("m3"), (*later, {"id": "M-1", "@removed": {}}, {"id": "M-8", "@removed": {}})), seen, ours
+    )
+    assert [c.type for c in re_timed.changes if c.type.startswith("occurrence")] == []
+
+
+def test_a_new_exception_names_only_what_outlook_changed() -> None:
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}))
+    moved = occurrence(8, "o2", type="exception", subject="Cut (later)")
+    [change] = run(Series("M", master(), ({**moved, "id": "M-8x"},)), seen).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["title"])
+
+
+def test_our_series_edited_in_outlook_before_its_first_round_is_reported() -> None:
+    """A person edited our series (and one occurrence) before any round had seen it: the
+    first round took it all as the baseline and nothing was ever reported."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    edited = occurrence(8, "o2", type="exception", subject="Moved")
+    result = run(Series("M", master("m2", subject="Renamed"), (occurrence(1), edited)), {}, ours)
+    assert sorted((c.type, c.data.get("changed")) for c in result.changes) == [
+        ("occurrence_updated", ["title"]),
+        ("updated", ["title"]),
+    ]
