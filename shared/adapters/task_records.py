@@ -83,6 +83,9 @@ class TaskRef(Entity):
     todo_id: str
     org: str
     task: str
+    # A list's delta has listed it (our create coming back). Until then a round that does not
+    # find it looks it up: delta says nothing of a task made and deleted between two reads.
+    seen: bool = True
 
 
 @dataclass(kw_only=True)

@@ -12,6 +12,7 @@ feed transaction, then the task records. A round that loses the feed race change
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 from shared.adapters.messages import TaskRound
 from shared.adapters.records import Org, WorkerLink
@@ -20,7 +21,7 @@ from shared.core.changes import NewChange
 from shared.core.errors import ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
 from shared.core.logcontext import log_context
 from shared.core.org_settings import SyncMode
-from shared.core.tasks import TaskChange, completed_at, heard
+from shared.core.tasks import TaskChange, completed_at, external_id, heard
 from shared.service import feed, webhooks
 from shared.service.ports import Services
 
@@ -80,6 +81,7 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             change = heard(task.written, task.todo_etag, item)
             if change is not None:
                 heard_now.append((task, change, item))
+        heard_now += await _unseen_deletions(services, org, record, items)
         changes = [
             NewChange(
                 change.type,
@@ -100,10 +102,43 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             return 0
         for task, change, item in heard_now:
             await _adopt(services, task, change, item)
+        listed = {str(i.get("id")) for i in items if "@removed" not in i}
+        async for ref in _unseen(services, record.mailbox, org_id):
+            if ref.todo_id in listed:
+                ref.seen = True
+                await store.upsert(ref)
         if changes:
             await webhooks.nudge(services, org)
             log.info("%d task change(s) from %d item(s)", len(changes), len(items))
         return len(changes)
+
+
+def _unseen(services: Services, mailbox: str, org_id: str) -> AsyncIterator[TaskRef]:
+    """Our tasks in the mailbox's To Do that no list delta has listed yet (rows from before
+    `seen` have no such property, and count as seen)."""
+    refs = services.store.query(TaskRef, mailbox=mailbox, filter="seen eq @seen", parameters={"seen": False})
+    return (ref async for ref in refs if ref.org == org_id)
+
+
+async def _unseen_deletions(
+    services: Services, org: Org, record: TaskList, items: list[dict]
+) -> list[tuple[Task, TaskChange, dict]]:
+    """Tasks we made that the worker deleted before any read of the list listed them: delta
+    names only what it had listed, so they are looked for (by our linkedResource) instead."""
+    listed = {str(i.get("id")) for i in items}
+    out: list[tuple[Task, TaskChange, dict]] = []
+    async for ref in _unseen(services, record.mailbox, org.org):
+        if ref.todo_id in listed:
+            continue
+        task = await services.store.get(Task, org=org.org, task=ref.task)
+        if task is None or task.todo_id != ref.todo_id or task.list_id != record.list_id:
+            continue
+        found = await services.graph.find_todo_tasks(
+            org.m365_tenant_id, record.mailbox, record.list_id or "", external_id(org.org, task.task)
+        )
+        if not any(f.get("id") == ref.todo_id for f in found):
+            out.append((task, TaskChange("task_deleted", {}, ()), {}))
+    return out
 
 
 def _data(change: TaskChange, item: dict) -> dict:

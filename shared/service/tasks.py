@@ -316,7 +316,7 @@ class _Apply:
                 answer = await graph.create_todo_task(self.tenant, action.mailbox, list_id, body, retries=self.retries)
         task.mailbox, task.list_id = action.mailbox, list_id
         await self.services.store.upsert(
-            TaskRef(mailbox=action.mailbox, todo_id=answer["id"], org=task.org, task=task.task)
+            TaskRef(mailbox=action.mailbox, todo_id=answer["id"], org=task.org, task=task.task, seen=False)
         )
         await self._synced(answer)
 

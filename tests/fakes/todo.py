@@ -28,6 +28,7 @@ class _List:
     seq: int = 0
     changed: dict[str, int] = field(default_factory=dict)  # task id → seq of its last change
     removed: dict[str, int] = field(default_factory=dict)
+    created: dict[str, int] = field(default_factory=dict)  # task id → seq of its creation
 
 
 def _now() -> str:
@@ -76,6 +77,7 @@ class FakeTodo:
     def _touch_task(self, lst: _List, task: dict[str, Any]) -> None:
         lst.seq += 1
         lst.changed[task["id"]] = lst.seq
+        lst.created.setdefault(task["id"], lst.seq)
         task["lastModifiedDateTime"] = _now()
         task["@odata.etag"] = 'W/"' + base64.b64encode(self._ids.randbytes(12)).decode() + '"'
 
@@ -209,7 +211,13 @@ class FakeTodo:
                 raise DeltaTokenExpired("syncStateNotFound", graph_status=410, graph_code="syncStateNotFound")
         items: list[dict] = [_render(t) for t in lst.tasks.values() if lst.changed.get(t["id"], 0) > since]
         if since:
-            items += [{"id": i, "@removed": {"reason": "deleted"}} for i, s in lst.removed.items() if s > since]
+            # Only what the token had listed: a task made and deleted since is not named at all
+            # (as the emulator: delta-query-overview.md names removals of what the client has).
+            items += [
+                {"id": i, "@removed": {"reason": "deleted"}}
+                for i, s in lst.removed.items()
+                if s > since and lst.created.get(i, 0) <= since
+            ]
         base = "https://graph.fake.test/v1.0"
         return items, f"{base}/users/{mailbox_id}/todo/lists/{list_id}/tasks/delta?$deltatoken={lst.seq}"
 

@@ -260,3 +260,18 @@ async def test_a_failed_list_lookup_gives_the_claim_back_so_the_next_push_goes_a
     assert (await tasks.put(world.svc, "o1", "t1", BODY))["error"]["code"] == "graph_unavailable"
     assert await world.store.get(TaskList, org="o1", worker="w-ada", name="Bookings") is None
     assert (await tasks.put(world.svc, "o1", "t1", BODY))["state"] == "synced"  # not task_list_pending
+
+
+async def test_a_task_deleted_in_todo_before_any_read_of_the_list_listed_it_is_reported(world: World) -> None:
+    """The soak's todo_deleted_unseen: delta names only removals of what it had listed, so a
+    task made and deleted between two reads of the list was never reported."""
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    await tasks.put(world.svc, "o1", "t0", {**BODY, "title": "First"})
+    assert await _round(world) == 0  # the list's delta token
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    world.graph.todo_delete(TENANT, uid, await _list_id(world), pushed["todoTaskId"])
+    assert await _round(world) == 1
+    assert [(c.type, c.task) for c in await feed.read(world.store, "o1", 0, 10)] == [("task_deleted", "t1")]
+    assert await _round(world) == 0  # once
+    assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "deleted_in_todo"
