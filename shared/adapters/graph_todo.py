@@ -36,14 +36,19 @@ class TodoCalls(GraphTransport):
     async def create_todo_list(self, tenant_id: str, mailbox_id: str, name: str) -> dict[str, Any]:
         builder = self._lists(tenant_id, mailbox_id)
         info = with_body(builder.to_get_request_information(), Method.POST, {"displayName": name})
-        return await self.send(tenant_id, info, mailbox=mailbox_id)
+        # Not resent by the SDK either (see create_todo_task): a lost answer would make two lists.
+        return await self.send(tenant_id, info, retries=0, mailbox=mailbox_id)
 
     async def create_todo_task(
         self, tenant_id: str, mailbox_id: str, list_id: str, task: dict[str, Any], *, retries: int | None = None
     ) -> dict[str, Any]:
+        # Never resent by the SDK's retry handler: a 503/504 may come after To Do made it, and
+        # a task (unlike an event's transactionId) carries nothing Graph de-duplicates by. A
+        # failure is the caller's to retry, after looking the task up by its linkedResource
+        # (`retries` is the port's; for a create it is always none).
         builder = self._tasks(tenant_id, mailbox_id, list_id)
         info = with_body(builder.to_get_request_information(), Method.POST, task)
-        return await self.send(tenant_id, info, retries=retries, mailbox=mailbox_id)
+        return await self.send(tenant_id, info, retries=0, mailbox=mailbox_id)
 
     async def update_todo_task(
         self,

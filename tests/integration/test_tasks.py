@@ -114,3 +114,16 @@ def test_an_online_appointment_carries_a_teams_join_url_into_the_view_and_the_fe
     ).json()
     assert later["joinUrl"] and later["joinUrl"] != join
     assert later["targets"][0]["eventId"] == plain.json()["targets"][0]["eventId"]
+
+
+def test_a_task_create_whose_answer_is_lost_is_one_todo_task(linked: OrgFixture, stack: Stack) -> None:
+    """The soak's two To Do tasks for one task: To Do made it and answered 504, the SDK's
+    retry handler sent the POST again (a task has no transactionId to de-duplicate it)."""
+    ada = linked.users[f"ada@{D}"]
+    assert stack.api.put(f"/orgs/{linked.id}/tasks/t0", json={**TASK, "title": "First"}).status_code == 200
+    lost = {"method": "POST", "pattern": "/users/{id}/todo/lists/{id}/tasks", "status": 504, "afterApply": True}
+    stack.graph.post("/_emulator/faults", json={"failNext": [{**lost, "retryAfter": 0}]})
+    r = stack.api.put(f"/orgs/{linked.id}/tasks/t1", json=TASK)
+    assert r.status_code in (200, 202), r.text
+    eventually(lambda: stack.api.get(f"/orgs/{linked.id}/tasks/t1").json()["state"] == "synced", what="synced")
+    assert sorted(t["title"] for t in todo_tasks(stack, linked, ada)) == ["Call Mrs. Jones back", "First"]
