@@ -229,6 +229,7 @@ class Target(Entity):
     # Outlook edit): a retry writes them too; cleared when Graph confirms the write.
     reassert: list[str] = field(default_factory=list)
     renew: bool = False  # make the event again (oneWay: Outlook cancelled one of its occurrences)
+    writes: int = 0  # writes of ours Graph confirmed (the inbound side orders its snapshots by it)
     generation: int = 0
     attempts: int = 0
     error_code: str | None = None

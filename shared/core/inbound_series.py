@@ -152,3 +152,19 @@ def _instant(value: Any) -> datetime:
 def _gone(item: dict[str, Any]) -> bool:
     return "@removed" in item or bool(item.get("isCancelled"))
 
+
+def plain_occurrences(series: Series, before: dict[str, Any] | None) -> list[str] | None:
+    """The ids of the series' plain occurrences delta has listed (kept on the master's
+    snapshot), after this round; None while unknown (a snapshot from before they were kept,
+    and not a first sight, which lists every occurrence in the window)."""
+    known = before.get("plain") if before is not None else []
+    if known is None:
+        return None
+    plain = set(known)
+    for item in series.items:
+        if item.get("type") == "occurrence" and not _gone(item):
+            plain.add(item["id"])
+        else:
+            plain.discard(item["id"])
+    return sorted(plain)
+

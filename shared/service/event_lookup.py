@@ -102,4 +102,5 @@ async def know(
         or not appt.push
         or (target is not None and target.state in ("deleting", "deleted"))
     )
-    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring, earlier=earlier)
+    writes = target.writes if target is not None else None
+    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring, earlier=earlier, writes=writes)

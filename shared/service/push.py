@@ -281,6 +281,7 @@ class _Shell:
         target.ical_uid = event.get("iCalUId")
         target.written = {k: written[k] for k in COMPARED if k in written}
         target.intended, target.reassert, target.renew = {}, [], False
+        target.writes += 1
         target.state, target.error_code, target.error_message = "synced", None, None
         await self.services.store.upsert(
             EventRef(

@@ -60,8 +60,10 @@ async def gather_series(
             if removal and await services.graph.get_event(tenant, mailbox, item["id"]) is not None:
                 continue
             confirmed.append(item)
-        k = await know(services, org, mailbox, master_id, master, people, users)
         prior = seen.get(master_id)
+        # Our series whose index we dropped: our own deletion, unless the target still names it.
+        before = prior.appointment if prior is not None and prior.role == "ours" else None
+        k = await know(services, org, mailbox, master_id, master, people, users, before)
         ical = prior.content.get("iCalUId") if prior is not None and master is None else None
         if ical:  # the series is gone: whether this calendar's copy is the one that reports it
             claim = await services.store.get(MeetingClaim, org=org.org, kind="meeting", ical_uid=ical)

@@ -213,3 +213,21 @@ def test_our_series_edited_in_outlook_before_its_first_round_is_reported() -> No
         ("occurrence_updated", ["title"]),
         ("updated", ["title"]),
     ]
+
+
+def test_an_outlook_edit_reported_once_is_not_reported_again_when_our_later_writes_touch_the_series() -> None:
+    """The soak's duplicate `updated`: a person retitled our series (reported); the booking
+    product had not applied it when it moved one occurrence, which gave the master a new
+    changeKey, and the same retitle was reported again."""
+    wrote = Known(ours="a1", bases=(normalize(master()),), writes=1)
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, wrote))
+    renamed = run(Series("M", master("m2", subject="Renamed"), ()), seen, wrote)
+    assert [(c.type, c.data["changed"]) for c in renamed.changes] == [("updated", ["title"])]
+    seen = remember(renamed, seen)
+    # Our occurrence write: the master's changeKey moves, its fields do not.
+    assert run(Series("M", master("m3", subject="Renamed"), ()), seen, wrote).changes == []
+    # Had we written the series since the round saw it, the same title is a new edit.
+    rewritten = Known(ours="a1", bases=(normalize(master()),), writes=2)
+    assert [c.type for c in run(Series("M", master("m3", subject="Renamed"), ()), seen, rewritten).changes] == [
+        "updated"
+    ]
