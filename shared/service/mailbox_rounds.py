@@ -140,7 +140,7 @@ async def _round(
             await _after_commit(services, org, mailbox, done, nudge)
             await snapshots.move(services, rest)
         seen, known, left_window, items = await _gather(services, org, mailbox, delta)
-        items, series, series_known = await gather_series(services, org, mailbox, items, seen, fresh)
+        items, series, series_known = await gather_series(services, org, mailbox, items, seen, fresh, state.blind)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
         mapped = None
@@ -179,6 +179,8 @@ async def _round(
             state.delta_link, state.last_sync_at, state.rounds = new_link, now, state.rounds + 1
             state.window_start, state.window_end = delta.start, delta.end
             state.owner_kind, state.owner_id = kind, owner
+            blind = set(state.blind) | {m for m, b in result.blind.items() if b}
+            state.blind = sorted(blind - {m for m, b in result.blind.items() if not b})
             if staged:
                 # Staged first, made valid by the commit: a crash after the commit loses none
                 # (shared.service.snapshots).

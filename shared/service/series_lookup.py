@@ -22,9 +22,11 @@ async def gather_series(
     items: list[dict[str, Any]],
     seen: dict[str, inbound.Seen],
     fresh: bool,
+    blind: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[Series, ...], dict[str, inbound.Known]]:
     """Split the round: (single events, series, what we know of each series' master). The
-    masters' snapshots are added to `seen`."""
+    masters' snapshots are added to `seen`. `blind`: masters whose edits no delta item shows
+    (every occurrence an exception): read each, and take it in when it changed."""
     groups: dict[str, list[dict[str, Any]]] = {}
     singles: list[dict[str, Any]] = []
     for item in items:
@@ -40,6 +42,9 @@ async def gather_series(
         for event_id, prior in seen.items():
             if "recurrence" in prior.content and event_id not in groups:
                 groups[event_id] = []
+    for master_id in blind or ():
+        if master_id not in groups and await _changed(services, org, mailbox, master_id):
+            groups[master_id] = []
     if not groups:
         return singles, (), {}
     tenant = org.m365_tenant_id
@@ -73,6 +78,13 @@ async def gather_series(
         overrides = await _ours(services, org, k.ours) if k.ours else {}
         series.append(Series(master_id, master, tuple(confirmed), overrides))
     return singles, tuple(series), known
+
+
+async def _changed(services: Services, org: Org, mailbox: str, master_id: str) -> bool:
+    """Whether a master changed (or went) since its snapshot."""
+    row = await services.store.get(SeenEvent, mailbox=mailbox, org=org.org, event_id=master_id)
+    master = await services.graph.get_event(org.m365_tenant_id, mailbox, master_id)
+    return row is None or master is None or master.get("changeKey") != row.change_key
 
 
 async def _ours(services: Services, org: Org, appointment: str) -> dict[str, dict[str, Any]]:

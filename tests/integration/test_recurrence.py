@@ -287,3 +287,34 @@ def test_one_way_puts_an_edited_occurrence_back_and_makes_a_series_with_a_cancel
         ("restored", {"deleted": False, "changed": ["title", "start", "end"], "occurrence": str(second)}),
         ("restored", {"deleted": True, "changed": [], "occurrence": str(third)}),
     ]
+
+
+def test_an_outlook_edit_of_our_series_whose_occurrences_are_all_exceptions_is_reported(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """The soak's unreported series edits: once every occurrence is an exception, an edit of
+    the master alone changes no occurrence, so delta lists nothing; rounds read such masters."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+
+    since = now()
+    series = weekly(count=2, attendees=[], resources=[], timeZone="UTC")
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/pair", json=series).json()
+    ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    stack.notified_round(linked, "w-ada", since)
+    with graph(stack, linked) as g:
+        for day in (MONDAY, MONDAY + timedelta(weeks=1)):
+            [one] = g.get(
+                f"/users/{ada}/events/{master}/instances",
+                params={"startDateTime": f"{day}T00:00:00Z", "endDateTime": f"{day}T23:59:00Z"},
+            ).json()["value"]
+            edited = now()
+            assert g.patch(f"/users/{ada}/events/{one['id']}", json={"subject": f"On {day}"}).status_code == 200
+            stack.notified_round(linked, "w-ada", edited)
+        renamed = now()
+        r = g.patch(f"/users/{ada}/events/{master}", json={"location": {"displayName": "Room 7"}})
+        assert r.status_code == 200, r.text
+        stack.notified_round(linked, "w-ada", renamed)
+    feed = changes(stack, linked)
+    assert [c["type"] for c in feed] == ["occurrence_updated", "occurrence_updated", "updated"]
+    assert feed[-1]["data"]["changed"] == ["location"] and feed[-1]["data"]["location"] == "Room 7"
