@@ -162,6 +162,7 @@ def plan_series(
     # Our series is known from its first round on: what Outlook changed before it is news too.
     first = prior is None and role != "ours"
     changes, kept, forget = occurrence_changes(one, mine, change, first_sight=first, as_series=as_series)
+    changes += [change("occurrence_deleted", one.master_id, {"occurrence": day}) for day in one.missing]
     out.changes += edited(changes)
     out.forget += forget
     for event_id, change_key, c in kept:

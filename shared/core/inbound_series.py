@@ -31,6 +31,9 @@ class Series:
     items: tuple[dict[str, Any], ...]  # the round's occurrences and exceptions of it (and removals)
     # Ours: what the booking product wants per original date (normalized fields), for echoes.
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Ours, at its first round: dates the booking's pattern has in the window that Outlook no
+    # longer does (cancelled in Outlook before any round saw the series).
+    missing: tuple[str, ...] = ()
 
 
 def occurrence_date(item: dict[str, Any], master: dict[str, Any] | None, fallback: str | None = None) -> str | None:
@@ -121,8 +124,8 @@ def occurrence_changes(
         wanted = series.overrides.get(day or "", {})
         if as_series:
             wanted = {**_as_series(item, series.master), **wanted}
-        if changed and all(wanted.get(f) == content[f] for f in changed):
-            continue  # our own exception coming back (or the occurrence we put back)
+        # What is as our own exception (or the occurrence we put back) says is not Outlook's.
+        changed = [f for f in changed if f not in wanted or wanted[f] != content[f]]
         if changed:
             changes.append(
                 change("occurrence_updated", event_id, {"occurrence": day, **values(content), "changed": changed})

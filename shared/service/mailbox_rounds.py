@@ -140,7 +140,9 @@ async def _round(
             await _after_commit(services, org, mailbox, done, nudge)
             await snapshots.move(services, rest)
         seen, known, left_window, items = await _gather(services, org, mailbox, delta)
-        items, series, series_known = await gather_series(services, org, mailbox, items, seen, fresh, state.blind)
+        items, series, series_known = await gather_series(
+            services, org, mailbox, items, seen, fresh, state.blind, (delta.start, delta.end)
+        )
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
         mapped = None

@@ -9,7 +9,9 @@ from typing import Any
 from shared.adapters.inbound_records import MeetingClaim, SeenEvent
 from shared.adapters.records import Appointment, Org
 from shared.core import inbound
-from shared.core.inbound_series import Series
+from shared.core.errors import InvalidInput
+from shared.core.inbound_series import Series, occurrence_date
+from shared.core.recurrence import occurrence_dates, parse_recurrence
 from shared.core.timezones import to_utc
 from shared.service.event_lookup import know, linked_people
 from shared.service.ports import Services
@@ -23,6 +25,7 @@ async def gather_series(
     seen: dict[str, inbound.Seen],
     fresh: bool,
     blind: list[str] | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[Series, ...], dict[str, inbound.Known]]:
     """Split the round: (single events, series, what we know of each series' master). The
     masters' snapshots are added to `seen`. `blind`: masters whose edits no delta item shows
@@ -75,9 +78,45 @@ async def gather_series(
             if claim is not None and claim.mailbox == mailbox:
                 k = inbound.Known(outlook=claim.appointment)
         known[master_id] = k
-        overrides = await _ours(services, org, k.ours) if k.ours else {}
-        series.append(Series(master_id, master, tuple(confirmed), overrides))
+        appt = await services.store.get(Appointment, org=org.org, appointment=k.ours) if k.ours else None
+        overrides = _ours(appt) if appt is not None else {}
+        missing: tuple[str, ...] = ()
+        if appt is not None and master is not None and master_id not in seen and window is not None:
+            missing = await _missing(services, org, mailbox, master, appt, window)
+        series.append(Series(master_id, master, tuple(confirmed), overrides, missing))
     return singles, tuple(series), known
+
+
+async def _missing(
+    services: Services,
+    org: Org,
+    mailbox: str,
+    master: dict[str, Any],
+    appt: Appointment,
+    window: tuple[datetime, datetime],
+) -> tuple[str, ...]:
+    """Our series at its first round: the dates its pattern has in the window that Outlook's
+    instances lack (cancelled there before any round saw them: delta names no occurrence
+    it never listed), less those the booking product cancelled itself."""
+    if appt.recurrence is None:
+        return ()
+    start, end = window
+    try:
+        pattern = parse_recurrence(appt.recurrence)
+    except InvalidInput:
+        return ()
+    expected: set[str] = set()
+    for day in occurrence_dates(pattern):
+        if day > end.date():
+            break
+        if day >= start.date():
+            expected.add(day.isoformat())
+    if not expected:
+        return ()
+    found = await services.graph.instances(org.m365_tenant_id, mailbox, master["id"], start, end)
+    present = {occurrence_date(i, master) for i in found}
+    ours = {day for day, o in appt.occurrences.items() if o.get("cancelled")}
+    return tuple(sorted(expected - present - ours))
 
 
 async def _changed(services: Services, org: Org, mailbox: str, master_id: str) -> bool:
@@ -87,11 +126,8 @@ async def _changed(services: Services, org: Org, mailbox: str, master_id: str) -
     return row is None or master is None or master.get("changeKey") != row.change_key
 
 
-async def _ours(services: Services, org: Org, appointment: str) -> dict[str, dict[str, Any]]:
+def _ours(appt: Appointment) -> dict[str, dict[str, Any]]:
     """The exceptions we wrote to our series, as the fields a delta item shows (echoes)."""
-    appt = await services.store.get(Appointment, org=org.org, appointment=appointment)
-    if appt is None:
-        return {}
     out: dict[str, dict[str, Any]] = {}
     for day, override in appt.occurrences.items():
         fields: dict[str, Any] = {}

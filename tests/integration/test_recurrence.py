@@ -318,3 +318,32 @@ def test_an_outlook_edit_of_our_series_whose_occurrences_are_all_exceptions_is_r
     feed = changes(stack, linked)
     assert [c["type"] for c in feed] == ["occurrence_updated", "occurrence_updated", "updated"]
     assert feed[-1]["data"]["changed"] == ["location"] and feed[-1]["data"]["location"] == "Room 7"
+
+
+def test_an_occurrence_of_our_series_cancelled_before_any_round_saw_it_is_reported(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """The soak's a761: an occurrence deleted in Outlook 70 ms after calsync made the series.
+    delta names no occurrence it never listed, so the first round did not know it was gone."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+    from tests.integration.test_maintenance import reconcile
+
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})  # no round yet
+    series = weekly(count=3, attendees=[], resources=[], timeZone="UTC")
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/early", json=series).json()
+    ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    second = MONDAY + timedelta(weeks=1)
+    with graph(stack, linked) as g:
+        [one] = g.get(
+            f"/users/{ada}/events/{master}/instances",
+            params={"startDateTime": f"{second}T00:00:00Z", "endDateTime": f"{second}T23:59:00Z"},
+        ).json()["value"]
+        assert g.delete(f"/users/{ada}/events/{one['id']}").status_code == 204
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    since = now()
+    reconcile(stack, linked)  # the series' first round
+    stack.wait_for_round(linked, "w-ada", since)
+    assert [(c["type"], c["data"]) for c in changes(stack, linked)] == [
+        ("occurrence_deleted", {"occurrence": str(second)})
+    ]

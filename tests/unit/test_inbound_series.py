@@ -231,3 +231,19 @@ def test_an_outlook_edit_reported_once_is_not_reported_again_when_our_later_writ
     assert [c.type for c in run(Series("M", master("m3", subject="Renamed"), ()), seen, rewritten).changes] == [
         "updated"
     ]
+
+
+def test_an_outlook_edit_of_our_moved_occurrence_names_only_the_field_outlook_changed() -> None:
+    """The soak's `changed: [title, start, end]`: the booking product had moved the
+    occurrence (our exception), a person then retitled it before any round saw the move."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    moved = {
+        **occurrence(8, "o2", type="exception", subject="Retitled"),
+        "id": "M-8x",
+        "start": {"dateTime": "2026-12-08T14:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T15:00:00.0000000", "timeZone": "UTC"},
+    }
+    booking = {"2026-12-08": {"start": "2026-12-08T14:00:00Z", "end": "2026-12-08T15:00:00Z"}}
+    [change] = run(Series("M", master("m2"), (moved,), booking), seen, ours).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["title"])
