@@ -251,6 +251,10 @@ class EventRef(Entity):
     appointment: str
     role: str
     change_key: str | None = None
+    # An occurrence we wrote (an exception): its series master, and the changeKeys Graph
+    # answered our last writes of it with (a delta item carrying one is ours, however stale).
+    series: str | None = None
+    keys: list[str] = field(default_factory=list)
     # A single event's span (normalized, UTC): a fresh round that does not list an event we
     # wrote in its window asks Graph whether it is gone. None for series.
     when: dict[str, Any] | None = None

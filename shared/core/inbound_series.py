@@ -34,6 +34,8 @@ class Series:
     # Ours, at its first round: dates the booking's pattern has in the window that Outlook no
     # longer does (cancelled in Outlook before any round saw the series).
     missing: tuple[str, ...] = ()
+    # Ours: changeKeys Graph answered our writes of its occurrences with (echoes, stale too).
+    our_keys: frozenset[str] = frozenset()
 
 
 def occurrence_date(item: dict[str, Any], master: dict[str, Any] | None, fallback: str | None = None) -> str | None:
@@ -114,7 +116,7 @@ def occurrence_changes(
         if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
             continue
         keep.append((event_id, item.get("changeKey"), content))
-        if first_sight or item.get("type") != "exception":
+        if first_sight or item.get("type") != "exception" or item.get("changeKey") in series.our_keys:
             # A plain occurrence is what its series says: a change of it is the series'
             # (reported, or known for our own write, at the master).
             continue

@@ -303,6 +303,12 @@ async def _gather(
 
     confirmed: list[dict[str, Any]] = []
     for item in items:
+        if "@removed" in item and item["id"] not in seen:
+            # An exception we wrote whose snapshot went with its series: its removal is the
+            # series' to judge (already reported, or gone with it), never an event of its own.
+            ref = await store.get(EventRef, mailbox=mailbox, event_id=item["id"])
+            if ref is not None and ref.series and ref.org == org_id:
+                item = {**item, "seriesMasterId": ref.series}
         await learn(item, item["id"])
         removal = "@removed" in item and not _occurrence(seen.get(item["id"]))
         if removal and (item["id"] in seen or known.get(item["id"], inbound.Known()).ours):

@@ -28,6 +28,7 @@ log = logging.getLogger("calsync.push")
 INSTANCE_SLACK = timedelta(days=35)
 EARLIER_WRITES = 3  # our writes before the last, kept per target for stale delta items
 SAVE_TRIES = 5
+OCCURRENCE_KEYS = 5  # our latest writes of one occurrence whose changeKeys the inbound side knows
 
 
 def target_view(t: Target) -> dict[str, Any]:
@@ -248,6 +249,8 @@ class _Shell:
                 event = await graph.update_event(
                     self.tenant, target.mailbox, instance["id"], patch, retries=self.retries
                 )
+                before = await self.services.store.get(EventRef, mailbox=target.mailbox, event_id=event["id"])
+                keys = [event.get("changeKey") or "", *(before.keys if before is not None else [])]
                 await self.services.store.upsert(
                     EventRef(
                         mailbox=target.mailbox,
@@ -256,6 +259,8 @@ class _Shell:
                         appointment=self.appointment,
                         role=target.role,
                         change_key=event.get("changeKey"),
+                        series=target.event_id,
+                        keys=[k for k in keys if k][:OCCURRENCE_KEYS],
                     )
                 )
             remembered = action.record.get(day, patch) if day in action.record else patch

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.inbound_records import MeetingClaim, SeenEvent
-from shared.adapters.records import Appointment, Org
+from shared.adapters.records import Appointment, EventRef, Org
 from shared.core import inbound
 from shared.core.errors import InvalidInput
 from shared.core.inbound_series import Series, occurrence_date
@@ -83,7 +83,13 @@ async def gather_series(
         missing: tuple[str, ...] = ()
         if appt is not None and master is not None and master_id not in seen and window is not None:
             missing = await _missing(services, org, mailbox, master, appt, window)
-        series.append(Series(master_id, master, tuple(confirmed), overrides, missing))
+        keys: set[str] = set()
+        if k.ours:
+            for item in confirmed:
+                if "@removed" not in item:
+                    ref = await services.store.get(EventRef, mailbox=mailbox, event_id=item["id"])
+                    keys.update(ref.keys if ref is not None and ref.org == org.org else ())
+        series.append(Series(master_id, master, tuple(confirmed), overrides, missing, frozenset(keys)))
     return singles, tuple(series), known
 
 

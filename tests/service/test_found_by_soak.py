@@ -239,3 +239,27 @@ async def test_a_one_way_restore_is_not_lost_when_the_round_dies_after_its_commi
     [event] = world.graph.events(TENANT, users["ada@contoso.test"])
     assert event["subject"] == "Consult"
     assert await types(world, "o1") == ["restored"]
+
+
+async def test_the_removal_of_an_exception_we_wrote_after_its_series_went_is_not_a_deletion(world: World) -> None:
+    """The soak's a415: a person moved an occurrence, the booking product applied it (our write
+    of the exception), the person deleted the series — reported once — and a later round listed
+    the exception's removal: its snapshot had gone with the series, our index of it had not,
+    and it was reported `deleted` a second time as an event of its own."""
+    users = await setup(world, "o1")
+    ada = users["ada@contoso.test"]
+    await appointments.put(world.svc, "o1", "a1", body())
+    await round_of(world, "o1")
+    # What our occurrence write leaves behind once the series is gone.
+    exception = EventRef(mailbox=ada, event_id="X-1", org="o1", appointment="a1", role="organizer", series="M-1")
+    await world.store.upsert(exception)
+    real = world.graph.delta
+
+    async def later_removal(*args: Any, **kwargs: Any) -> Any:
+        world.graph.delta = real  # type: ignore[method-assign]
+        items, link = await real(*args, **kwargs)
+        return [*items, {"id": "X-1", "@removed": {"reason": "deleted"}}], link
+
+    world.graph.delta = later_removal  # type: ignore[method-assign]
+    await round_of(world, "o1")
+    assert await types(world, "o1") == []

@@ -247,3 +247,16 @@ def test_an_outlook_edit_of_our_moved_occurrence_names_only_the_field_outlook_ch
     booking = {"2026-12-08": {"start": "2026-12-08T14:00:00Z", "end": "2026-12-08T15:00:00Z"}}
     [change] = run(Series("M", master("m2"), (moved,), booking), seen, ours).changes
     assert (change.type, change.data["changed"]) == ("occurrence_updated", ["title"])
+
+
+def test_a_stale_read_of_our_earlier_write_of_an_occurrence_is_no_outlook_change() -> None:
+    """The soak's a646 (oneWay `restored` of nothing): two quick retitles of one occurrence by
+    the booking product; the round read the first after the second was written."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    first = occurrence(8, "w1", type="exception", subject="v1")
+    wanted = {"2026-12-08": {"title": "v2"}}  # the booking's latest
+    stale = Series("M", master("m2"), (first,), wanted, (), frozenset({"w2", "w1"}))
+    assert run(stale, seen, ours).changes == []
+    outlook = Series("M", master("m2"), ({**first, "changeKey": "o9"},), wanted, (), frozenset({"w2", "w1"}))
+    assert [c.type for c in run(outlook, seen, ours).changes] == ["occurrence_updated"]
