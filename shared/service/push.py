@@ -140,8 +140,8 @@ class _Shell:
                 return
             except ConcurrencyConflict:
                 fresh = await store.get(Target, org=target.org, appointment=target.appointment, mailbox=target.mailbox)
-                # The push owns the row but for the answers the delta rounds note.
-                target.responses = {**target.responses, **fresh.responses} if fresh is not None else target.responses
+                if fresh is not None:
+                    _keep_round_writes(target, fresh)
                 target.etag = fresh.etag if fresh is not None else None
         raise ConcurrencyConflict(f"target {target.mailbox} of {target.appointment} kept changing")
 
@@ -305,6 +305,24 @@ class _Shell:
                 IcalRef(ical_uid=target.ical_uid, org=self.org.org, appointment=self.appointment)
             )
         await self.save(target)
+
+
+def _keep_round_writes(ours: Target, fresh: Target) -> None:
+    """A delta round wrote the target after the push read it (shared.service.round_targets):
+    the push's write stands, with what the round said kept — the answers it noted, our event
+    deleted in Outlook (a newer generation for the same event), and oneWay's requests to put
+    fields, occurrences or the whole series back."""
+    ours.responses = {**ours.responses, **fresh.responses}
+    if fresh.generation > ours.generation and fresh.event_id is None:
+        ours.state, ours.event_id, ours.generation, ours.written = fresh.state, None, fresh.generation, {}
+        return
+    ours.renew = ours.renew or fresh.renew
+    for day, written in fresh.occurrences.items():
+        if written.get("restore"):
+            ours.occurrences = {**ours.occurrences, day: written}
+    # Fields the round took out of `written` (Outlook changed them): sent again next time.
+    # (At worst a field is written once more than needed.)
+    ours.written = {k: v for k, v in ours.written.items() if k in fresh.written}
 
 
 def _span(written: dict[str, Any]) -> dict[str, Any]:

@@ -113,3 +113,24 @@ async def test_a_rooms_answer_noted_while_a_push_writes_the_target_is_kept(world
     assert ("responded", "a1") in await changes(world)
     stored = await world.store.get(Target, org="o1", appointment="a1", mailbox=uid)
     assert stored is not None and stored.responses == {"fuji@fabrikam.test": "declined"}
+
+
+async def test_a_one_way_restore_noted_while_a_push_writes_the_target_is_carried_out(world: World) -> None:
+    """The soak's oneway_occurrence (a437): a round asked for a restore on the target while a
+    push was writing it; the push's save kept its own copy and the restore was lost."""
+    uid, event_id = await booked(world, syncMode="oneWay")
+    world.graph.outlook_update(TENANT, uid, event_id, {"subject": "Mine now"})
+    real = world.graph.update_event
+
+    async def round_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        world.graph.update_event = real  # type: ignore[method-assign]
+        answer = await real(*args, **kwargs)
+        await round_now(world)  # sees the Outlook title: asks for it to be put back
+        return answer
+
+    world.graph.update_event = round_meanwhile  # type: ignore[method-assign]
+    await appointments.put(world.svc, "o1", "a1", body(world, location="Room 2"))
+    while world.queues.take("appointment-sync"):
+        assert await appointments.retry(world.svc, "o1", "a1", final=False)
+    [event] = world.graph.events(TENANT, uid)
+    assert (event["subject"], event["location"]["displayName"]) == ("Consult", "Room 2")
