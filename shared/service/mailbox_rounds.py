@@ -1,8 +1,9 @@
 """Outlook → booking, the imperative shell: one delta round for one mailbox.
 
 Gather (the delta round, what we know of each event: shared.service.event_lookup), plan
-(`shared.core.inbound`, pure), apply (commit changes + the new deltaLink atomically to the
-feed, then snapshots, held deletions, and a nudge to the webhook sender). A round that
+(`shared.core.inbound`, pure), apply (stage the snapshots and the work after the commit,
+hold the guard's deletions, commit changes + the new deltaLink atomically to the feed, then
+carry out the staged work: shared.service.snapshots). A round that
 loses a race to another round of the same mailbox raises ConcurrencyConflict and is
 retried, re-reading from the deltaLink that won: the same change is never committed twice.
 """
