@@ -152,8 +152,10 @@ def plan(
     if full_round:
         # A fresh round lists everything in the window: what we saw before and is gone was deleted.
         for event_id, prior in seen.items():
-            if prior.content.get("series"):
-                continue  # an occurrence: its series decides (shared.core.inbound_series)
+            if prior.content.get("series") or "recurrence" in prior.content:
+                # An occurrence, or a series master (which delta never lists): its series
+                # decides, by its master's read (shared.service.series_lookup).
+                continue
             if event_id not in present and event_id not in left_window and prior.role in ("ours", "created"):
                 delete(event_id, prior.appointment, prior.role, known.get(event_id, Known()))
 

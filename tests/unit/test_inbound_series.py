@@ -260,3 +260,22 @@ def test_a_stale_read_of_our_earlier_write_of_an_occurrence_is_no_outlook_change
     assert run(stale, seen, ours).changes == []
     outlook = Series("M", master("m2"), ({**first, "changeKey": "o9"},), wanted, (), frozenset({"w2", "w1"}))
     assert [c.type for c in run(outlook, seen, ours).changes] == ["occurrence_updated"]
+
+
+def test_a_fresh_round_does_not_take_a_series_master_for_deleted() -> None:
+    """The soak after an expired delta token: delta never lists a master, so a fresh round
+    reported every series we knew as `deleted`."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    fresh = plan(
+        BOX,
+        [],
+        {},
+        seen,
+        SETTINGS,
+        full_round=True,
+        people={},
+        series=(Series("M", master(), (occurrence(1), occurrence(8))),),
+        series_known={"M": ours},
+    )
+    assert fresh.changes == []
