@@ -272,7 +272,13 @@ class People(SoakState):
 
         def ok() -> bool:
             want = appt.occurrences().get(day)
-            got = self.instances(mailbox, master, appt).get(day)
+            # A cancelled occurrence comes back only with its series made again (docs/api.md,
+            # oneWay): the target's master now, not the one the person changed.
+            view = self.api("GET", f"/orgs/{org.id}/appointments/{appt.id}").json()
+            target = next((t for t in view.get("targets", []) if t.get("mailboxId") == mailbox), None)
+            if target is None or target["state"] != "synced" or not target.get("eventId"):
+                return False
+            got = self.instances(mailbox, target["eventId"], appt).get(day)
             if want is None or got is None:
                 return False
             have = event_content(got)
