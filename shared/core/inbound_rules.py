@@ -140,6 +140,9 @@ def plan_series(
     master_changed = prior is None or prior.change_key != one.master.get("changeKey")
     if master_changed and (prior is not None or role == "ours"):  # ours: compared with what we wrote
         bases = list(k.bases) + seen_since_our_write(prior, role, k)
+        older = k.earlier.get(one.master.get("changeKey") or "")
+        if older is not None:
+            bases.append(older)  # a stale read of an earlier write of ours: its changeKey and content
         changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
         if role == "created" and content.get("recurrence") != prior.content.get("recurrence"):
             changed.append("recurrence")

@@ -279,3 +279,14 @@ def test_a_fresh_round_does_not_take_a_series_master_for_deleted() -> None:
         series_known={"M": ours},
     )
     assert fresh.changes == []
+
+
+def test_a_stale_read_of_our_earlier_write_of_the_master_is_no_outlook_edit() -> None:
+    """The soak's a585: two quick retitles of our new series; its first round read the master
+    as our first write left it (its changeKey is that write's)."""
+    first = normalize(master("w1", subject="v1"))
+    ours = Known(ours="a1", bases=(normalize(master(subject="v2")),), earlier={"w1": first})
+    stale = run(Series("M", master("w1", subject="v1"), (occurrence(1), occurrence(8))), {}, ours)
+    assert stale.changes == []
+    outlook = run(Series("M", master("o1", subject="v1"), (occurrence(1), occurrence(8))), {}, ours)
+    assert [c.type for c in outlook.changes] == ["updated"]  # the same content under another key is a person's
