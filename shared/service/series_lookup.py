@@ -82,7 +82,8 @@ async def gather_series(
         overrides = _ours(appt) if appt is not None else {}
         missing: tuple[str, ...] = ()
         if appt is not None and master is not None and master_id not in seen and window is not None:
-            missing = await _missing(services, org, mailbox, master, appt, window)
+            live = [i for i in confirmed if "@removed" not in i]
+            missing = await _missing(services, org, mailbox, master, appt, window, live)
         keys: set[str] = set()
         if k.ours:
             for item in confirmed:
@@ -100,6 +101,7 @@ async def _missing(
     master: dict[str, Any],
     appt: Appointment,
     window: tuple[datetime, datetime],
+    listed: list[dict[str, Any]],
 ) -> tuple[str, ...]:
     """Our series at its first round: the dates its pattern has in the window that Outlook's
     instances lack (cancelled there before any round saw them: delta names no occurrence
@@ -120,7 +122,9 @@ async def _missing(
     if not expected:
         return ()
     found = await services.graph.instances(org.m365_tenant_id, mailbox, master["id"], start, end)
-    present = {occurrence_date(i, master) for i in found}
+    # What this round's delta listed counts too: deleted between the two reads, its removal
+    # comes in a later round (once).
+    present = {occurrence_date(i, master) for i in [*found, *listed]}
     ours = {day for day, o in appt.occurrences.items() if o.get("cancelled")}
     return tuple(sorted(expected - present - ours))
 

@@ -60,12 +60,14 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             org=org_id, list_id=record.list_id, mailbox=record.mailbox, worker=worker
         )
         tenant = org.m365_tenant_id
+        fresh = not state.delta_link
         try:
             try:
                 items, link = await services.graph.todo_delta(tenant, record.mailbox, record.list_id, state.delta_link)
             except DeltaTokenExpired:
                 # A fresh round: every task again, reported only where it differs from ours.
                 items, link = await services.graph.todo_delta(tenant, record.mailbox, record.list_id, None)
+                fresh = True
         except GraphNotFound:
             log.info("task list %s is gone from To Do; the next push makes it again", record.list_id)
             await store.delete(record)
@@ -81,7 +83,7 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             change = heard(task.written, task.todo_etag, item)
             if change is not None:
                 heard_now.append((task, change, item))
-        heard_now += await _unseen_deletions(services, org, record, items)
+        heard_now += await _unseen_deletions(services, org, record, items, fresh)
         changes = [
             NewChange(
                 change.type,
@@ -113,21 +115,26 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
         return len(changes)
 
 
-def _unseen(services: Services, mailbox: str, org_id: str) -> AsyncIterator[TaskRef]:
+def _unseen(services: Services, mailbox: str, org_id: str, every: bool = False) -> AsyncIterator[TaskRef]:
     """Our tasks in the mailbox's To Do that no list delta has listed yet (rows from before
-    `seen` have no such property, and count as seen)."""
-    refs = services.store.query(TaskRef, mailbox=mailbox, filter="seen eq @seen", parameters={"seen": False})
+    `seen` have no such property, and count as seen); `every`: all of ours."""
+    if every:
+        refs = services.store.query(TaskRef, mailbox=mailbox)
+    else:
+        refs = services.store.query(TaskRef, mailbox=mailbox, filter="seen eq @seen", parameters={"seen": False})
     return (ref async for ref in refs if ref.org == org_id)
 
 
 async def _unseen_deletions(
-    services: Services, org: Org, record: TaskList, items: list[dict]
+    services: Services, org: Org, record: TaskList, items: list[dict], fresh: bool
 ) -> list[tuple[Task, TaskChange, dict]]:
     """Tasks we made that the worker deleted before any read of the list listed them: delta
-    names only what it had listed, so they are looked for (by our linkedResource) instead."""
+    names only what it had listed, so they are looked for (by our linkedResource) instead.
+    A fresh round (no token, or an expired one) names no removal at all: every task of ours
+    it does not list is looked for."""
     listed = {str(i.get("id")) for i in items}
     out: list[tuple[Task, TaskChange, dict]] = []
-    async for ref in _unseen(services, record.mailbox, org.org):
+    async for ref in _unseen(services, record.mailbox, org.org, every=fresh):
         if ref.todo_id in listed:
             continue
         task = await services.store.get(Task, org=org.org, task=ref.task)

@@ -275,3 +275,27 @@ async def test_a_task_deleted_in_todo_before_any_read_of_the_list_listed_it_is_r
     assert [(c.type, c.task) for c in await feed.read(world.store, "o1", 0, 10)] == [("task_deleted", "t1")]
     assert await _round(world) == 0  # once
     assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "deleted_in_todo"
+
+
+async def test_a_task_deleted_in_todo_is_reported_when_the_lists_delta_token_expired_meanwhile(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 30-minute soak: a task deleted in To Do, then the list's token expired; the fresh
+    round lists what is there and names no removal, so the deletion was never reported."""
+    from shared.core.errors import DeltaTokenExpired
+
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    assert await _round(world) == 0  # listed once: seen
+    world.graph.todo_delete(TENANT, uid, await _list_id(world), pushed["todoTaskId"])
+    real = world.graph.todo_delta
+
+    async def expired(tenant: str, mailbox: str, list_id: str, link: str | None) -> tuple[list[dict], str]:
+        if link:
+            raise DeltaTokenExpired("syncStateNotFound", graph_status=410, graph_code="syncStateNotFound")
+        return await real(tenant, mailbox, list_id, link)
+
+    monkeypatch.setattr(world.graph, "todo_delta", expired)
+    assert await _round(world) == 1
+    assert [(c.type, c.task) for c in await feed.read(world.store, "o1", 0, 10)] == [("task_deleted", "t1")]
