@@ -83,7 +83,8 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             change = heard(task.written, task.todo_etag, item)
             if change is not None:
                 heard_now.append((task, change, item))
-        heard_now += await _unseen_deletions(services, org, record, items, fresh)
+        gone, now_seen = await _unseen_deletions(services, org, record, items, fresh)
+        heard_now += gone
         changes = [
             NewChange(
                 change.type,
@@ -104,11 +105,9 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             return 0
         for task, change, item in heard_now:
             await _adopt(services, task, change, item)
-        listed = {str(i.get("id")) for i in items if "@removed" not in i}
-        async for ref in _unseen(services, record.mailbox, org_id):
-            if ref.todo_id in listed:
-                ref.seen = True
-                await store.upsert(ref)
+        for ref in now_seen:
+            ref.seen = True
+            await store.upsert(ref)
         if changes:
             await webhooks.nudge(services, org)
             log.info("%d task change(s) from %d item(s)", len(changes), len(items))
@@ -127,16 +126,22 @@ def _unseen(services: Services, mailbox: str, org_id: str, every: bool = False) 
 
 async def _unseen_deletions(
     services: Services, org: Org, record: TaskList, items: list[dict], fresh: bool
-) -> list[tuple[Task, TaskChange, dict]]:
+) -> tuple[list[tuple[Task, TaskChange, dict]], list[TaskRef]]:
     """Tasks we made that the worker deleted before any read of the list listed them: delta
     names only what it had listed, so they are looked for (by our linkedResource) instead.
     A fresh round (no token, or an expired one) names no removal at all: every task of ours
-    it does not list is looked for."""
-    listed = {str(i.get("id")) for i in items}
+    it does not list is looked for. Also: the not yet seen ones this round lists (seen now)."""
+    listed = {str(i.get("id")) for i in items if "@removed" not in i}
+    removed = {str(i.get("id")) for i in items if "@removed" in i}
     out: list[tuple[Task, TaskChange, dict]] = []
+    now_seen: list[TaskRef] = []
     async for ref in _unseen(services, record.mailbox, org.org, every=fresh):
         if ref.todo_id in listed:
+            if not ref.seen:
+                now_seen.append(ref)
             continue
+        if ref.todo_id in removed:
+            continue  # named by delta: heard above
         task = await services.store.get(Task, org=org.org, task=ref.task)
         if task is None or task.todo_id != ref.todo_id or task.list_id != record.list_id:
             continue
@@ -145,7 +150,7 @@ async def _unseen_deletions(
         )
         if not any(f.get("id") == ref.todo_id for f in found):
             out.append((task, TaskChange("task_deleted", {}, ()), {}))
-    return out
+    return out, now_seen
 
 
 def _data(change: TaskChange, item: dict) -> dict:
