@@ -66,6 +66,10 @@ class MailboxLink(Entity):
     held_deletions: int = 0
     last_sync_at: datetime | None = None  # the last successful delta round
     last_notification_at: datetime | None = None
+    # Series masters calsync made here that no round has read yet: delta never names a master,
+    # nor an occurrence it never listed, so one deleted in Outlook before any round saw it
+    # shows in no delta item. Rounds read these masters once (shared.service.mailbox_rounds).
+    unseen_series: list[str] = field(default_factory=list)
     updated_at: datetime = field(default_factory=utcnow)
 
     @property

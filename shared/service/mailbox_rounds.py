@@ -141,8 +141,9 @@ async def _round(
             await _after_commit(services, org, mailbox, done, nudge)
             await snapshots.move(services, rest)
         seen, known, left_window, items = await _gather(services, org, mailbox, delta)
+        unseen = list(link.unseen_series)
         items, series, series_known = await gather_series(
-            services, org, mailbox, items, seen, fresh, state.blind, (delta.start, delta.end)
+            services, org, mailbox, items, seen, fresh, state.blind, (delta.start, delta.end), unseen
         )
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
@@ -203,6 +204,8 @@ async def _round(
 
         def stamp(current: MailboxLink) -> None:
             current.last_sync_at = synced_at
+            if unseen:  # read by this round: seen now, or reported gone
+                current.unseen_series = [m for m in current.unseen_series if m not in unseen]
             if notified_at is not None and (
                 current.last_notification_at is None or notified_at > current.last_notification_at
             ):

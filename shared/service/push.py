@@ -16,10 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from shared.adapters.inbound_records import SeenEvent
-from shared.adapters.records import EventRef, IcalRef, Org, Target
+from shared.adapters.records import EventRef, IcalRef, MailboxLink, Org, Target
 from shared.core.errors import ConcurrencyConflict, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id, written_content
 from shared.core.outbound import Action, Create, Delete, Keep, Occurrences, Skip, Update
+from shared.service.links import load_link, update_link
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.push")
@@ -282,6 +283,8 @@ class _Shell:
             target.earlier = [earlier, *target.earlier][:EARLIER_WRITES]
         elif target.event_id != event["id"]:
             target.earlier = []
+            if "recurrence" in written:
+                await self._unseen(target, event["id"])
         target.event_id, target.change_key = event["id"], event.get("changeKey")
         target.ical_uid = event.get("iCalUId")
         target.written = {k: written[k] for k in COMPARED if k in written}
@@ -305,6 +308,18 @@ class _Shell:
                 IcalRef(ical_uid=target.ical_uid, org=self.org.org, appointment=self.appointment)
             )
         await self.save(target)
+
+
+    async def _unseen(self, target: Target, master_id: str) -> None:
+        """A series we just made: rounds read its master until one has (MailboxLink.unseen_series)."""
+        link = await load_link(self.services, self.org.org, target.owner_kind, target.owner_id)
+
+        def add(current: MailboxLink) -> None:
+            if master_id not in current.unseen_series:
+                current.unseen_series = [*current.unseen_series, master_id]
+
+        if link is not None:
+            await update_link(self.services, link, add)
 
 
 def _keep_round_writes(ours: Target, fresh: Target) -> None:

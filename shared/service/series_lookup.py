@@ -26,10 +26,12 @@ async def gather_series(
     fresh: bool,
     blind: list[str] | None = None,
     window: tuple[datetime, datetime] | None = None,
+    unseen: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[Series, ...], dict[str, inbound.Known]]:
     """Split the round: (single events, series, what we know of each series' master). The
     masters' snapshots are added to `seen`. `blind`: masters whose edits no delta item shows
-    (every occurrence an exception): read each, and take it in when it changed."""
+    (every occurrence an exception): read each, and take it in when it changed. `unseen`:
+    masters of our series no round has read yet (MailboxLink.unseen_series): read each."""
     groups: dict[str, list[dict[str, Any]]] = {}
     singles: list[dict[str, Any]] = []
     for item in items:
@@ -45,6 +47,8 @@ async def gather_series(
         for event_id, prior in seen.items():
             if "recurrence" in prior.content and event_id not in groups:
                 groups[event_id] = []
+    for master_id in unseen or ():
+        groups.setdefault(master_id, [])
     for master_id in blind or ():
         if master_id not in groups and await _changed(services, org, mailbox, master_id):
             groups[master_id] = []

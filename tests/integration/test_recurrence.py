@@ -347,3 +347,25 @@ def test_an_occurrence_of_our_series_cancelled_before_any_round_saw_it_is_report
     assert [(c["type"], c["data"]) for c in changes(stack, linked)] == [
         ("occurrence_deleted", {"occurrence": str(second)})
     ]
+
+
+def test_our_series_deleted_in_outlook_before_any_round_saw_it_is_reported(linked: OrgFixture, stack: Stack) -> None:
+    """The soak's a6812: the series was deleted in Outlook before a round read it. delta names
+    no occurrence it never listed (and never a master), so no round learnt it was gone."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+    from tests.integration.test_maintenance import reconcile
+
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})  # no round yet
+    series = weekly(count=3, attendees=[], resources=[], timeZone="UTC")
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/gone", json=series).json()
+    ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    with graph(stack, linked) as g:
+        assert g.delete(f"/users/{ada}/events/{master}").status_code == 204
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    since = now()
+    reconcile(stack, linked)
+    stack.wait_for_round(linked, "w-ada", since)
+    assert [(c["type"], c["appointment"]) for c in changes(stack, linked)] == [("deleted", "gone")]
+    [target] = stack.api.get(f"/orgs/{linked.id}/appointments/gone").json()["targets"]
+    assert (target["state"], target["eventId"]) == ("deleted_in_outlook", None)
