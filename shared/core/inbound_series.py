@@ -172,4 +172,3 @@ def plain_occurrences(series: Series, before: dict[str, Any] | None) -> list[str
         else:
             plain.discard(item["id"])
     return sorted(plain)
-

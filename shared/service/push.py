@@ -309,7 +309,6 @@ class _Shell:
             )
         await self.save(target)
 
-
     async def _unseen(self, target: Target, master_id: str) -> None:
         """A series we just made: rounds read its master until one has (MailboxLink.unseen_series)."""
         link = await load_link(self.services, self.org.org, target.owner_kind, target.owner_id)

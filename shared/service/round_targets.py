@@ -16,9 +16,7 @@ from shared.core.mapping import GRAPH_FIELDS
 from shared.service.ports import Services
 
 
-async def note_responses(
-    services: Services, org: Org, mailbox: str, appointment: str, answers: dict[str, str]
-) -> None:
+async def note_responses(services: Services, org: Org, mailbox: str, appointment: str, answers: dict[str, str]) -> None:
     """Attendees' and rooms' answers to our meeting, on the organizer's target (so the
     appointment shows "room declined")."""
 
@@ -31,9 +29,7 @@ async def note_responses(
     await _edit(services, org, appointment, mailbox, note)
 
 
-async def _edit(
-    services: Services, org: Org, appointment: str, mailbox: str, edit: Callable[[Target], bool]
-) -> bool:
+async def _edit(services: Services, org: Org, appointment: str, mailbox: str, edit: Callable[[Target], bool]) -> bool:
     """Change a target conditionally on the row as read (the push side may be writing it):
     `edit` changes it and says whether to save; a lost race re-reads and edits again."""
     for _ in range(5):
@@ -104,4 +100,3 @@ def _put_back(
         if not cancelled:
             target.occurrences = {**target.occurrences, day: {"restore": True}}
     return True
-

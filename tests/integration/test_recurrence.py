@@ -254,6 +254,7 @@ def test_one_way_puts_an_edited_occurrence_back_and_makes_a_series_with_a_cancel
         return [(e["subject"], e["start"]["dateTime"][:16]) for e in found if e["start"]["dateTime"][:10] == str(day)]
 
     with graph(stack, linked) as g:
+
         def instance(day: date) -> dict[str, Any]:
             found = g.get(
                 f"/users/{ada}/events/{master}/instances",

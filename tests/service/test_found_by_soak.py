@@ -188,7 +188,9 @@ async def test_an_outlook_deletion_after_a_round_died_past_its_commit_is_reporte
     never lists the event again, so its later `@removed` found nothing known and was dropped."""
     users = await setup(world, "o1")
     made = world.graph.outlook_create(
-        TENANT, users["ada@contoso.test"], {
+        TENANT,
+        users["ada@contoso.test"],
+        {
             "subject": "Own",
             "start": {"dateTime": f"{DAY}T08:00:00", "timeZone": "UTC"},
             "end": {"dateTime": f"{DAY}T09:00:00", "timeZone": "UTC"},
