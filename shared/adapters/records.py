@@ -220,6 +220,7 @@ class Target(Entity):
     owner_id: str = ""
     event_id: str | None = None
     change_key: str | None = None  # what Graph answered to our last write: echo suppression
+    written_at: str | None = None  # that answer's lastModifiedDateTime (reads from before it are stale)
     ical_uid: str | None = None
     state: str = "pending"  # pending | synced | failed | deleting | deleted
     written: dict[str, Any] = field(default_factory=dict)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.core.changes import NewChange
-from shared.core.inbound_rules import answers, maybe_create, plan_series, seen_since_our_write
+from shared.core.inbound_rules import answers, maybe_create, plan_series, read_before_our_write, seen_since_our_write
 from shared.core.inbound_series import Series
 from shared.core.inbound_types import Known, Mailbox, Plan, Seen, who
 from shared.core.mapping import FIELDS, minted_id, normalize, values
@@ -127,7 +127,7 @@ def plan(
         if content["isCancelled"]:
             delete(event_id, appointment, role or "ours", k)
             continue
-        bases = list(k.bases) + seen_since_our_write(prior, role, k)
+        bases = list(k.bases) + seen_since_our_write(prior, role, k) + read_before_our_write(item, k)
         changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
         if role == "ours":
             answers(out, box, appointment, event_id, content, prior.content if prior else {}, people)

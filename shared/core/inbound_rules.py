@@ -3,6 +3,7 @@ Outlook, attendees' answers, what counts as already seen, and one recurring seri
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.core.changes import NewChange
@@ -10,6 +11,23 @@ from shared.core.inbound_series import Series, occurrence_changes, plain_occurre
 from shared.core.inbound_types import Known, Mailbox, Plan, Seen, who
 from shared.core.mapping import FIELDS, meeting_id, minted_id, values
 from shared.core.org_settings import OrgSettings, RestrictedPolicy, SyncMode
+
+
+def read_before_our_write(item: dict[str, Any], k: Known) -> list[dict[str, Any]]:
+    """Our earlier writes as bases, when `item` was last modified before our latest write
+    (Known.written_at): a read from before it, which cannot show a person's edit of a field
+    to a value we wrote earlier any more than our own older write."""
+    modified = item.get("lastModifiedDateTime")
+    if not k.earlier or not k.written_at or not modified:
+        return []
+    return list(k.earlier.values()) if _instant(str(modified)) < _instant(k.written_at) else []
+
+
+def _instant(value: str) -> datetime:
+    """Graph's UTC times (`…Z`, up to seven fractional digits) as comparable datetimes."""
+    text = value.rstrip("Z").split("+")[0]
+    whole, _, fraction = text.partition(".")
+    return datetime.fromisoformat(f"{whole}.{(fraction + '000000')[:6]}").replace(tzinfo=UTC)
 
 
 def seen_since_our_write(prior: Seen | None, role: str | None, k: Known) -> list[dict[str, Any]]:
@@ -143,6 +161,7 @@ def plan_series(
         older = k.earlier.get(one.master.get("changeKey") or "")
         if older is not None:
             bases.append(older)  # a stale read of an earlier write of ours: its changeKey and content
+        bases += read_before_our_write(one.master, k)
         changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
         if role == "created" and content.get("recurrence") != prior.content.get("recurrence"):
             changed.append("recurrence")

@@ -32,6 +32,10 @@ class Known:
     # Our earlier writes of it by the changeKey Graph answered: an item with one of those keys
     # and that content is our own older version, read before our latest write.
     earlier: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Ours: when Graph says our last write changed it (its answer's lastModifiedDateTime). An
+    # item last modified before that was read before our write: where it shows one of our
+    # earlier writes (under another changeKey: an attendee's answer came after it), it is that.
+    written_at: str | None = None
     # A meeting made in Outlook that this mailbox's copy reports (it claimed the meeting).
     outlook: str | None = None
     # Ours: how many writes of ours Graph has confirmed on this target. A snapshot taken

@@ -89,9 +89,10 @@ async def know(
     bases = []
     if target is not None and target.written:
         bases.append(written_content(target.written))
-    earlier = {}
+    earlier, written_at = {}, None
     if target is not None and target.event_id == event_id:
         earlier = {e["changeKey"]: written_content(e["written"]) for e in target.earlier}
+        written_at = target.written_at
     if target is not None and target.intended:
         bases.append(written_content({**target.written, **target.intended}))
     if appt is not None:
@@ -103,4 +104,6 @@ async def know(
         or (target is not None and target.state in ("deleting", "deleted"))
     )
     writes = target.writes if target is not None else None
-    return inbound.Known(ours=appointment, bases=tuple(bases), retiring=retiring, earlier=earlier, writes=writes)
+    return inbound.Known(
+        ours=appointment, bases=tuple(bases), retiring=retiring, earlier=earlier, writes=writes, written_at=written_at
+    )

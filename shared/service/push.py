@@ -286,6 +286,7 @@ class _Shell:
             if "recurrence" in written:
                 await self._unseen(target, event["id"])
         target.event_id, target.change_key = event["id"], event.get("changeKey")
+        target.written_at = event.get("lastModifiedDateTime")
         target.ical_uid = event.get("iCalUId")
         target.written = {k: written[k] for k in COMPARED if k in written}
         target.intended, target.reassert, target.renew = {}, [], False

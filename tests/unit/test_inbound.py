@@ -199,3 +199,27 @@ def test_one_way_does_not_remember_an_outlook_event_as_reported() -> None:
     assert quiet.changes == [] and quiet.upsert == []
     back = plan(BOX, [item("e9", "ck2", subject="Lunch (late)")], {}, {}, SETTINGS, full_round=False, people={})
     assert [(c.type, c.data["title"]) for c in back.changes] == [("created", "Lunch (late)")]
+
+
+def test_a_read_from_before_our_last_write_showing_an_earlier_write_of_ours_is_no_outlook_edit() -> None:
+    """The soak's a3745: we made the event at 13:30, an attendee accepted (a new changeKey,
+    the same fields), we moved it to 06:45. A round that read the event before our move, and
+    looked our target up after it, saw "13:30" under a changeKey none of our writes had."""
+    first = normalize(item("e1", "w1"))
+    moved = normalize(item("e1", "w2", start={"dateTime": "2026-12-01T06:45:00.0000000", "timeZone": "UTC"}))
+    known = {"e1": Known(ours="a1", bases=(moved,), earlier={"w1": first}, written_at="2026-12-06T14:37:30.6Z")}
+    accepted = item("e1", "acc", lastModifiedDateTime="2026-12-06T14:37:27.7412345Z")
+    assert plan(BOX, [accepted], known, {}, SETTINGS, full_round=False, people={}).changes == []
+    # Read after our move: a person's move back to our earlier time is news.
+    back = item("e1", "acc2", lastModifiedDateTime="2026-12-06T14:37:31.0000000Z")
+    [change] = plan(BOX, [back], known, {}, SETTINGS, full_round=False, people={}).changes
+    assert change.type == "updated" and change.data["changed"] == ["start"]
+    # Read before our move, with a time we never wrote: still a person's edit.
+    other = item(
+        "e1",
+        "acc3",
+        lastModifiedDateTime="2026-12-06T14:37:29.0000000Z",
+        start={"dateTime": "2026-12-01T09:00:00.0000000", "timeZone": "UTC"},
+    )
+    [change] = plan(BOX, [other], known, {}, SETTINGS, full_round=False, people={}).changes
+    assert change.data["changed"] == ["start"]

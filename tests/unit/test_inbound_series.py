@@ -290,3 +290,16 @@ def test_a_stale_read_of_our_earlier_write_of_the_master_is_no_outlook_edit() ->
     assert stale.changes == []
     outlook = run(Series("M", master("o1", subject="v1"), (occurrence(1), occurrence(8))), {}, ours)
     assert [c.type for c in outlook.changes] == ["updated"]  # the same content under another key is a person's
+
+
+def test_a_master_read_from_before_our_last_write_showing_an_earlier_write_is_no_outlook_edit() -> None:
+    """As for single events: our cancellation of an occurrence gave the master a changeKey
+    none of our writes of it had; a read of it from before our retitle is our older title."""
+    first = normalize(master("w1", subject="v1"))
+    ours = Known(
+        ours="a1", bases=(normalize(master(subject="v2")),), earlier={"w1": first}, written_at="2026-12-06T10:00:00Z"
+    )
+    stale = master("x1", subject="v1", lastModifiedDateTime="2026-12-06T09:59:59.9990000Z")
+    assert run(Series("M", stale, (occurrence(1), occurrence(8))), {}, ours).changes == []
+    later = master("x2", subject="v1", lastModifiedDateTime="2026-12-06T10:00:00.0010000Z")
+    assert [c.type for c in run(Series("M", later, (occurrence(1), occurrence(8))), {}, ours).changes] == ["updated"]
