@@ -120,8 +120,11 @@ def occurrence_changes(
             # A plain occurrence is what its series says: a change of it is the series'
             # (reported, or known for our own write, at the master).
             continue
-        # A new exception is compared with the occurrence as its series had it.
+        # A new exception is compared with the occurrence as its series had it, with our own
+        # exception of that date (what we wrote: a move back to the series' time is news).
         before = prior.content if prior is not None else _as_series(item, series.master)
+        if prior is None and before:
+            before = {**before, **{f: v for f, v in series.overrides.get(day or "", {}).items() if f in before}}
         changed = [f for f in FIELDS if f in before and content[f] != before[f]] if before else list(FIELDS)
         wanted = series.overrides.get(day or "", {})
         if as_series:

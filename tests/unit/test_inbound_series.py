@@ -303,3 +303,25 @@ def test_a_master_read_from_before_our_last_write_showing_an_earlier_write_is_no
     assert run(Series("M", stale, (occurrence(1), occurrence(8))), {}, ours).changes == []
     later = master("x2", subject="v1", lastModifiedDateTime="2026-12-06T10:00:00.0010000Z")
     assert [c.type for c in run(Series("M", later, (occurrence(1), occurrence(8))), {}, ours).changes] == ["updated"]
+
+
+def test_an_outlook_move_of_our_moved_occurrence_back_to_its_series_time_is_news_at_first_sight() -> None:
+    """The soak's a3045: calsync made the series with the booking's 8 December at 11:00, and
+    0.2 s later a person moved it back to 10:00, before any round saw it. Compared with the
+    occurrence as the series has it, nothing had changed."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    wanted = {"2026-12-08": {"start": "2026-12-08T11:00:00Z", "end": "2026-12-08T12:00:00Z"}}
+    moved_back = occurrence(8, "out", type="exception")
+    [change] = run(Series("M", master(), (occurrence(1), moved_back), overrides=wanted), {}, ours).changes
+    assert (change.type, change.data["occurrence"], change.data["changed"]) == (
+        "occurrence_updated",
+        "2026-12-08",
+        ["start", "end"],
+    )
+    # As we wrote it: no news.
+    as_ours = {
+        **occurrence(8, "ours", type="exception"),
+        "start": {"dateTime": "2026-12-08T11:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"},
+    }
+    assert run(Series("M", master(), (occurrence(1), as_ours), overrides=wanted), {}, ours).changes == []
