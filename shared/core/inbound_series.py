@@ -116,6 +116,10 @@ def occurrence_changes(
         if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
             continue
         keep.append((event_id, item.get("changeKey"), content))
+        if series.overrides.get(day or "", {}).get("cancelled"):
+            # Cancelled by the booking product: a read from before our deletion (our own
+            # earlier write of it, say), or an edit of what is going away either way.
+            continue
         if first_sight or item.get("type") != "exception" or item.get("changeKey") in series.our_keys:
             # A plain occurrence is what its series says: a change of it is the series'
             # (reported, or known for our own write, at the master).

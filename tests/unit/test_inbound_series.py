@@ -325,3 +325,18 @@ def test_an_outlook_move_of_our_moved_occurrence_back_to_its_series_time_is_news
         "end": {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"},
     }
     assert run(Series("M", master(), (occurrence(1), as_ours), overrides=wanted), {}, ours).changes == []
+
+
+def test_a_read_of_an_occurrence_the_booking_product_has_cancelled_is_no_news() -> None:
+    """The soak's a4922: the booking product moved one occurrence, then cancelled it; a round
+    that read our move (its changeKey forgotten with the occurrence) reported it `restored`
+    in oneWay — an edit of an occurrence that the booking product itself has taken away."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    moved = {
+        **occurrence(8, "ours-earlier", type="exception"),
+        "start": {"dateTime": "2026-12-08T11:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"},
+    }
+    cancelled = {"2026-12-08": {"cancelled": True}}
+    assert run(Series("M", master(), (moved,), overrides=cancelled), seen, ours).changes == []
