@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.adapters.inbound_records import MeetingClaim, SeenEvent
 from shared.adapters.records import Appointment, EventRef, Org
-from shared.core import inbound
+from shared.core import delta_window, inbound
 from shared.core.errors import InvalidInput
 from shared.core.inbound_series import Series, occurrence_date
 from shared.core.recurrence import occurrence_dates, parse_recurrence
@@ -43,10 +43,17 @@ async def gather_series(
             singles.append(item)
     if fresh:
         # A fresh round lists every occurrence in the window: a series we know that shows
-        # none may be gone (its master's read says).
+        # none may be gone (its master's read says), and an occurrence we saw that it does
+        # not list was deleted or left the window (a GET says which, below) — a delta token
+        # that expired after a deletion names nothing.
+        listed = {item["id"] for item in items}
         for event_id, prior in seen.items():
             if "recurrence" in prior.content and event_id not in groups:
                 groups[event_id] = []
+        for event_id, prior in seen.items():
+            master_id = prior.content.get("series")
+            if master_id and event_id not in listed and not (window and delta_window.outside(prior.content, *window)):
+                groups.setdefault(master_id, []).append({"id": event_id, "@removed": {"reason": "deleted"}})
     for master_id in unseen or ():
         groups.setdefault(master_id, [])
     for master_id in blind or ():

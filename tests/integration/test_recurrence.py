@@ -370,3 +370,41 @@ def test_our_series_deleted_in_outlook_before_any_round_saw_it_is_reported(linke
     assert [(c["type"], c["appointment"]) for c in changes(stack, linked)] == [("deleted", "gone")]
     [target] = stack.api.get(f"/orgs/{linked.id}/appointments/gone").json()["targets"]
     assert (target["state"], target["eventId"]) == ("deleted_in_outlook", None)
+
+
+def test_an_occurrence_cancelled_while_the_delta_token_expired_is_reported(linked: OrgFixture, stack: Stack) -> None:
+    """The soak's a4367: a person deleted one occurrence of our series, and the mailbox's next
+    round found its delta token expired. The fresh round lists what is there; the occurrence
+    it no longer lists was deleted (a GET says so), not silently forgotten."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+
+    series = weekly(count=3, attendees=[], resources=[], timeZone="UTC")
+    since = now()
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/gap", json=series).json()
+    ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    stack.notified_round(linked, "w-ada", since)
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+    second = MONDAY + timedelta(weeks=1)
+    with graph(stack, linked) as g:
+        [one] = g.get(
+            f"/users/{ada}/events/{master}/instances",
+            params={"startDateTime": f"{second}T00:00:00Z", "endDateTime": f"{second}T23:59:00Z"},
+        ).json()["value"]
+        assert g.delete(f"/users/{ada}/events/{one['id']}").status_code == 204
+    assert stack.graph.post("/_emulator/delta/expire", json={"mailbox": ada}).status_code == 200
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    since = now()
+    with graph(stack, linked) as g:  # any change in the mailbox brings a round
+        assert g.post(f"/users/{ada}/events", json={"subject": "Lunch", **_slot(MONDAY, 12)}).status_code == 201
+    stack.wait_for_round(linked, "w-ada", since)
+    assert [(c["type"], c["data"]) for c in changes(stack, linked) if c["appointment"] == "gap"] == [
+        ("occurrence_deleted", {"occurrence": str(second)})
+    ]
+
+
+def _slot(day: date, hour: int) -> dict[str, Any]:
+    return {
+        "start": {"dateTime": f"{day}T{hour:02}:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": f"{day}T{hour:02}:30:00", "timeZone": "UTC"},
+    }
