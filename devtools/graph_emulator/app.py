@@ -758,6 +758,12 @@ class Emulator:
             next_seen[event.rest_id] = event.change_key
             if prev.seen.get(event.rest_id) != event.change_key:
                 ordered.append((event.start, event.rest_id, {"id": event.rest_id}))
+        if self.world.faults.delta_series_masters:
+            for event in mailbox.values():
+                if event.kind == "seriesMaster" and series.instances(self.world, event, prev.start, prev.end):
+                    next_seen[event.rest_id] = event.change_key
+                    if prev.seen.get(event.rest_id) != event.change_key:
+                        ordered.append((event.start, event.rest_id, {"id": event.rest_id, "master": True}))
         for event in mailbox.values():
             if event.kind == "seriesMaster" or event.rest_id in next_seen:
                 continue
@@ -810,8 +816,8 @@ class Emulator:
 
     def _delta_item(self, state: DeltaState, item: dict[str, Any], view: View) -> dict[str, Any]:
         event = series.lookup(self.world, state.mailbox_id, item["id"])
-        removed = item.get("removed") or event is None or event.kind == "seriesMaster"
-        if removed or event is None or not in_window(event, state.start, state.end):
+        removed = item.get("removed") or event is None or (event.kind == "seriesMaster" and not item.get("master"))
+        if removed or event is None or (not item.get("master") and not in_window(event, state.start, state.end)):
             immutable = item.get("immutable") or (event.immutable_id if event else immutable_of(item["id"]))
             return {
                 "@odata.type": "#microsoft.graph.event",

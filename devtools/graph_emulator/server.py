@@ -109,6 +109,7 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
             f.deliver_notifications = bool(body.get("deliverNotifications", f.deliver_notifications))
             f.delta_repeats = bool(body.get("deltaRepeats", f.delta_repeats))
             f.delta_occurrence_removals = bool(body.get("deltaOccurrenceRemovals", f.delta_occurrence_removals))
+            f.delta_series_masters = bool(body.get("deltaSeriesMasters", f.delta_series_masters))
             if "failNext" in body:
                 f.fail_next = [dict(rule) for rule in body["failNext"] or []]
             if "throttle" in body:

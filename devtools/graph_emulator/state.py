@@ -354,6 +354,10 @@ class Faults:
     # False: a deleted occurrence of a series that still exists gets no @removed in delta
     # (microsoft-graph-docs PR #4501, "found via experimentation"; event-delta.md says @removed).
     delta_occurrence_removals: bool = True
+    # True: calendarView delta lists a changed series master itself (type seriesMaster, the
+    # first occurrence's start/end), also one whose first occurrence is before the window
+    # (docs-contrib issue #3196; keeper.sh issues #409, #410), and its deletion as @removed.
+    delta_series_masters: bool = False
     fail_next: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -371,6 +375,7 @@ class Faults:
             "timeScale": self.time_scale,
             "deltaRepeats": self.delta_repeats,
             "deltaOccurrenceRemovals": self.delta_occurrence_removals,
+            "deltaSeriesMasters": self.delta_series_masters,
             "failNext": self.fail_next,
         }
 

@@ -37,7 +37,7 @@ from shared.service.links import load_link, save_link_fields, update_link
 from shared.service.meeting_claims import hand_over
 from shared.service.ports import Services
 from shared.service.round_targets import mark_lost, note_responses, restore
-from shared.service.series_lookup import gather_series
+from shared.service.series_lookup import gather_series, series_master
 
 log = logging.getLogger("calsync.inbound")
 # An idle round keeps the stored deltaLink unless it is this old: a reused token reads the
@@ -307,6 +307,9 @@ async def _gather(
 
     confirmed: list[dict[str, Any]] = []
     for item in items:
+        if series_master(item, seen.get(item["id"])):
+            confirmed.append(item)  # its series is read as a whole (shared.service.series_lookup)
+            continue
         if "@removed" in item and item["id"] not in seen:
             # An exception we wrote whose snapshot went with its series: its removal is the
             # series' to judge (already reported, or gone with it), never an event of its own.

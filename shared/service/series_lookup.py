@@ -36,6 +36,9 @@ async def gather_series(
     singles: list[dict[str, Any]] = []
     for item in items:
         prior = seen.get(item["id"])
+        if series_master(item, prior):
+            groups.setdefault(item["id"], [])  # changed or deleted: its master's read says how
+            continue
         master = item.get("seriesMasterId") or (prior.content.get("series") if prior else None)
         if master:
             groups.setdefault(master, []).append(item)
@@ -103,6 +106,13 @@ async def gather_series(
                     keys.update(ref.keys if ref is not None and ref.org == org.org else ())
         series.append(Series(master_id, master, tuple(confirmed), overrides, missing, frozenset(keys)))
     return singles, tuple(series), known
+
+
+def series_master(item: dict[str, Any], prior: inbound.Seen | None) -> bool:
+    """A delta item naming a series master: calendarView delta may list a changed master
+    itself, with its first occurrence's start and end, also from before the window
+    (docs-contrib issue #3196), and its deletion as `@removed` (known by our snapshot)."""
+    return item.get("type") == "seriesMaster" or (prior is not None and "recurrence" in prior.content)
 
 
 async def _missing(

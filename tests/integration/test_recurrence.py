@@ -409,3 +409,50 @@ def _slot(day: date, hour: int) -> dict[str, Any]:
         "start": {"dateTime": f"{day}T{hour:02}:00:00", "timeZone": "UTC"},
         "end": {"dateTime": f"{day}T{hour:02}:30:00", "timeZone": "UTC"},
     }
+
+
+def test_series_masters_listed_by_delta_are_each_series_once(linked: OrgFixture, stack: Stack) -> None:
+    """calendarView delta may list a changed series master itself, with its first
+    occurrence's start and end (docs-contrib issue #3196), and its deletion as @removed: each
+    series is still one appointment, each change reported once."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+
+    stack.graph.post("/_emulator/faults", json={"deltaSeriesMasters": True})
+    try:
+        since = now()
+        series = weekly(count=3, attendees=[], resources=[], timeZone="UTC")
+        pushed = stack.api.put(f"/orgs/{linked.id}/appointments/listed", json=series).json()
+        ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+        stack.notified_round(linked, "w-ada", since)
+        with graph(stack, linked) as g:
+            for step in ("retitle", "own", "delete"):
+                since = now()
+                if step == "retitle":
+                    r = g.patch(f"/users/{ada}/events/{master}", json={"subject": "Team meeting (renamed)"})
+                elif step == "own":
+                    own = {
+                        "subject": "Ada's own",
+                        **_slot(MONDAY + timedelta(days=1), 8),
+                        "recurrence": {
+                            "pattern": {"type": "daily", "interval": 1},
+                            "range": {
+                                "type": "numbered",
+                                "startDate": str(MONDAY + timedelta(days=1)),
+                                "numberOfOccurrences": 2,
+                            },
+                        },
+                    }
+                    r = g.post(f"/users/{ada}/events", json=own)
+                else:
+                    r = g.delete(f"/users/{ada}/events/{master}")
+                assert r.status_code in (200, 201, 204), r.text
+                stack.notified_round(linked, "w-ada", since)
+    finally:
+        stack.graph.post("/_emulator/faults", json={"deltaSeriesMasters": False})
+    feed = [(c["type"], c["appointment"] == "listed", c["data"].get("title")) for c in changes(stack, linked)]
+    assert feed == [
+        ("updated", True, "Team meeting (renamed)"),
+        ("created", False, "Ada's own"),
+        ("deleted", True, None),
+    ]
