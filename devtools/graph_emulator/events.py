@@ -290,6 +290,9 @@ def apply_body(world: World, ev: Event, body: dict[str, Any], *, creating: bool)
             changed.add("extended")
     if meeting is not None:
         ev.online_provider, ev.online_meeting = meeting
+        # Exchange adds the join block to the body (shared with attendees' copies).
+        base = ev.body if ev.body_type == "html" else _html(ev.body)
+        ev.body, ev.body_type = online.with_join_block(base, ev.online_meeting), "html"
         changed.add("online")
     return changed
 

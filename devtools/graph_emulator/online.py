@@ -17,11 +17,17 @@ api/user-post-events.md and api/calendar-post-events.md).
 - A provider without `isOnlineMeeting: true` on an event that is not online → 400: event.md
   says both that setting the provider initialises the meeting and that "the isOnlineMeeting
   and onlineMeetingProvider properties" do; the emulator makes the client set both.
+- Exchange writes the Teams join block into the body when the meeting goes online: a grey
+  line of underscores, a "Join Microsoft Teams Meeting" link to the joinUrl, meeting
+  options, another line (concepts/outlook-calendar-online-meetings.md, the 201 example's
+  `body` and `bodyPreview`). A later PATCH of the body replaces it all (docs silent: the
+  block is not written again, so a client that rewrites the body must keep it itself).
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import secrets
@@ -101,6 +107,30 @@ def plan(world: World, ev: Event, body: dict[str, Any]) -> tuple[str, dict[str, 
     if ev.kind in ("occurrence", "exception"):  # docs silent: the series' master carries it
         raise _refuse("Make the series master an online meeting, not one occurrence.")
     return chosen, join_info(world, ev)
+
+
+_LINE = (
+    '<div style="width:100%; height:20px"><span style="white-space:nowrap; color:gray; opacity:.36">'
+    + "_" * 80
+    + "</span>\r\n</div>\r\n"
+)
+
+
+def with_join_block(html_body: str, info: dict[str, Any]) -> str:
+    """`html_body` with the Teams join block Exchange adds at its end (inside <body>)."""
+    url = html.escape(str(info.get("joinUrl") or ""), quote=True)
+    block = (
+        _LINE
+        + '<div class="me-email-text" style="color:#252424; font-family:\'Segoe UI\',Helvetica,Arial,sans-serif">\r\n'
+        + f'<div style="margin-top:24px; margin-bottom:10px"><a class="me-email-headline" href="{url}" '
+        + 'target="_blank" rel="noreferrer noopener">Join\r\n Microsoft Teams Meeting</a> </div>\r\n'
+        + '<div style="margin-bottom:24px"><a class="me-email-link" target="_blank" '
+        + 'href="https://aka.ms/JoinTeamsMeeting" rel="noreferrer noopener">Learn more about Teams</a></div>\r\n'
+        + "</div>\r\n"
+        + _LINE
+    )
+    at = html_body.rfind("</body>")
+    return html_body + block if at < 0 else html_body[:at] + block + html_body[at:]
 
 
 def copy_to(target: Event, source: Event) -> None:

@@ -137,10 +137,35 @@ def same(field: str, old: Any, new: Any) -> bool:
     return old == new
 
 
+def _body_text(value: str, online: bool) -> str:
+    text = _text(value)
+    return without_join_block(text) if online else text
+
+
 def _text(value: str) -> str:
     if "<" in value and ">" in value:
         value = html.unescape(re.sub(r"<[^>]+>", " ", value))
     return re.sub(r"\s+", " ", value).strip()
+
+
+# Exchange writes a Teams join block at the end of an online meeting's body: a line of
+# underscores, the join link and meeting options, another line (docs-contrib
+# concepts/outlook-calendar-online-meetings.md, the 201 example). It is not the body anyone
+# wrote, so comparisons leave it out; calsync writes one back with a body it sends.
+_JOIN_BLOCK = re.compile(r"\s*_{30,}\s.*\bTeams\b.*$", re.DOTALL)
+
+
+def without_join_block(text: str) -> str:
+    """A flattened body (`_text`) without the Teams join block at its end."""
+    return _JOIN_BLOCK.sub("", text)
+
+
+def join_block_html(join_url: str) -> str:
+    """The join block calsync writes after a body it sends to an online meeting (a PATCH of
+    the body replaces Exchange's own)."""
+    line = "<p>" + "_" * 80 + "</p>"
+    link = html.escape(join_url, quote=True)
+    return f'{line}<p><a href="{link}">Join Microsoft Teams Meeting</a></p>{line}'
 
 
 def _utc(value: str, all_day: bool) -> str:
@@ -158,7 +183,7 @@ def normalize(item: dict[str, Any]) -> dict[str, Any]:
         "end": _utc((item.get("end") or {}).get("dateTime", ""), all_day),
         "isAllDay": all_day,
         "location": ((item.get("location") or {}).get("displayName") or "").strip(),
-        "body": _text(body.get("content") or ""),
+        "body": _body_text(body.get("content") or "", bool(item.get("isOnlineMeeting") or item.get("onlineMeeting"))),
         "isPrivate": item.get("sensitivity") in ("private", "confidential"),
         "isCancelled": bool(item.get("isCancelled")),
         "joinUrl": (item.get("onlineMeeting") or {}).get("joinUrl"),
@@ -193,7 +218,7 @@ def written_content(written: dict[str, Any]) -> dict[str, Any]:
         "end": when("end"),
         "isAllDay": all_day,
         "location": ((written.get("location") or {}).get("displayName") or "").strip(),
-        "body": _text((written.get("body") or {}).get("content") or ""),
+        "body": without_join_block(_text((written.get("body") or {}).get("content") or "")),
         "isPrivate": written.get("sensitivity") == "private",
     }
 

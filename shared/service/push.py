@@ -10,6 +10,7 @@ neither is swallowed.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,14 @@ from typing import Any
 from shared.adapters.inbound_records import SeenEvent
 from shared.adapters.records import EventRef, IcalRef, MailboxLink, Org, Target
 from shared.core.errors import ConcurrencyConflict, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
-from shared.core.mapping import COMPARED, PROPERTY_ID, property_value, transaction_id, written_content
+from shared.core.mapping import (
+    COMPARED,
+    PROPERTY_ID,
+    join_block_html,
+    property_value,
+    transaction_id,
+    written_content,
+)
 from shared.core.outbound import Action, Create, Delete, Keep, Occurrences, Skip, Update
 from shared.service.links import load_link, update_link
 from shared.service.ports import Services
@@ -178,9 +186,14 @@ class _Shell:
         target.intended = {k: action.event[k] for k in COMPARED if k in action.event}
         target.reassert = sorted(action.patch)  # a retry writes them again, whatever `written` says
         await self.save(target)
+        patch = action.patch
+        if "body" in patch and target.join_url:
+            # A new body replaces Exchange's Teams join block: the body we send carries one.
+            text = html.escape(str((patch["body"] or {}).get("content") or "")).replace("\n", "<br>")
+            patch = {**patch, "body": {"contentType": "html", "content": text + join_block_html(target.join_url)}}
         try:
             event = await self.services.graph.update_event(
-                self.tenant, action.mailbox, action.event_id, action.patch, retries=self.retries
+                self.tenant, action.mailbox, action.event_id, patch, retries=self.retries
             )
         except GraphNotFound:
             # Deleted in Outlook meanwhile: the booking product's update brings it back.

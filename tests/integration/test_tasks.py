@@ -116,6 +116,44 @@ def test_an_online_appointment_carries_a_teams_join_url_into_the_view_and_the_fe
     assert later["targets"][0]["eventId"] == plain.json()["targets"][0]["eventId"]
 
 
+def test_the_teams_join_block_exchange_writes_into_the_body_is_no_outlook_edit(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """#24 item 1: Exchange adds the Teams join block to an online meeting's body
+    (concepts/outlook-calendar-online-meetings.md, the 201 example). That is nobody's edit;
+    a new body from the booking product keeps the join link; a person's edit is still news."""
+    ada = linked.users[f"ada@{D}"]
+
+    def outlook_body(event_id: str) -> str:
+        with graph(stack, linked) as g:
+            return g.get(f"/users/{ada}/events/{event_id}").json()["body"]["content"]
+
+    def ours() -> list[tuple[str, list[str]]]:
+        return [(c["type"], c["data"].get("changed")) for c in changes(stack, linked) if c["appointment"] == "a-join"]
+
+    since = now()
+    view = stack.api.put(f"/orgs/{linked.id}/appointments/a-join", json=appointment(onlineMeeting=True)).json()
+    event_id, join = view["targets"][0]["eventId"], view["joinUrl"]
+    body = outlook_body(event_id)
+    assert "Bring shampoo" in body and "Microsoft Teams Meeting" in body and join in body.replace("&amp;", "&")
+    stack.notified_round(linked, "w-ada", since, event_id=event_id)
+
+    since = now()
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/a-join", json=appointment(onlineMeeting=True, body="Bring gel"))
+    assert r.status_code == 200, r.text
+    body = outlook_body(event_id)
+    assert "Bring gel" in body and join in body.replace("&amp;", "&")  # the join link stays
+    stack.notified_round(linked, "w-ada", since, event_id=event_id)
+    assert ours() == []
+
+    since = now()
+    with graph(stack, linked) as g:
+        r = g.patch(f"/users/{ada}/events/{event_id}", json={"body": {"contentType": "text", "content": "No gel"}})
+        assert r.status_code == 200, r.text
+    stack.notified_round(linked, "w-ada", since, event_id=event_id)
+    assert ours() == [("updated", ["body"])]
+
+
 def test_a_task_create_whose_answer_is_lost_is_one_todo_task(linked: OrgFixture, stack: Stack) -> None:
     """The soak's two To Do tasks for one task: To Do made it and answered 504, the SDK's
     retry handler sent the POST again (a task has no transactionId to de-duplicate it)."""

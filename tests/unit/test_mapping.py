@@ -80,3 +80,19 @@ def test_a_changed_field_is_seen_as_changed() -> None:
     seen = normalize(moved)
     assert [f for f in FIELDS if seen[f] != wrote[f]] == ["start"]
     assert seen["start"] == "2026-03-02T09:30:00Z"
+
+
+def test_the_teams_join_block_exchange_adds_is_not_part_of_the_body() -> None:
+    """concepts/outlook-calendar-online-meetings.md, the 201 example: Exchange appends a line,
+    the join link and meeting options, and another line to an online meeting's body."""
+    from shared.core.mapping import normalize
+
+    line = '<div style="width:100%"><span style="color:gray">' + "_" * 80 + "</span>\r\n</div>\r\n"
+    block = (
+        line + '<div><a href="https://teams.microsoft.com/l/meetup-join/x">Join\r\n Microsoft Teams Meeting</a></div>'
+    )
+    content = f"<html><body>\r\nDoes this time work for you?\r\n{block}{line}</body></html>"
+    online = {"body": {"contentType": "html", "content": content}, "isOnlineMeeting": True}
+    assert normalize(online)["body"] == "Does this time work for you?"
+    # Only an online meeting's: a line a person typed in another event stays.
+    assert "_" * 80 in normalize({**online, "isOnlineMeeting": False})["body"]
