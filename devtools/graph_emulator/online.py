@@ -11,9 +11,11 @@ api/user-post-events.md and api/calendar-post-events.md).
   meeting remains available online"; "you cannot change the isOnlineMeeting,
   onlineMeetingProvider, and onlineMeeting properties again". A `false` afterwards is
   ignored; another provider is refused (400: less forgiving than "cannot").
-- Every calendar allows `teamsForBusiness` only (calendar.md allowedOnlineMeetingProviders;
-  the values are the emulator's, as for a Teams-enabled work tenant): `skypeForBusiness` and
-  `skypeForConsumer` → 400 (docs silent on Graph's answer).
+- A calendar allows `teamsForBusiness` only (calendar.md allowedOnlineMeetingProviders; the
+  values are the emulator's, as for a Teams-enabled work tenant), and nothing for a user seeded
+  with `"teams": false` (no Teams licence). A provider the calendar does not allow is refused
+  quietly: 201/200 with `isOnlineMeeting: false`, `onlineMeetingProvider: "unknown"`, no
+  `onlineMeeting` (docs-contrib issues #4625 and #1027: "working for some user but not for all").
 - A provider without `isOnlineMeeting: true` on an event that is not online → 400: event.md
   says both that setting the provider initialises the meeting and that "the isOnlineMeeting
   and onlineMeetingProvider properties" do; the emulator makes the client set both.
@@ -39,7 +41,7 @@ from devtools.graph_emulator import events  # events imports this module: use ev
 from devtools.graph_emulator.state import Event, World
 
 PROVIDERS = ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer")  # event.md
-ALLOWED = ("teamsForBusiness",)  # every calendar's allowedOnlineMeetingProviders (emulator choice)
+ALLOWED = ("teamsForBusiness",)  # a Teams user's calendar's allowedOnlineMeetingProviders (emulator choice)
 DEFAULT = "teamsForBusiness"  # every calendar's defaultOnlineMeetingProvider (emulator choice)
 _KEYS = ("isOnlineMeeting", "onlineMeetingProvider", "onlineMeeting", "onlineMeetingUrl")
 
@@ -97,11 +99,8 @@ def plan(world: World, ev: Event, body: dict[str, Any]) -> tuple[str, dict[str, 
             raise _refuse("Set isOnlineMeeting to true together with onlineMeetingProvider to make an online meeting.")
         return None
     chosen = DEFAULT if provider in (None, "unknown") else provider
-    if chosen not in ALLOWED:
-        raise _refuse(
-            f"The online meeting provider '{chosen}' is not allowed in this calendar; "
-            f"allowedOnlineMeetingProviders: {', '.join(ALLOWED)}."
-        )
+    if chosen not in allowed(world, ev):
+        return None  # refused quietly: the event is made, not online (issue #4625)
     if not ev.is_organizer:
         raise _refuse("Only the organizer can make a meeting an online meeting.")
     if ev.kind in ("occurrence", "exception"):  # docs silent: the series' master carries it
@@ -131,6 +130,12 @@ def with_join_block(html_body: str, info: dict[str, Any]) -> str:
     )
     at = html_body.rfind("</body>")
     return html_body + block if at < 0 else html_body[:at] + block + html_body[at:]
+
+
+def allowed(world: World, ev: Event) -> tuple[str, ...]:
+    """The organizer calendar's allowedOnlineMeetingProviders."""
+    user = world.user(ev.mailbox_id)
+    return ALLOWED if user is None or user.teams else ()
 
 
 def copy_to(target: Event, source: Event) -> None:

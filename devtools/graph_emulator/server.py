@@ -213,6 +213,8 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
                 return web.json_response({"error": f"bad addresses: {exc}"}, status=400)
         if "hasMailbox" in body:
             user.has_mailbox = bool(body["hasMailbox"])
+        if "teams" in body:
+            user.teams = bool(body["teams"])
         if "displayName" in body:
             user.display_name = str(body["displayName"])
         return web.json_response(

@@ -165,6 +165,7 @@ class User:
     mail: str = ""  # the primary SMTP address; the UPN unless seeded otherwise
     proxy_addresses: list[str] = field(default_factory=list)
     working_hours: dict[str, Any] | None = None  # mailboxSettings.workingHours as seeded (schedule.py)
+    teams: bool = True  # a Teams licence: the calendar allows teamsForBusiness meetings (online.py)
 
     def __post_init__(self) -> None:
         self.mail = self.mail or self.user_principal_name
@@ -484,6 +485,7 @@ class World:
                         display_name=u.get("displayName") or upn.split("@")[0],
                         user_purpose=purpose,
                         has_mailbox=u.get("hasMailbox", True),
+                        teams=bool(u.get("teams", True)),
                         time_zone=u.get("timeZone", "UTC"),
                         mail=mail or "",
                         proxy_addresses=list(proxies or []),

@@ -37,6 +37,11 @@ log = logging.getLogger("calsync.push")
 INSTANCE_SLACK = timedelta(days=35)
 EARLIER_WRITES = 3  # our writes before the last, kept per target for stale delta items
 SAVE_TRIES = 5
+ONLINE_REFUSED = (
+    "Microsoft 365 made the event but not as a Teams meeting: the organizer's calendar does not "
+    "allow Teams meetings (check the organizer's Teams licence and meeting policy). The next "
+    "update of the appointment asks again."
+)
 OCCURRENCE_KEYS = 5  # our latest writes of one occurrence whose changeKeys the inbound side knows
 
 
@@ -301,10 +306,16 @@ class _Shell:
         target.event_id, target.change_key = event["id"], event.get("changeKey")
         target.written_at = event.get("lastModifiedDateTime")
         target.ical_uid = event.get("iCalUId")
-        target.written = {k: written[k] for k in COMPARED if k in written}
+        # Graph may make the event and quietly leave it offline (201, isOnlineMeeting false:
+        # docs-contrib issue #4625): not written, so the next update asks again; the target says so.
+        refused = bool(written.get("isOnlineMeeting")) and event.get("isOnlineMeeting") is False
+        offline = ("isOnlineMeeting", "onlineMeetingProvider") if refused else ()
+        target.written = {k: written[k] for k in COMPARED if k in written and k not in offline}
         target.intended, target.reassert, target.renew = {}, [], False
         target.writes += 1
         target.state, target.error_code, target.error_message = "synced", None, None
+        if refused:
+            target.error_code, target.error_message = "online_meeting_refused", ONLINE_REFUSED
         await self.services.store.upsert(
             EventRef(
                 mailbox=target.mailbox,

@@ -154,6 +154,30 @@ def test_the_teams_join_block_exchange_writes_into_the_body_is_no_outlook_edit(
     assert ours() == [("updated", ["body"])]
 
 
+def test_a_teams_meeting_graph_quietly_refuses_says_so_and_the_next_update_asks_again(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """#24 item 2: where the organizer's calendar does not allow Teams, Graph answers 201 with
+    isOnlineMeeting false (docs-contrib issue #4625): the target says so, with a code."""
+    ada = linked.users[f"ada@{D}"]
+    assert stack.graph.patch(f"/_emulator/users/{ada}", json={"teams": False}).status_code == 200
+    try:
+        body = appointment(onlineMeeting=True, start=f"{DAY}T14:00:00", end=f"{DAY}T15:00:00")
+        view = stack.api.put(f"/orgs/{linked.id}/appointments/a-noteams", json=body).json()
+        [target] = view["targets"]
+        assert view["joinUrl"] is None and target["state"] == "synced"
+        assert target["error"]["code"] == "online_meeting_refused" and "Teams" in target["error"]["message"]
+        assert (
+            stack.api.get(f"/orgs/{linked.id}/appointments/a-noteams").json()["targets"][0]["error"]
+            == (target["error"])
+        )
+    finally:
+        stack.graph.patch(f"/_emulator/users/{ada}", json={"teams": True})
+    again = stack.api.put(f"/orgs/{linked.id}/appointments/a-noteams", json=body).json()
+    assert again["joinUrl"] and again["targets"][0]["error"] is None
+    assert again["targets"][0]["eventId"] == target["eventId"]
+
+
 def test_a_task_create_whose_answer_is_lost_is_one_todo_task(linked: OrgFixture, stack: Stack) -> None:
     """The soak's two To Do tasks for one task: To Do made it and answered 504, the SDK's
     retry handler sent the POST again (a task has no transactionId to de-duplicate it)."""
