@@ -224,6 +224,12 @@ def _date(body: dict[str, Any], key: str) -> datetime | None:
     return utc
 
 
+def one_link_only() -> GraphError:
+    """linkedResources is a collection, but To Do takes one per task (docs-contrib issue #654:
+    400 invalidRequest, innerError InvalidModel)."""
+    return GraphError(400, "invalidRequest", "Only one item in linkedResources is allowed.")
+
+
 def parse_link(raw: Any) -> LinkedResource:
     """linkedresource.md: webUrl is optional ("not associated with any web URLs"); the
     emulator requires applicationName and displayName (docs silent; refused without)."""
@@ -313,6 +319,8 @@ def apply_task(task: TodoTask, raw: Any, *, creating: bool) -> bool:
     links = body.get("linkedResources") if creating else None
     if links is not None and not isinstance(links, list):
         raise _unreadable("linkedResources must be a collection.")
+    if links is not None and len(links) > 1:
+        raise one_link_only()
     parsed_links = [parse_link(lr) for lr in links or []]
     # completedDateTime follows status (docs silent; To Do sets it when a task is completed):
     # set to now when the task becomes completed without one, cleared when it is reopened,

@@ -198,6 +198,8 @@ class TodoApi:
     async def create_link(self, call: Call) -> Reply:
         user_id, lst, task = self._task(call)
         link = todo.parse_link(call.json())
+        if task.linked:  # one per task (issue #654); a second one by POST too (docs silent)
+            raise todo.one_link_only()
         task.linked.append(link)
         todo.touch(task)  # docs silent; a linked resource is part of the task
         ctx = self._link_ctx(call, user_id, lst, task, "/$entity")

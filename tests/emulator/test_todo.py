@@ -108,16 +108,28 @@ async def test_create_task_with_linked_resources_and_read_them(tenant: Tenant) -
     )
     expanded = await tasks.by_todo_task_id(created.id).get(request_configuration=cfg)
     assert [x.id for x in expanded.linked_resources] == [link.id]
+    # One linked resource per task (docs-contrib issue #654: a second one is 400 invalidRequest
+    # "Only one item in linkedResources is allowed"): inline on create, and by POST (docs silent).
+    second = LinkedResource(application_name="crm", display_name="Case 7", external_id="case-7")
     links = tasks.by_todo_task_id(created.id).linked_resources
-    extra = await links.post(LinkedResource(application_name="crm", display_name="Case 7", external_id="case-7"))
+    with pytest.raises(ODataError) as refused:
+        await links.post(second)
+    assert refused.value.response_status_code == 400 and refused.value.error.code == "invalidRequest"
+    with pytest.raises(ODataError):
+        await tasks.post(
+            TodoTask(
+                title="Two links", linked_resources=[LinkedResource(application_name="a", display_name="a"), second]
+            )
+        )
+    bare = await tasks.post(TodoTask(title="Linked later"))
+    extra = await tasks.by_todo_task_id(bare.id).linked_resources.post(second)
     assert extra.external_id == "case-7" and extra.web_url is None
-    assert [x.external_id for x in (await links.get()).value] == [None, "case-7"]
     listed = await tasks.get(
         request_configuration=RequestConfiguration(
             query_parameters=TasksRequestBuilder.TasksRequestBuilderGetQueryParameters(expand=["linkedResources"])
         )
     )
-    assert [len(t.linked_resources) for t in listed.value] == [2]
+    assert sorted(len(t.linked_resources) for t in listed.value) == [1, 1]
 
 
 async def test_patch_to_completed_sets_completed_date_time_and_a_new_etag(tenant: Tenant) -> None:
