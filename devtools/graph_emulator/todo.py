@@ -281,7 +281,18 @@ def list_body(raw: Any, *, creating: bool) -> str | None:
     return name
 
 
-def apply_task(task: TodoTask, raw: Any, *, creating: bool) -> bool:
+def completion_day(moment: datetime, zone_name: str) -> datetime:
+    """To Do records the day a task was completed, as that day's midnight UTC (docs-contrib
+    issues #5306 and #8664: "always UTC midnight", whatever zone is asked for); the day is the
+    worker's, in their mailbox's time zone (docs silent; the issues' examples agree)."""
+    try:
+        local = moment.astimezone(zone(zone_name)).date()
+    except Exception:  # an unknown zone name: UTC's day
+        local = moment.astimezone(UTC).date()
+    return datetime.combine(local, time(0), UTC)
+
+
+def apply_task(task: TodoTask, raw: Any, *, creating: bool, zone_name: str = "UTC") -> bool:
     """Apply a create or PATCH body (todotasklist-post-tasks.md, todotask-update.md);
     returns whether anything changed. Validates everything before changing anything."""
     body = _object(raw)
@@ -323,12 +334,14 @@ def apply_task(task: TodoTask, raw: Any, *, creating: bool) -> bool:
         raise one_link_only()
     parsed_links = [parse_link(lr) for lr in links or []]
     # completedDateTime follows status (docs silent; To Do sets it when a task is completed):
-    # set to now when the task becomes completed without one, cleared when it is reopened,
-    # refused on a task that is not completed.
+    # set to the day when the task becomes completed without one, cleared when it is reopened,
+    # refused on a task that is not completed. A day either way (completion_day).
     status = new.get("status", task.status)
     if status == "completed":
-        if dates.get("completed") is None and (task.status != "completed" or task.completed is None):
-            dates["completed"] = now()
+        if dates.get("completed") is not None:
+            dates["completed"] = completion_day(dates["completed"], zone_name)
+        elif task.status != "completed" or task.completed is None:
+            dates["completed"] = completion_day(now(), zone_name)
         elif "completed" not in dates:
             dates["completed"] = task.completed
     else:
@@ -351,9 +364,9 @@ def apply_task(task: TodoTask, raw: Any, *, creating: bool) -> bool:
     return changed
 
 
-def new_task(user_id: str, raw: Any) -> TodoTask:
+def new_task(user_id: str, raw: Any, zone_name: str = "UTC") -> TodoTask:
     task = TodoTask(id=_new_id(user_id, b"T"))
-    apply_task(task, raw, creating=True)
+    apply_task(task, raw, creating=True, zone_name=zone_name)
     task.modified = task.body_modified = task.created
     return task
 

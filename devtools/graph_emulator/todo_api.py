@@ -150,12 +150,17 @@ class TodoApi:
         values = [todo.task_json(t, linked=linked) for t in lst.tasks.values()]
         return self._collection(call, values, self._ctx(call, user_id, f"('{lst.id}')/tasks"))
 
+    def _zone(self, user_id: str) -> str:
+        """The worker's time zone (mailboxSettings.timeZone as seeded): the day of a completion."""
+        user = self.emu.world.user(user_id)
+        return user.time_zone if user is not None else "UTC"
+
     async def create_task(self, call: Call) -> Reply:
         user_id, lst = self._list(call)
         body = call.json()
         if lst.wellknown == "flaggedEmails":  # docs silent: its tasks come from flagged messages
             raise GraphError(400, "ErrorInvalidRequest", "Tasks can't be created in the flagged emails list.")
-        task = todo.new_task(user_id, body)
+        task = todo.new_task(user_id, body, self._zone(user_id))
         lst.tasks[task.id] = task
         # todotasklist-post-tasks.md's example answers the linkedResources created with the task.
         shown = todo.task_json(task, linked=bool(task.linked) or self._expand(call))
@@ -170,7 +175,7 @@ class TodoApi:
 
     async def update_task(self, call: Call) -> Reply:
         user_id, lst, task = self._task(call)
-        if todo.apply_task(task, call.json(), creating=False):
+        if todo.apply_task(task, call.json(), creating=False, zone_name=self._zone(user_id)):
             todo.touch(task)
         shown = todo.task_json(task, linked=self._expand(call))
         return Reply(200, {"@odata.context": self._ctx(call, user_id, f"('{lst.id}')/tasks/$entity"), **shown})

@@ -67,7 +67,7 @@ class ChangeData(ResponseModel):
     reminder_at: str | None = absent("task_*: its reminder, UTC")
     importance: str = absent("task_*: low, normal or high")
     status: str = absent("task_*: notStarted, inProgress, completed, waitingOnOthers or deferred")
-    completed_at: str | None = absent("task_completed: when, UTC")
+    completed_on: str | None = absent("task_completed: the day it was completed in To Do, YYYY-MM-DD")
     changed: list[str] = absent("updated, occurrence_updated, restored: the fields that changed")
     response: str = absent("responded: accepted, tentativelyAccepted or declined")
     address: str = absent("responded: who answered")

@@ -76,7 +76,9 @@ class TaskView(ResponseModel):
     mailbox_id: str | None = Field(description="The worker's mailbox (user id) it was written to")
     list_id: str | None = Field(description="The To Do list (the org's taskListName) it is in")
     todo_task_id: str | None = Field(description="The To Do task's id")
-    completed_at: str | None = Field(description="When it was completed in To Do (UTC), if it was")
+    completed_on: str | None = Field(
+        description="The day it was completed in To Do (YYYY-MM-DD), if it was: To Do records a day, not a time"
+    )
     error: ErrorInfo | None = Field(description="Graph's failure (pending, failed)")
     updated_at: dt.datetime = Field(
         description="When the task's row last changed (a push, a retry, a change read from To Do)"

@@ -181,5 +181,15 @@ def heard(written: dict[str, Any], etag: str | None, item: dict[str, Any]) -> Ta
     return TaskChange("task_completed" if done else "task_updated", fields, changed)
 
 
-def completed_at(item: dict[str, Any]) -> str | None:
-    return _utc_text(item.get("completedDateTime"))
+def completed_on(item: dict[str, Any]) -> str | None:
+    """The day To Do says the task was completed (YYYY-MM-DD). To Do records a day, not a
+    moment: completedDateTime is that day's midnight UTC whatever zone is asked for
+    (docs-contrib issues #5306, #8664), so the date is read as written, never converted."""
+    value = item.get("completedDateTime") or {}
+    text = str(value.get("dateTime") or "") if isinstance(value, dict) else ""
+    if len(text) < 10:
+        return None
+    if (value.get("timeZone") or "UTC") not in ("UTC", "Etc/UTC"):
+        moment = graph_instant(value)  # another zone asked for: its midnight UTC is the day
+        return zulu(moment)[:10] if moment is not None else None
+    return text[:10]

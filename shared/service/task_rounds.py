@@ -21,7 +21,7 @@ from shared.core.changes import NewChange
 from shared.core.errors import ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
 from shared.core.logcontext import log_context
 from shared.core.org_settings import SyncMode
-from shared.core.tasks import TaskChange, completed_at, external_id, heard
+from shared.core.tasks import TaskChange, completed_on, external_id, heard
 from shared.service import feed, webhooks
 from shared.service.ports import Services
 
@@ -158,7 +158,7 @@ def _data(change: TaskChange, item: dict) -> dict:
         return {}
     data = {**change.fields, "changed": list(change.changed)}
     if change.type == "task_completed":
-        data["completedAt"] = completed_at(item)
+        data["completedOn"] = completed_on(item)
     return data
 
 
@@ -173,7 +173,7 @@ async def _adopt(services: Services, task: Task, change: TaskChange, item: dict)
         fields = change.fields
         task.title, task.body, task.due_date = fields["title"], fields["body"], fields["dueDate"]
         task.reminder_at, task.importance, task.status = fields["reminderAt"], fields["importance"], fields["status"]
-        task.written, task.todo_etag, task.completed_at = fields, item.get("@odata.etag"), completed_at(item)
+        task.written, task.todo_etag, task.completed_at = fields, item.get("@odata.etag"), completed_on(item)
     task.updated_at = services.clock.now()
     try:
         await services.store.update(task)

@@ -36,7 +36,7 @@ from shared.core.tasks import (
     KeepTask,
     TaskAction,
     UpdateTask,
-    completed_at,
+    completed_on,
     external_id,
     plan_task,
     todo_fields,
@@ -358,7 +358,7 @@ class _Apply:
         task = self.task
         task.todo_id, task.todo_etag = answer["id"], answer.get("@odata.etag")
         task.written, task.create_sent = todo_fields(answer), False
-        task.completed_at = completed_at(answer)
+        task.completed_at = completed_on(answer)
         task.state, task.error_code, task.error_message = "synced", None, None
         await self.save()
 
@@ -378,7 +378,7 @@ def view(task: Task) -> dict[str, Any]:
         "mailboxId": task.mailbox,
         "listId": task.list_id,
         "todoTaskId": task.todo_id,
-        "completedAt": task.completed_at,
+        "completedOn": (task.completed_at or "")[:10] or None,
         "error": {"code": task.error_code, "message": task.error_message} if task.error_code else None,
         "updatedAt": task.updated_at,
     }

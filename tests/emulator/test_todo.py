@@ -137,6 +137,7 @@ async def test_patch_to_completed_sets_completed_date_time_and_a_new_etag(tenant
     # 16:00 Eastern Standard Time kept as the day's midnight there), resources/todotask.md
     # (completedDateTime, lastModifiedDateTime, @odata.etag). completedDateTime set when the
     # status becomes completed and cleared when reopened: docs silent; emulator choice (as To Do).
+    # It is a day, not a moment: that day's midnight UTC (docs-contrib issues #5306, #8664).
     tasks = todo(tenant).lists.by_todo_task_list_id(await new_list(tenant)).tasks
     created = await tasks.post(TodoTask(title="Call back"))
     etag = created.additional_data["@odata.etag"]
@@ -146,8 +147,14 @@ async def test_patch_to_completed_sets_completed_date_time_and_a_new_etag(tenant
     assert (due.due_date_time.date_time, due.due_date_time.time_zone) == ("2030-07-25T04:00:00.0000000", "UTC")
     done = await tasks.by_todo_task_id(created.id).patch(TodoTask(status=TaskStatus.Completed))
     assert done.status == TaskStatus.Completed and done.completed_date_time.time_zone == "UTC"
-    stamp = datetime.fromisoformat(done.completed_date_time.date_time[:19]).replace(tzinfo=UTC)
-    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
+    assert done.completed_date_time.date_time == f"{datetime.now(UTC).date()}T00:00:00.0000000"  # ada: UTC
+    # A completion the client dates is kept as its day too: the worker's (ada's zone is UTC).
+    dated = await tasks.by_todo_task_id(created.id).patch(
+        TodoTask(
+            completed_date_time=DateTimeTimeZone(date_time="2030-07-25T23:30:00", time_zone="Mountain Standard Time")
+        )
+    )
+    assert dated.completed_date_time.date_time == "2030-07-26T00:00:00.0000000"
     assert etag != due.additional_data["@odata.etag"] != done.additional_data["@odata.etag"]
     assert done.last_modified_date_time >= created.last_modified_date_time
     reopened = await tasks.by_todo_task_id(created.id).patch(TodoTask(status=TaskStatus.InProgress))

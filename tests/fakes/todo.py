@@ -94,7 +94,8 @@ class FakeTodo:
                 task[key] = body[key]
         was_done = task.get("completedDateTime") is not None
         if task.get("status") == "completed" and not was_done:
-            task["completedDateTime"] = {"dateTime": _now()[:-1], "timeZone": "UTC"}
+            # To Do records the day, as its midnight UTC (docs-contrib issues #5306, #8664).
+            task["completedDateTime"] = {"dateTime": _now()[:10] + "T00:00:00.0000000", "timeZone": "UTC"}
         elif task.get("status") != "completed":
             task["completedDateTime"] = None
 

@@ -3,7 +3,7 @@ To Do changes in the feed with our own writes suppressed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -82,9 +82,10 @@ async def test_completing_in_todo_is_one_task_completed_and_our_own_edit_is_not_
     [change] = await feed.read(world.store, "o1", 0, 10)
     assert (change.type, change.task, change.worker) == ("task_completed", "t1", "w-ada")
     assert change.data["status"] == "completed" and change.data["changed"] == ["status"]
-    assert change.data["completedAt"]
+    day = change.data["completedOn"]
+    assert len(day) == 10 and date.fromisoformat(day)  # a day: To Do records no time
     shown = await tasks.get(world.svc, "o1", "t1")
-    assert shown["status"] == "completed" and shown["completedAt"]
+    assert shown["status"] == "completed" and shown["completedOn"] == day
 
 
 async def test_edits_and_deletion_in_todo_are_reported(world: World) -> None:

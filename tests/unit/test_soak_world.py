@@ -61,7 +61,7 @@ def test_a_task_expectation_matches_only_its_task_and_worker() -> None:
         "task": "t1",
         "worker": "ada",
         "appointment": None,
-        "data": {"status": "completed", "completedAt": "2027-01-05T10:00:00Z"},
+        "data": {"status": "completed", "completedOn": "2027-01-05"},
     }
     assert e.matches(change)
     assert not e.matches({**change, "task": "t2"})
