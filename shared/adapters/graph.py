@@ -85,6 +85,17 @@ class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
         purpose = data.get("userPurpose")
         return (purpose.get("value") if isinstance(purpose, dict) else purpose) or "user"
 
+    async def mailbox_time_zone(self, tenant_id: str, user_id: str) -> str:
+        """The mailbox's time zone (mailboxSettings.timeZone: a Windows or IANA name), where
+        To Do keeps a worker's due dates; "UTC" when it has none."""
+        client, _ = self.client(tenant_id)
+        query = MailboxSettingsRequestBuilder.MailboxSettingsRequestBuilderGetQueryParameters(select=["timeZone"])
+        info = client.users.by_user_id(user_id).mailbox_settings.to_get_request_information(
+            RequestConfiguration(query_parameters=query)
+        )
+        data = await self.send(tenant_id, info)
+        return str(data.get("timeZone") or "UTC")
+
     async def probe(self, tenant_id: str) -> None:
         """The cheapest call that proves we may read the tenant's directory."""
         client, _ = self.client(tenant_id)

@@ -70,6 +70,7 @@ class MailboxLink(Entity):
     # nor an occurrence it never listed, so one deleted in Outlook before any round saw it
     # shows in no delta item. Rounds read these masters once (shared.service.mailbox_rounds).
     unseen_series: list[str] = field(default_factory=list)
+    time_zone: str | None = None  # mailboxSettings.timeZone, read on a worker's first task (To Do due dates)
     updated_at: datetime = field(default_factory=utcnow)
 
     @property

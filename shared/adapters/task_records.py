@@ -29,6 +29,7 @@ class Task(Entity):
     importance: str = "normal"
     status: str = "notStarted"
     deleted: bool = False
+    time_zone: str = "UTC"  # the worker's mailbox time zone when put: where To Do keeps the due date
     # In To Do:
     mailbox: str | None = None  # the worker's user id when we wrote it
     list_id: str | None = None
@@ -47,7 +48,9 @@ class Task(Entity):
     def wanted(self) -> TaskWanted | None:
         if self.deleted:
             return None
-        return TaskWanted(self.title, self.body, self.due_date, self.reminder_at, self.importance, self.status)
+        return TaskWanted(
+            self.title, self.body, self.due_date, self.reminder_at, self.importance, self.status, self.time_zone
+        )
 
     def stored(self) -> TaskStored:
         return TaskStored(self.mailbox, self.todo_id, self.written, self.create_sent)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.core.timezones import graph_instant
+from shared.core.timezones import UnknownTimeZone, graph_instant, zone
 
 APPLICATION = "calsync"  # linkedResource.applicationName on every task we write
 # The booking-side fields of a task, and the Graph fields they are written as.
@@ -29,6 +29,9 @@ class TaskWanted:
     reminder_at: str | None = None
     importance: str = "normal"
     status: str = "notStarted"
+    # The worker's mailbox time zone: To Do keeps a due date as midnight there and answers it
+    # in UTC (todotask-update.md's example; a date set in UTC+14 comes back the day before).
+    time_zone: str = "UTC"
 
 
 def external_id(org: str, task: str) -> str:
@@ -37,12 +40,13 @@ def external_id(org: str, task: str) -> str:
 
 
 def todo_body(wanted: TaskWanted) -> dict[str, Any]:
-    """The todoTask we write. A due date is a date: To Do keeps it as midnight, and UTC
-    keeps the date the same whatever zone reads it."""
+    """The todoTask we write. A due date is a date: To Do keeps it as midnight in the zone it
+    is given, so it is given the worker's, as the To Do app does."""
+    due = {"dateTime": f"{wanted.due_date}T00:00:00", "timeZone": wanted.time_zone} if wanted.due_date else None
     return {
         "title": wanted.title,
         "body": {"content": wanted.body, "contentType": "text"},
-        "dueDateTime": {"dateTime": f"{wanted.due_date}T00:00:00", "timeZone": "UTC"} if wanted.due_date else None,
+        "dueDateTime": due,
         "isReminderOn": wanted.reminder_at is not None,
         "reminderDateTime": (
             {"dateTime": wanted.reminder_at.removesuffix("Z")[:19], "timeZone": "UTC"} if wanted.reminder_at else None
@@ -66,13 +70,25 @@ def zulu(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat(timespec="microseconds") + "Z"
 
 
-def todo_fields(item: dict[str, Any]) -> dict[str, Any]:
-    """A task as Graph answers it (create, PATCH, delta) → the booking-side fields."""
-    due = _utc_text(item.get("dueDateTime"))
+def due_date(value: dict[str, Any] | None, time_zone: str = "UTC") -> str | None:
+    """A dueDateTime (midnight in the zone it was set in, answered in UTC) → its date, read
+    in the worker's zone `time_zone`."""
+    moment = graph_instant(value)
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(zone(time_zone)).date().isoformat()
+    except UnknownTimeZone:
+        return moment.astimezone(UTC).date().isoformat()
+
+
+def todo_fields(item: dict[str, Any], time_zone: str = "UTC") -> dict[str, Any]:
+    """A task as Graph answers it (create, PATCH, delta) → the booking-side fields; due dates
+    read in the worker's zone `time_zone`."""
     return {
         "title": item.get("title") or "",
         "body": ((item.get("body") or {}).get("content") or "").strip(),
-        "dueDate": due[:10] if due else None,
+        "dueDate": due_date(item.get("dueDateTime"), time_zone),
         "reminderAt": _utc_text(item.get("reminderDateTime")) if item.get("isReminderOn") else None,
         "importance": item.get("importance") or "normal",
         "status": item.get("status") or "notStarted",
@@ -80,8 +96,8 @@ def todo_fields(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def written_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """What we sent (a todo_body) → the same fields."""
-    return todo_fields(body)
+    """What we sent (a todo_body) → the same fields (its due date in the zone it was sent in)."""
+    return todo_fields(body, str((body.get("dueDateTime") or {}).get("timeZone") or "UTC"))
 
 
 def wanted_fields(wanted: TaskWanted) -> dict[str, Any]:
@@ -167,13 +183,14 @@ class TaskChange:
     changed: tuple[str, ...]
 
 
-def heard(written: dict[str, Any], etag: str | None, item: dict[str, Any]) -> TaskChange | None:
-    """What a delta item of one of our tasks says; None for our own write coming back."""
+def heard(written: dict[str, Any], etag: str | None, item: dict[str, Any], time_zone: str = "UTC") -> TaskChange | None:
+    """What a delta item of one of our tasks says; None for our own write coming back.
+    `time_zone`: the worker's, where To Do keeps due dates."""
     if "@removed" in item:
         return TaskChange("task_deleted", {}, ())
     if etag is not None and item.get("@odata.etag") == etag:
         return None
-    fields = todo_fields(item)
+    fields = todo_fields(item, time_zone)
     changed = tuple(f for f in FIELDS if fields[f] != written.get(f))
     if not changed:
         return None

@@ -80,7 +80,7 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             task = await store.get(Task, org=org_id, task=ref.task)
             if task is None or task.todo_id != ref.todo_id:
                 continue
-            change = heard(task.written, task.todo_etag, item)
+            change = heard(task.written, task.todo_etag, item, task.time_zone)
             if change is not None:
                 heard_now.append((task, change, item))
         gone, now_seen = await _unseen_deletions(services, org, record, items, fresh)

@@ -40,8 +40,10 @@ from shared.core.tasks import (
     external_id,
     plan_task,
     todo_fields,
+    written_fields,
 )
 from shared.core.validation import identifier
+from shared.service.links import save_link_fields
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 from shared.service.task_lists import ensure_list, forget_list
@@ -92,14 +94,30 @@ async def _worker(services: Services, org_id: str, worker: str) -> WorkerLink:
     return link
 
 
+async def _time_zone(services: Services, org: Org, link: WorkerLink) -> str:
+    """The worker's mailbox time zone, read once and kept on the link. If Graph cannot say
+    now, UTC (due dates then read as before), and asked again with the next task."""
+    if link.time_zone:
+        return link.time_zone
+    try:
+        found = await services.graph.mailbox_time_zone(org.m365_tenant_id, link.m365_user_id or "")
+    except GraphError as exc:
+        log.warning("mailbox time zone unknown (%s); due dates in UTC", exc.code)
+        return "UTC"
+    await save_link_fields(services, link, time_zone=found)
+    return found
+
+
 async def put(services: Services, org_id: str, task_id: str, body: dict[str, Any]) -> dict[str, Any]:
     org = await _org(services, org_id)
     identifier("task", task_id)
     m = checked(TaskBody, body)
     link = await _worker(services, org_id, m.worker)  # 4xx before anything is written
+    time_zone = await _time_zone(services, org, link)
 
     def wanted(task: Task) -> None:
         task.worker, task.title, task.body = m.worker, m.title, m.body or ""
+        task.time_zone = time_zone
         task.due_date, task.reminder_at, task.importance = m.due_date, m.reminder_at, m.importance
         task.status, task.deleted = m.status, False
         if task.state == "deleted_in_todo":
@@ -288,7 +306,7 @@ class _Apply:
             answer = found[0]
             for extra in found[1:]:  # never leave a duplicate behind
                 await graph.delete_todo_task(self.tenant, action.mailbox, list_id, extra["id"], retries=self.retries)
-            if todo_fields(answer) != todo_fields(action.body):
+            if todo_fields(answer, task.time_zone) != written_fields(action.body):
                 answer = await graph.update_todo_task(
                     self.tenant, action.mailbox, list_id, answer["id"], action.body, retries=self.retries
                 )
@@ -357,7 +375,7 @@ class _Apply:
     async def _synced(self, answer: dict[str, Any]) -> None:
         task = self.task
         task.todo_id, task.todo_etag = answer["id"], answer.get("@odata.etag")
-        task.written, task.create_sent = todo_fields(answer), False
+        task.written, task.create_sent = todo_fields(answer, task.time_zone), False
         task.completed_at = completed_on(answer)
         task.state, task.error_code, task.error_message = "synced", None, None
         await self.save()

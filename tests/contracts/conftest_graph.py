@@ -34,6 +34,7 @@ def tenant_doc(tenant_id: str) -> dict[str, Any]:
     users: list[dict[str, Any]] = [
         {"userPrincipalName": f"{p}@{DOMAIN}", "displayName": f"{p.title()} Test"} for p in PEOPLE
     ]
+    users[1]["timeZone"] = "W. Europe Standard Time"  # bob: mailboxSettings.timeZone
     users.append({"userPrincipalName": f"nomail@{DOMAIN}", "displayName": "No Mail", "hasMailbox": False})
     users += [
         {"userPrincipalName": f"{r}@{DOMAIN}", "displayName": f"Room {r[-1]}", "userPurpose": "room", "capacity": 6}

@@ -292,6 +292,11 @@ async def test_list_users_and_purposes(graph: Backend) -> None:
     assert all(set(u) >= {"id", "userPrincipalName", "mail", "displayName"} for u in users)
     assert await g.user_purpose(t, graph.uid("room0")) == "room"
     assert await g.user_purpose(t, graph.uid("ada")) == "user"
+    # mailboxSettings.timeZone (resources/mailboxsettings.md): where To Do keeps due dates.
+    assert (await g.mailbox_time_zone(t, graph.uid("ada")), await g.mailbox_time_zone(t, graph.uid("bob"))) == (
+        "UTC",
+        "W. Europe Standard Time",
+    )
     unknown = str(uuid.uuid4())
     names = ["ada", "room0", "beamer", "reception", "nomail"]
     got = await g.purposes(t, [graph.uid(n) for n in names] + [unknown])

@@ -164,6 +164,7 @@ class FakeUser:
     display_name: str
     user_purpose: str = "user"  # user | room | equipment | shared
     has_mailbox: bool = True
+    time_zone: str = "UTC"  # mailboxSettings.timeZone
     place_id: str | None = None
     place: dict[str, Any] = field(default_factory=dict)
     mail_address: str | None = None  # None: the UPN (the emulator's default)
@@ -403,6 +404,7 @@ class FakeGraph(FakeTodo):
                     display_name=spec.get("displayName") or upn.split("@")[0],
                     user_purpose=spec.get("userPurpose", "user"),
                     has_mailbox=spec.get("hasMailbox", True),
+                    time_zone=spec.get("timeZone", "UTC"),
                     mail_address=spec.get("mail"),
                     proxy_addresses=list(spec.get("proxyAddresses") or []),
                 )
@@ -548,6 +550,10 @@ class FakeGraph(FakeTodo):
             )
         data = user.to_json()
         return DirectoryUser(data["id"], data["userPrincipalName"] or key, data["mail"], data["displayName"] or "")
+
+    async def mailbox_time_zone(self, tenant_id: str, user_id: str) -> str:
+        self._call("mailbox_time_zone", tenant_id, user_id)
+        return self._mailbox_user(tenant_id, user_id).time_zone
 
     async def user_purpose(self, tenant_id: str, user_id: str) -> str:
         self._call("user_purpose", tenant_id, user_id)

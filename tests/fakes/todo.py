@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from shared.core.errors import DeltaTokenExpired, GraphNotFound, GraphRejected
+from shared.core.timezones import graph_instant, zone
 
 IMPORTANCE = ("low", "normal", "high")
 STATUS = ("notStarted", "inProgress", "completed", "waitingOnOthers", "deferred")
@@ -92,6 +93,14 @@ class FakeTodo:
         for key in TASK_FIELDS:
             if key in body:
                 task[key] = body[key]
+        due = body.get("dueDateTime")
+        if due:
+            # As To Do (todotask-update.md's example): the due date's midnight in the zone it
+            # was given, answered in UTC.
+            tz = zone(due.get("timeZone") or "UTC")
+            day = (graph_instant(due) or datetime.now(UTC)).astimezone(tz).date()
+            midnight = datetime.combine(day, time(0), tz).astimezone(UTC)
+            task["dueDateTime"] = {"dateTime": midnight.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
         was_done = task.get("completedDateTime") is not None
         if task.get("status") == "completed" and not was_done:
             # To Do records the day, as its midnight UTC (docs-contrib issues #5306, #8664).

@@ -300,3 +300,23 @@ async def test_a_task_deleted_in_todo_is_reported_when_the_lists_delta_token_exp
     monkeypatch.setattr(world.graph, "todo_delta", expired)
     assert await _round(world) == 1
     assert [(c.type, c.task) for c in await feed.read(world.store, "o1", 0, 10)] == [("task_deleted", "t1")]
+
+
+async def test_due_dates_are_the_workers_days_in_todo_both_ways(world: World) -> None:
+    """#24 item 5: To Do keeps a due date as midnight in the worker's zone and answers it in
+    UTC (todotask-update.md's example). Ada works in Oslo: a due date she sets in To Do for
+    20 December comes back as 19 December 23:00 UTC — and is 20 December."""
+    await make_org(world)
+    world.graph.seed(TENANT, [{"userPrincipalName": "ada@fabrikam.test", "timeZone": "W. Europe Standard Time"}])
+    uid = (await linked_worker(world)).m365_user_id or ""
+    pushed = await tasks.put(world.svc, "o1", "t1", {**BODY, "dueDate": "2026-12-18"})
+    [written] = world.graph.todo_tasks(TENANT, uid, await _list_id(world))
+    assert written["dueDateTime"]["dateTime"].startswith("2026-12-17T23:00:00")  # midnight in Oslo
+    assert pushed["dueDate"] == "2026-12-18"
+    assert await _round(world) == 0  # our own due date coming back is no change
+    oslo = {"dateTime": "2026-12-20T00:00:00", "timeZone": "W. Europe Standard Time"}
+    world.graph.todo_edit(TENANT, uid, await _list_id(world), pushed["todoTaskId"], {"dueDateTime": oslo})
+    assert await _round(world) == 1
+    [change] = await feed.read(world.store, "o1", 0, 10)
+    assert (change.type, change.data["dueDate"], change.data["changed"]) == ("task_updated", "2026-12-20", ["dueDate"])
+    assert (await tasks.get(world.svc, "o1", "t1"))["dueDate"] == "2026-12-20"

@@ -102,3 +102,15 @@ def test_graph_times_read_back_in_utc_whatever_zone_they_are_answered_in() -> No
         "reminderDateTime": {"dateTime": "2026-12-04T09:00:00.0000000", "timeZone": "W. Europe Standard Time"},
     }
     assert todo_fields(item)["reminderAt"] == "2026-12-04T08:00:00.000000Z"
+
+
+def test_a_due_date_is_read_as_the_workers_day() -> None:
+    """RogerSelwyn/MS365-ToDo issue #29: a due date of 2024-10-24 set in UTC+14 comes back as
+    2024-10-23T10:00:00 UTC; in the worker's zone it is still the 24th."""
+    from shared.core.tasks import due_date
+
+    answered = {"dateTime": "2024-10-23T10:00:00.0000000", "timeZone": "UTC"}
+    assert due_date(answered, "Line Islands Standard Time") == "2024-10-24"
+    assert due_date(answered, "UTC") == "2024-10-23"
+    assert due_date({"dateTime": "2026-12-17T23:00:00.0000000", "timeZone": "UTC"}, "Europe/Oslo") == "2026-12-18"
+    assert due_date(None, "Europe/Oslo") is None
