@@ -145,6 +145,7 @@ async def _link(
         await release(services, org, link)  # the link moves to another mailbox
     link.set_account(account)
     link.m365_user_id = user.id
+    link.time_zone = None  # read again with the next task (the mailbox may be another)
     if not link.display_name:
         link.display_name = user.display_name
     if not link.subscription_id:
