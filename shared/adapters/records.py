@@ -261,6 +261,7 @@ class EventRef(Entity):
     # answered our last writes of it with (a delta item carrying one is ours, however stale).
     series: str | None = None
     keys: list[str] = field(default_factory=list)
+    written_at: str | None = None  # the lastModifiedDateTime Graph answered our last write of it with
     # A single event's span (normalized, UTC): a fresh round that does not list an event we
     # wrote in its window asks Graph whether it is gone. None for series.
     when: dict[str, Any] | None = None

@@ -36,6 +36,10 @@ class Series:
     missing: tuple[str, ...] = ()
     # Ours: changeKeys Graph answered our writes of its occurrences with (echoes, stale too).
     our_keys: frozenset[str] = frozenset()
+    # Ours: per occurrence we wrote, the lastModifiedDateTime Graph answered our last write with,
+    # and per original date what that write set (normalized fields).
+    written_at: dict[str, str] = field(default_factory=dict)
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def occurrence_date(item: dict[str, Any], master: dict[str, Any] | None, fallback: str | None = None) -> str | None:
@@ -126,10 +130,16 @@ def occurrence_changes(
             continue
         # A new exception is compared with the occurrence as its series had it, with our own
         # exception of that date (what we wrote: a move back to the series' time is news).
+        override = series.overrides.get(day or "", {})
         before = prior.content if prior is not None else _as_series(item, series.master)
         if prior is None and before:
-            before = {**before, **{f: v for f, v in series.overrides.get(day or "", {}).items() if f in before}}
+            before = {**before, **{f: v for f, v in override.items() if f in before}}
         changed = [f for f in FIELDS if f in before and content[f] != before[f]] if before else list(FIELDS)
+        ours = series.written.get(day or "", {})
+        if _after(item, series.written_at.get(event_id)):
+            # Changed after our last write of it: what differs from that write is news, even
+            # where it equals a snapshot taken before the write.
+            changed += [f for f in FIELDS if f in ours and f not in changed and content[f] != ours[f]]
         wanted = series.overrides.get(day or "", {})
         if as_series:
             wanted = {**_as_series(item, series.master), **wanted}
@@ -140,6 +150,14 @@ def occurrence_changes(
                 change("occurrence_updated", event_id, {"occurrence": day, **values(content), "changed": changed})
             )
     return changes, keep, forget
+
+
+def _after(item: dict[str, Any], written_at: str | None) -> bool:
+    """Whether Graph last changed `item` after our last write of it."""
+    modified = item.get("lastModifiedDateTime")
+    return bool(written_at and modified) and _instant(str(modified), precise=True) > _instant(
+        str(written_at), precise=True
+    )
 
 
 def _as_series(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str, Any]:
@@ -156,9 +174,13 @@ def _as_series(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str,
     return {**same, "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def _instant(value: Any) -> datetime:
-    """A UTC time as Graph writes it (`…Z`, fractions, or none) → an aware datetime."""
-    return datetime.fromisoformat(str(value).replace("Z", "")[:19] + "+00:00")
+def _instant(value: Any, precise: bool = False) -> datetime:
+    """A UTC time as Graph writes it (`…Z`, fractions, or none) → an aware datetime (to the
+    second, or to the microsecond if `precise`)."""
+    text = str(value).replace("Z", "").split("+")[0]
+    whole, _, fraction = text.partition(".")
+    micro = f".{(fraction + '000000')[:6]}" if precise else ""
+    return datetime.fromisoformat(whole[:19] + micro + "+00:00")
 
 
 def _gone(item: dict[str, Any]) -> bool:

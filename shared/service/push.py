@@ -280,6 +280,7 @@ class _Shell:
                         change_key=event.get("changeKey"),
                         series=target.event_id,
                         keys=[k for k in keys if k][:OCCURRENCE_KEYS],
+                        written_at=event.get("lastModifiedDateTime"),
                     )
                 )
             remembered = action.record.get(day, patch) if day in action.record else patch

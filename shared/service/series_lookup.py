@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.inbound_records import MeetingClaim, SeenEvent
-from shared.adapters.records import Appointment, EventRef, Org
+from shared.adapters.records import Appointment, EventRef, Org, Target
 from shared.core import delta_window, inbound
 from shared.core.errors import InvalidInput
 from shared.core.inbound_series import Series, occurrence_date
+from shared.core.mapping import GRAPH_FIELDS, written_content
 from shared.core.recurrence import occurrence_dates, parse_recurrence
 from shared.core.timezones import to_utc
 from shared.service.event_lookup import know, linked_people
@@ -99,12 +100,19 @@ async def gather_series(
             live = [i for i in confirmed if "@removed" not in i]
             missing = await _missing(services, org, mailbox, master, appt, window, live)
         keys: set[str] = set()
+        written_at: dict[str, str] = {}
         if k.ours:
             for item in confirmed:
                 if "@removed" not in item:
                     ref = await services.store.get(EventRef, mailbox=mailbox, event_id=item["id"])
-                    keys.update(ref.keys if ref is not None and ref.org == org.org else ())
-        series.append(Series(master_id, master, tuple(confirmed), overrides, missing, frozenset(keys)))
+                    if ref is not None and ref.org == org.org:
+                        keys.update(ref.keys)
+                        if ref.written_at:
+                            written_at[item["id"]] = ref.written_at
+        written = await _written(services, org, mailbox, k.ours) if written_at else {}
+        series.append(
+            Series(master_id, master, tuple(confirmed), overrides, missing, frozenset(keys), written_at, written)
+        )
     return singles, tuple(series), known
 
 
@@ -155,6 +163,18 @@ async def _changed(services: Services, org: Org, mailbox: str, master_id: str) -
     row = await services.store.get(SeenEvent, mailbox=mailbox, org=org.org, event_id=master_id)
     master = await services.graph.get_event(org.m365_tenant_id, mailbox, master_id)
     return row is None or master is None or master.get("changeKey") != row.change_key
+
+
+async def _written(services: Services, org: Org, mailbox: str, appointment: str | None) -> dict[str, dict[str, Any]]:
+    """What our last write of each exception set, per original date (normalized fields)."""
+    target = await services.store.get(Target, org=org.org, appointment=appointment or "", mailbox=mailbox)
+    out: dict[str, dict[str, Any]] = {}
+    for day, patch in (target.occurrences if target is not None else {}).items():
+        if not isinstance(patch, dict) or patch.get("restore") or patch.get("cancelled"):
+            continue
+        content = written_content(patch)
+        out[day] = {f: content[f] for f, g in GRAPH_FIELDS.items() if g in patch and f in content}
+    return out
 
 
 def _ours(appt: Appointment) -> dict[str, dict[str, Any]]:

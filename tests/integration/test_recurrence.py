@@ -456,3 +456,43 @@ def test_series_masters_listed_by_delta_are_each_series_once(linked: OrgFixture,
         ("created", False, "Ada's own"),
         ("deleted", True, None),
     ]
+
+
+def test_an_outlook_move_of_our_moved_occurrence_back_to_where_a_round_last_saw_it_is_reported(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """The soak's a589: a round saw the occurrence at 09:00, the booking product moved it to
+    13:00, and a person moved it back to 09:00 before the next round. The round's snapshot
+    says 09:00 too; what tells is that Graph changed it after our write, away from it."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import wait_for
+    from tests.integration.test_maintenance import reconcile
+
+    series = weekly(count=3, attendees=[], resources=[], timeZone="UTC")
+    since = now()
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/back", json=series).json()
+    ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    stack.notified_round(linked, "w-ada", since)
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
+    second = MONDAY + timedelta(weeks=1)
+    r = stack.api.put(
+        f"/orgs/{linked.id}/appointments/back/occurrences/{second}",
+        json={"start": f"{second}T13:00:00", "end": f"{second}T14:00:00"},
+    )
+    assert r.status_code == 200, r.text
+    with graph(stack, linked) as g:
+        [one] = g.get(
+            f"/users/{ada}/events/{master}/instances",
+            params={"startDateTime": f"{second}T00:00:00Z", "endDateTime": f"{second}T23:59:00Z"},
+        ).json()["value"]
+        back = {"start": {"dateTime": f"{second}T09:00:00", "timeZone": "UTC"}}
+        back["end"] = {"dateTime": f"{second}T10:00:00", "timeZone": "UTC"}
+        assert g.patch(f"/users/{ada}/events/{one['id']}", json=back).status_code == 200
+    stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
+    reconcile(stack, linked)
+    [change] = wait_for(stack, linked, lambda feed: len(feed) > 0)
+    assert (change["type"], change["data"]["occurrence"], change["data"]["start"]) == (
+        "occurrence_updated",
+        str(second),
+        f"{second}T09:00:00Z",
+    )

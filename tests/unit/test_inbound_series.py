@@ -340,3 +340,32 @@ def test_a_read_of_an_occurrence_the_booking_product_has_cancelled_is_no_news() 
     }
     cancelled = {"2026-12-08": {"cancelled": True}}
     assert run(Series("M", master(), (moved,), overrides=cancelled), seen, ours).changes == []
+
+
+def test_an_outlook_move_back_to_what_a_round_saw_before_our_last_write_is_news() -> None:
+    """The soak's a589: a round saw our occurrence at 11:00; the booking product moved it to
+    12:00 (our write), and 45 ms later a person moved it back to 11:00. Compared with the
+    snapshot nothing had changed — but it is not as we last wrote it, and Graph changed it
+    after our write (its lastModifiedDateTime), so it is a person's move."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    at = {
+        "start": {"dateTime": "2026-12-08T11:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"},
+    }
+    seen = remember(
+        run(Series("M", master(), (occurrence(1), {**occurrence(8, "k0", type="exception"), **at})), {}, ours)
+    )
+    wanted = {"2026-12-08": {"start": "2026-12-08T12:00:00Z", "end": "2026-12-08T13:00:00Z"}}
+    moved_back = {
+        **occurrence(8, "out", type="exception"),
+        **at,
+        "lastModifiedDateTime": "2026-12-06T15:20:09.7650000Z",
+    }
+    written = {"written_at": {"M-8": "2026-12-06T15:20:09.7200000Z"}, "written": wanted}
+    after = Series("M", master(), (moved_back,), overrides=wanted, **written)
+    [change] = run(after, seen, ours).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["start", "end"])
+    # The same item read before our write (older than it) is the state our write replaced.
+    stale = {**moved_back, "lastModifiedDateTime": "2026-12-06T15:20:09.7000000Z"}
+    before = Series("M", master(), (stale,), overrides=wanted, **written)
+    assert run(before, seen, ours).changes == []
