@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.adapters.inbound_records import SeenEvent
-from shared.adapters.records import EventRef, IcalRef, MailboxLink, Org, Target
+from shared.adapters.records import Appointment, EventRef, IcalRef, MailboxLink, Org, Target
 from shared.core.errors import ConcurrencyConflict, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
 from shared.core.mapping import (
     COMPARED,
@@ -164,7 +164,16 @@ class _Shell:
             self.tenant, mailbox, PROPERTY_ID, property_value(self.org.org, self.appointment)
         )
 
+    async def _still_wanted(self) -> bool:
+        """Whether the appointment still wants its events, read again just before one is made:
+        a booking product's DELETE that landed after this push read it wins (its own push
+        deletes what there is; this one must not make a new event behind it)."""
+        appt = await self.services.store.get(Appointment, org=self.org.org, appointment=self.appointment)
+        return appt is not None and not appt.deleted and appt.push
+
     async def create(self, target: Target, action: Create) -> None:
+        if not await self._still_wanted():
+            return
         target.role, target.address = action.role, action.address
         target.owner_kind, target.owner_id = action.owner_kind, action.owner_id
         target.transaction_id, target.generation = action.transaction_id, action.generation

@@ -265,3 +265,25 @@ async def test_the_removal_of_an_exception_we_wrote_after_its_series_went_is_not
     world.graph.delta = later_removal  # type: ignore[method-assign]
     await round_of(world, "o1")
     assert await types(world, "o1") == []
+
+
+async def test_an_update_whose_event_the_booking_product_deleted_meanwhile_does_not_make_it_again(
+    world: World,
+) -> None:
+    """The soak's a2578: a push's PATCH found our event gone (404) and made it again — but the
+    booking product had deleted the appointment meanwhile, and the event stayed behind."""
+    users = await setup(world, "o1")
+    ada = users["ada@contoso.test"]
+    await appointments.put(world.svc, "o1", "a1", body())
+    real = world.graph.update_event
+
+    async def deleted_first(*args: Any, **kwargs: Any) -> Any:
+        world.graph.update_event = real  # type: ignore[method-assign]
+        await appointments.delete(world.svc, "o1", "a1")  # lands while our PATCH is on its way
+        return await real(*args, **kwargs)
+
+    world.graph.update_event = deleted_first  # type: ignore[method-assign]
+    await appointments.put(world.svc, "o1", "a1", body(title="Consult (moved)"))
+    assert world.graph.events(TENANT, ada) == []
+    targets = (await appointments.get(world.svc, "o1", "a1"))["targets"]
+    assert targets == []  # nothing left pending or synced
