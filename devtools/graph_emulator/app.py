@@ -831,7 +831,8 @@ class Emulator:
             # #34 and #5602; event-delta.md promises "the same properties" as calendarView).
             keep = ("@odata.etag", "id", "seriesMasterId", "type", "start", "end")
             return {"@odata.type": "#microsoft.graph.event", **{k: full[k] for k in keep}}
-        return full
+        # Every documented delta item names its type (delta-query-events.md; docs-contrib #34).
+        return {"@odata.type": "#microsoft.graph.event", **full}
 
     # -- places ------------------------------------------------------------------------------
     def _room_json(self, room: User) -> dict[str, Any]:

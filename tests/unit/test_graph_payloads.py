@@ -270,6 +270,11 @@ async def _collect(items: Any) -> list[Json]:
     return [item async for item in items]
 
 
+async def test_the_gateway_reads_a_documented_mailbox_time_zone() -> None:
+    e = entry("mailbox_time_zone", "get_mailboxsettings_1")
+    assert (await ask(lambda g: g.mailbox_time_zone(TENANT, MAILBOX), e))[0] == "UTC"
+
+
 async def test_the_gateway_reads_a_documented_user_purpose() -> None:
     e = entry("user_purpose", "get_mailboxsettings_1")
     assert (await ask(lambda g: g.user_purpose(TENANT, MAILBOX), e))[0] == "user"
@@ -409,21 +414,11 @@ def test_an_html_body_is_read_as_its_text() -> None:
     assert normalize(e["body"])["body"] == "Let's kick-start this event planning!"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 1: Exchange adds the Teams join block to the body of an online meeting; "
-    "calsync compares it with the body it wrote and sees an edit",
-)
 def test_the_teams_block_exchange_adds_is_not_an_edit() -> None:
     e = entry("create_event", "create_meeting_enable_online")
     assert normalize(e["body"])["body"] == written_content(e["request"])["body"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 2: Graph answers 201 with isOnlineMeeting false and provider 'unknown' "
-    "where Teams is not allowed; calsync takes the push as done, without a join URL or an error",
-)
 async def test_teams_refused_quietly_is_said_on_the_target() -> None:
     world = new_world()
     await make_org(world)
@@ -490,18 +485,15 @@ def test_documented_instances_are_dated_and_an_exception_needs_its_original_star
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 3: calendarView delta can return the series master itself (docs issue #3196, "
-    "keeper.sh #409/#410); calsync files an item without seriesMasterId as a single event",
-)
 async def test_a_series_master_in_delta_is_grouped_as_its_series() -> None:
     # No page quotes such a round: the master is the documented one (user-post-events.md's
     # create_event_recurring answer), placed in a round as the issues report.
     master = entry("create_event", "create_event_recurring")["body"]
     world = new_world()
-    singles, _, _ = await gather_series(world.svc, Org(org="o1", m365_tenant_id=TENANT), MAILBOX, [master], {}, False)
-    assert master not in singles
+    org = await make_org(world)
+    ada = world.graph.seed(TENANT, [{"userPrincipalName": "ada@fabrikam.test"}])["ada@fabrikam.test"]
+    singles, series, _ = await gather_series(world.svc, org, ada, [master], {}, False)
+    assert master not in singles and [s.master_id for s in series] == [master["id"]]
 
 
 @pytest.mark.xfail(
@@ -556,24 +548,14 @@ def test_a_due_date_is_the_day_to_do_shows_west_of_utc() -> None:
     assert tasks.todo_fields({"title": "", **west})["dueDate"] == "2024-10-24"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 5: To Do keeps a due date as midnight in the worker's zone, answered in UTC; "
-    "east of UTC that is the day before, and calsync takes the UTC date",
-)
 def test_a_due_date_is_the_day_to_do_shows_east_of_utc() -> None:
     east = entry("find_todo_tasks", "due date 2024-10-24 set in UTC+14")["body"]
-    assert tasks.todo_fields({"title": "", **east})["dueDate"] == "2024-10-24"
+    assert tasks.todo_fields({"title": "", **east}, "Line Islands Standard Time")["dueDate"] == "2024-10-24"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 6: completedDateTime is midnight UTC of the day, not the moment; "
-    "completed_at reports it as a moment",
-)
-def test_completed_at_is_the_day_not_a_made_up_moment() -> None:
+def test_a_completion_is_the_day_not_a_made_up_moment() -> None:
     done = entry("find_todo_tasks", "EXAMPLE 1: completed on 2021-09-27 at 1 AM in Denver")["body"]
-    assert tasks.completed_at(done) == "2021-09-27"
+    assert tasks.completed_on(done) == "2021-09-27"
 
 
 # -- schedule parsing
@@ -784,14 +766,11 @@ async def test_the_emulator_answers_an_event_in_the_documented_shape(emulated: E
     assert shape_differences(entry("update_event", "update_meeting_online")["body"], patched) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 1 (emulator): Exchange adds the Teams join block to an online meeting's body "
-    "(outlook-calendar-online-meetings.md); the emulator does not",
-)
 async def test_the_emulator_adds_the_teams_block_as_exchange_does(emulated: Emulated) -> None:
     made = await emulated.gateway.create_event(TENANT, emulated.ada, ours(online_meeting=True))
-    assert "Microsoft Teams" in normalize(made)["body"]
+    content = made["body"]["content"]
+    assert "Microsoft Teams" in content and made["onlineMeeting"]["joinUrl"] in content.replace("&amp;", "&")
+    assert "Microsoft Teams" not in normalize(made)["body"]  # and calsync reads past it
 
 
 async def test_the_emulator_answers_delta_and_instances_in_the_documented_shape(emulated: Emulated) -> None:
@@ -805,8 +784,7 @@ async def test_the_emulator_answers_delta_and_instances_in_the_documented_shape(
     items, _ = await emulated.gateway.delta(TENANT, emulated.ada, None, start, end)
     single = next(i for i in items if i.get("type") == "singleInstance")
     for documented in delta_round():
-        # @odata.type: the one difference, in a test of its own below.
-        assert shape_differences(documented, {"@odata.type": None, **single}) == {}
+        assert shape_differences(documented, single) == {}
     bare = next(i for i in items if i.get("type") == "occurrence")
     for e in entries("delta"):
         if e["source"].endswith(("/34", "/1716")):
@@ -818,11 +796,6 @@ async def test_the_emulator_answers_delta_and_instances_in_the_documented_shape(
         assert shape_differences({k: v for k, v in item.items() if k in asked}, occurrences[0]) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by the corpus, not one of issue #24's items: every documented calendarView delta item "
-    "(delta-query-events.md, docs-contrib #34) carries @odata.type; the emulator's do not",
-)
 async def test_the_emulator_types_its_delta_items_as_graph_does(emulated: Emulated) -> None:
     await emulated.gateway.create_event(TENANT, emulated.ada, ours())
     start, end = datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
@@ -897,11 +870,6 @@ async def test_the_emulator_answers_to_do_in_the_documented_shape(emulated: Emul
     assert shape_differences(entries("todo_delta")[0]["body"]["value"][0], items[0]) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 8: Graph refuses a task with more than one linkedResource (docs issue #654); "
-    "the emulator accepts it",
-)
 async def test_the_emulator_refuses_a_second_linked_resource(emulated: Emulated) -> None:
     made_list = await emulated.gateway.create_todo_list(TENANT, emulated.ada, "Errands")
     refused = entry("create_todo_task", "two linkedResources refused")
