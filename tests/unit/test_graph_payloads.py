@@ -34,7 +34,7 @@ from functions import graph_webhooks
 from shared.adapters.graph import USER_FIELDS, GraphGateway
 from shared.adapters.graph_transport import GraphTransport, parse_time
 from shared.adapters.messages import MailboxSync, SubscriptionLifecycle
-from shared.adapters.records import Org, SubscriptionRecord
+from shared.adapters.records import SubscriptionRecord
 from shared.adapters.settings import load
 from shared.core import tasks
 from shared.core.availability import Owner, schedule_entry
