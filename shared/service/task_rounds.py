@@ -21,7 +21,7 @@ from shared.core.changes import NewChange
 from shared.core.errors import ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
 from shared.core.logcontext import log_context
 from shared.core.org_settings import SyncMode
-from shared.core.tasks import TaskChange, completed_on, external_id, heard
+from shared.core.tasks import TaskChange, completed_on, external_id, heard, todo_fields
 from shared.service import feed, webhooks
 from shared.service.ports import Services
 
@@ -85,6 +85,13 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
                 heard_now.append((task, change, item))
         gone, now_seen = await _unseen_deletions(services, org, record, items, fresh)
         heard_now += gone
+        # A task the worker moved to another list left this one (a new id there, @removed here):
+        # it keeps our linked resource, so it is followed, not reported deleted.
+        moves: list[tuple[Task, str, dict]] = []
+        for task, change, _item in list(heard_now):
+            if change.type == "task_deleted" and (found := await _moved(services, org, record, task)) is not None:
+                heard_now.remove((task, change, _item))
+                moves.append((task, *found))
         changes = [
             NewChange(
                 change.type,
@@ -105,6 +112,8 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             return 0
         for task, change, item in heard_now:
             await _adopt(services, task, change, item)
+        for task, list_id, item in moves:
+            await _follow(services, task, list_id, item)
         for ref in now_seen:
             ref.seen = True
             await store.upsert(ref)
@@ -151,6 +160,35 @@ async def _unseen_deletions(
         if not any(f.get("id") == ref.todo_id for f in found):
             out.append((task, TaskChange("task_deleted", {}, ()), {}))
     return out, now_seen
+
+
+async def _moved(services: Services, org: Org, record: TaskList, task: Task) -> tuple[str, dict] | None:
+    """Where the task went, if the worker moved it to another of their lists: (list id, the
+    task there), found by our linked resource; None if it is gone."""
+    tenant, key = org.m365_tenant_id, external_id(org.org, task.task)
+    for other in await services.graph.todo_lists(tenant, record.mailbox):
+        if other.get("id") == record.list_id or other.get("wellknownListName") == "flaggedEmails":
+            continue
+        found = await services.graph.find_todo_tasks(tenant, record.mailbox, str(other.get("id")), key)
+        if found:
+            return str(other.get("id")), found[0]
+    return None
+
+
+async def _follow(services: Services, task: Task, list_id: str, item: dict) -> None:
+    """The task is where the worker moved it: its record and index name the new list and id.
+    Its round reads only the org's list, so edits made there are not reported; the booking
+    product's next PUT updates it there."""
+    store = services.store
+    await store.delete_key(TaskRef, mailbox=task.mailbox or "", todo_id=task.todo_id or "")
+    await store.upsert(TaskRef(mailbox=task.mailbox or "", todo_id=str(item["id"]), org=task.org, task=task.task))
+    task.list_id, task.todo_id, task.todo_etag = list_id, str(item["id"]), item.get("@odata.etag")
+    task.written = todo_fields(item, task.time_zone)
+    task.updated_at = services.clock.now()
+    try:
+        await store.update(task)
+    except ConcurrencyConflict:
+        log.info("task %s was pushed while its move in To Do was read", task.task)
 
 
 def _data(change: TaskChange, item: dict) -> dict:

@@ -320,3 +320,26 @@ async def test_due_dates_are_the_workers_days_in_todo_both_ways(world: World) ->
     [change] = await feed.read(world.store, "o1", 0, 10)
     assert (change.type, change.data["dueDate"], change.data["changed"]) == ("task_updated", "2026-12-20", ["dueDate"])
     assert (await tasks.get(world.svc, "o1", "t1"))["dueDate"] == "2026-12-20"
+
+
+async def test_a_task_the_worker_moves_to_another_list_is_followed_not_reported_deleted(world: World) -> None:
+    """#24 item 7: To Do moves a task to another list as a new task (a new id; the old list's
+    delta says @removed: todotasklist-post-tasks.md). It keeps our linked resource, so it is
+    found there: no task_deleted, and the next PUT updates it there instead of making a copy."""
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    assert await _round(world) == 0
+    ours = await _list_id(world)
+    [original] = world.graph.todo_tasks(TENANT, uid, ours)
+    other = await world.graph.create_todo_list(TENANT, uid, "Errands")
+    copy = {k: original[k] for k in ("title", "body", "importance", "status", "dueDateTime", "linkedResources")}
+    moved = await world.graph.create_todo_task(TENANT, uid, other["id"], copy)
+    world.graph.todo_delete(TENANT, uid, ours, pushed["todoTaskId"])
+    assert await _round(world) == 0  # not deleted: moved
+    view = await tasks.get(world.svc, "o1", "t1")
+    assert (view["state"], view["listId"], view["todoTaskId"]) == ("synced", other["id"], moved["id"])
+    await tasks.put(world.svc, "o1", "t1", {**BODY, "title": "Call Mrs. Jones back today"})
+    assert world.graph.todo_tasks(TENANT, uid, ours) == []
+    [there] = world.graph.todo_tasks(TENANT, uid, other["id"])
+    assert there["title"] == "Call Mrs. Jones back today"
