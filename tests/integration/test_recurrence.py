@@ -59,6 +59,13 @@ def view(stack: Stack, org: OrgFixture, upn: str) -> list[dict[str, Any]]:
         return [e for e in r.json()["value"] if not e.get("isCancelled")]
 
 
+def instance_on(g: httpx.Client, mailbox: str, master: str, day: date) -> dict[str, Any]:
+    """The series' one instance on `day` (UTC)."""
+    params = {"startDateTime": f"{day}T00:00:00Z", "endDateTime": f"{day}T23:59:00Z"}
+    [one] = g.get(f"/users/{mailbox}/events/{master}/instances", params=params).json()["value"]
+    return one
+
+
 def masters(stack: Stack, org: OrgFixture, upn: str) -> list[dict[str, Any]]:
     with graph(stack, org) as g:
         found = g.get(f"/users/{org.users[f'{upn}@{D}']}/events", params={"$top": 100}).json()["value"]
@@ -305,10 +312,7 @@ def test_an_outlook_edit_of_our_series_whose_occurrences_are_all_exceptions_is_r
     stack.notified_round(linked, "w-ada", since)
     with graph(stack, linked) as g:
         for day in (MONDAY, MONDAY + timedelta(weeks=1)):
-            [one] = g.get(
-                f"/users/{ada}/events/{master}/instances",
-                params={"startDateTime": f"{day}T00:00:00Z", "endDateTime": f"{day}T23:59:00Z"},
-            ).json()["value"]
+            one = instance_on(g, ada, master, day)
             edited = now()
             assert g.patch(f"/users/{ada}/events/{one['id']}", json={"subject": f"On {day}"}).status_code == 200
             stack.notified_round(linked, "w-ada", edited)
@@ -336,10 +340,7 @@ def test_an_occurrence_of_our_series_cancelled_before_any_round_saw_it_is_report
     ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
     second = MONDAY + timedelta(weeks=1)
     with graph(stack, linked) as g:
-        [one] = g.get(
-            f"/users/{ada}/events/{master}/instances",
-            params={"startDateTime": f"{second}T00:00:00Z", "endDateTime": f"{second}T23:59:00Z"},
-        ).json()["value"]
+        one = instance_on(g, ada, master, second)
         assert g.delete(f"/users/{ada}/events/{one['id']}").status_code == 204
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
     since = now()
@@ -388,10 +389,7 @@ def test_an_occurrence_cancelled_while_the_delta_token_expired_is_reported(linke
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": False})
     second = MONDAY + timedelta(weeks=1)
     with graph(stack, linked) as g:
-        [one] = g.get(
-            f"/users/{ada}/events/{master}/instances",
-            params={"startDateTime": f"{second}T00:00:00Z", "endDateTime": f"{second}T23:59:00Z"},
-        ).json()["value"]
+        one = instance_on(g, ada, master, second)
         assert g.delete(f"/users/{ada}/events/{one['id']}").status_code == 204
     assert stack.graph.post("/_emulator/delta/expire", json={"mailbox": ada}).status_code == 200
     stack.graph.post("/_emulator/faults", json={"deliverNotifications": True})
@@ -481,10 +479,7 @@ def test_an_outlook_move_of_our_moved_occurrence_back_to_where_a_round_last_saw_
     )
     assert r.status_code == 200, r.text
     with graph(stack, linked) as g:
-        [one] = g.get(
-            f"/users/{ada}/events/{master}/instances",
-            params={"startDateTime": f"{second}T00:00:00Z", "endDateTime": f"{second}T23:59:00Z"},
-        ).json()["value"]
+        one = instance_on(g, ada, master, second)
         back = {"start": {"dateTime": f"{second}T09:00:00", "timeZone": "UTC"}}
         back["end"] = {"dateTime": f"{second}T10:00:00", "timeZone": "UTC"}
         assert g.patch(f"/users/{ada}/events/{one['id']}", json=back).status_code == 200
