@@ -130,9 +130,15 @@ def occurrence_changes(
             continue
         # A new exception is compared with the occurrence as its series had it, with our own
         # exception of that date (what we wrote: a move back to the series' time is news).
+        # A plain occurrence's snapshot is its series as it was: a change of the series since
+        # then (ours included) is not this occurrence's, so a new exception is compared with
+        # the series as it is now.
         override = series.overrides.get(day or "", {})
-        before = prior.content if prior is not None else _as_series(item, series.master)
-        if prior is None and before:
+        exception_before = prior is not None and bool(prior.content.get("exception"))
+        before = (
+            prior.content if exception_before else (_as_series(item, series.master) or (prior.content if prior else {}))
+        )
+        if not exception_before and before:
             before = {**before, **{f: v for f, v in override.items() if f in before}}
         changed = [f for f in FIELDS if f in before and content[f] != before[f]] if before else list(FIELDS)
         ours = series.written.get(day or "", {})

@@ -369,3 +369,21 @@ def test_an_outlook_move_back_to_what_a_round_saw_before_our_last_write_is_news(
     stale = {**moved_back, "lastModifiedDateTime": "2026-12-06T15:20:09.7000000Z"}
     before = Series("M", master(), (stale,), overrides=wanted, **written)
     assert run(before, seen, ours).changes == []
+
+
+def test_an_occurrence_moved_just_after_its_series_changed_reports_the_move_only() -> None:
+    """The soak's a204: we changed the series' location, and 50 ms later a person moved one
+    occurrence. Its snapshot (a plain occurrence, from before our change) has the old
+    location; the new exception has the series' new one — the series' change, not the
+    occurrence's."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    relocated = master("m2", location={"displayName": "Room 9"})
+    moved = {
+        **occurrence(8, "out", type="exception", location={"displayName": "Room 9"}),
+        "start": {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T13:00:00.0000000", "timeZone": "UTC"},
+    }
+    ours_now = Known(ours="a1", bases=(normalize(relocated),))  # our write of the location
+    [change] = run(Series("M", relocated, (moved,)), seen, ours_now).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["start", "end"])
