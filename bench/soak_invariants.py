@@ -22,8 +22,9 @@ from typing import Any
 
 import httpx
 
-from bench.soak_state import SoakState, now
+from bench.soak_state import ZONES, SoakState, now
 from bench.soak_world import OrgModel, zulu
+from shared.core.tasks import due_date
 
 CALSYNC = "calsync"  # docs/api.md: our To Do tasks' linkedResource applicationName
 
@@ -160,7 +161,9 @@ class Invariants(SoakState):
                     "title": item.get("title"),
                     "status": item.get("status"),
                     "importance": item.get("importance"),
-                    "dueDate": ((item.get("dueDateTime") or {}).get("dateTime") or "")[:10] or None,
+                    "dueDate": due_date(
+                        item.get("dueDateTime"), ZONES.get(org.upn("worker", task.worker).split("@")[0], "UTC")
+                    ),
                 }
                 wanted = {
                     "title": task.title,

@@ -38,6 +38,7 @@ from devtools.services import ROOT
 
 APP_ID = "50a50a50-0000-4000-8000-000000000001"  # "Outlook" and "To Do": another application's budget
 PEOPLE = ("ada", "bob", "cyd", "dee", "eve")
+ZONES = {"bob": "W. Europe Standard Time", "dee": "Pacific Standard Time"}  # mailboxSettings.timeZone
 ROOMS = ("room0", "room1")
 DOMAIN = "bench.test"
 HOST_ENV = {
@@ -224,6 +225,8 @@ class SoakState:
     # -- setup ----------------------------------------------------------------------------------
     def setup(self) -> None:
         users = [{"userPrincipalName": f"{p}@{DOMAIN}", "displayName": f"{p.title()} Soak"} for p in PEOPLE]
+        for user in users:  # mailboxes east and west of UTC: To Do keeps due dates in the worker's zone
+            user["timeZone"] = ZONES.get(user["userPrincipalName"].split("@")[0], "UTC")
         users += [
             {
                 "userPrincipalName": f"{r}@{DOMAIN}",
