@@ -133,8 +133,8 @@ def plan(
             answers(out, box, appointment, event_id, content, prior.content if prior else {}, people)
             content = {**content, "writes": k.writes}
         out.upsert.append(Seen(event_id, appointment, role or "ours", item.get("changeKey"), content))
-        if not changed:
-            continue
+        if not changed or (role == "ours" and k.retiring):
+            continue  # nothing new, or an edit of an event we are removing ourselves
         if box.restricted and box.owner_kind == "worker" and role == "ours":
             if settings.restricted_edit is RestrictedPolicy.DETACH:
                 personal = minted_id(box.user_id, event_id)

@@ -165,7 +165,7 @@ def plan_series(
         changed = [f for f in FIELDS if bases and all(content[f] != b.get(f) for b in bases)]
         if role == "created" and content.get("recurrence") != prior.content.get("recurrence"):
             changed.append("recurrence")
-        if changed:
+        if changed and not (role == "ours" and k.retiring):  # not an edit of what we are removing
             out.changes += edited(
                 [
                     change(

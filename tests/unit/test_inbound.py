@@ -223,3 +223,15 @@ def test_a_read_from_before_our_last_write_showing_an_earlier_write_of_ours_is_n
     )
     [change] = plan(BOX, [other], known, {}, SETTINGS, full_round=False, people={}).changes
     assert change.data["changed"] == ["start"]
+
+
+def test_an_edit_of_an_event_we_are_removing_is_not_reported() -> None:
+    """The soak's a5897: the booking product took a room off the appointment; a round that read
+    the room's copy before our deletion, and our target after it (deleted, nothing written
+    any more), compared the copy with the appointment alone and reported its location."""
+    content = normalize(item("e1", "ck1"))
+    seen = {"e1": Seen("e1", "a1", "ours", "ck1", content)}
+    booking = {**content, "location": ""}  # what the appointment wants: not the room's copy's
+    known = {"e1": Known(ours="a1", bases=(booking,), retiring=True)}
+    moved = item("e1", "ck2", start={"dateTime": "2026-12-01T12:00:00.0000000", "timeZone": "UTC"})
+    assert plan(BOX, [moved], known, seen, SETTINGS, full_round=False, people={}).changes == []
