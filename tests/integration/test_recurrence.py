@@ -491,3 +491,32 @@ def test_an_outlook_move_of_our_moved_occurrence_back_to_where_a_round_last_saw_
         str(second),
         f"{second}T09:00:00Z",
     )
+
+
+def test_an_attendee_answering_our_series_after_we_changed_two_occurrences_is_reported(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """The soak's a5572 (and a3978, a100): the booking product cancelled one occurrence and
+    moved another into the next day; then an attendee answered the whole series."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import wait_for
+
+    series = weekly(count=4, attendees=["w-bob"], resources=[], timeZone="UTC")
+    since = now()
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/answered", json=series).json()
+    stack.notified_round(linked, "w-ada", since)
+    second, third = MONDAY + timedelta(weeks=1), MONDAY + timedelta(weeks=2)
+    assert stack.api.delete(f"/orgs/{linked.id}/appointments/answered/occurrences/{second}").status_code == 200
+    late = {"start": f"{third + timedelta(days=1)}T00:30:00", "end": f"{third + timedelta(days=1)}T01:30:00"}
+    assert stack.api.put(f"/orgs/{linked.id}/appointments/answered/occurrences/{third}", json=late).status_code == 200
+    bob = linked.users[f"bob@{D}"]
+    with graph(stack, linked) as g:
+        [copy] = [e for e in g.get(f"/users/{bob}/events").json()["value"] if e["type"] == "seriesMaster"]
+        r = g.post(f"/users/{bob}/events/{copy['id']}/tentativelyAccept", json={"sendResponse": True})
+        assert r.status_code == 202, r.text
+    found = wait_for(stack, linked, lambda feed: any(c["type"] == "responded" for c in feed))
+    answers = [
+        (c["worker"], c["data"]["response"], c["data"].get("occurrence")) for c in found if c["type"] == "responded"
+    ]
+    assert answers == [("w-bob", "tentativelyAccepted", None)]
+    assert pushed["targets"][0]["state"] == "synced"
