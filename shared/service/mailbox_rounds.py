@@ -145,6 +145,10 @@ async def _round(
         items, series, series_known = await gather_series(
             services, org, mailbox, items, seen, fresh, state.blind, (delta.start, delta.end), unseen
         )
+        if series and not delta.people:
+            # A series read with no delta item (a blind or unseen master): its attendees'
+            # answers need the linked people too.
+            delta.people, delta.users = await linked_people(services, org_id)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
         mapped = None

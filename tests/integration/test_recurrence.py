@@ -520,3 +520,29 @@ def test_an_attendee_answering_our_series_after_we_changed_two_occurrences_is_re
     ]
     assert answers == [("w-bob", "tentativelyAccepted", None)]
     assert pushed["targets"][0]["state"] == "synced"
+
+
+def test_an_attendee_declining_our_series_whose_occurrences_are_all_exceptions_is_reported(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """The soak's a287 (and a5572, a3978, a100): every occurrence of our series was an
+    exception, so the attendee's answer changed the master alone and delta listed nothing; the
+    round that read the master (blind) had no linked people to attribute the answer to."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import wait_for
+
+    series = weekly(count=2, attendees=["w-bob"], resources=[], timeZone="UTC")
+    since = now()
+    stack.api.put(f"/orgs/{linked.id}/appointments/blinded", json=series)
+    stack.notified_round(linked, "w-ada", since)
+    for n, day in enumerate((MONDAY, MONDAY + timedelta(weeks=1))):
+        since = now()
+        r = stack.api.put(f"/orgs/{linked.id}/appointments/blinded/occurrences/{day}", json={"title": f"Part {n}"})
+        assert r.status_code == 200, r.text
+        stack.notified_round(linked, "w-ada", since)
+    bob = linked.users[f"bob@{D}"]
+    with graph(stack, linked) as g:
+        [copy] = [e for e in g.get(f"/users/{bob}/events").json()["value"] if e["type"] == "seriesMaster"]
+        assert g.post(f"/users/{bob}/events/{copy['id']}/decline", json={"sendResponse": True}).status_code == 202
+    found = wait_for(stack, linked, lambda feed: any(c["type"] == "responded" for c in feed), timeout=20)
+    assert [(c["worker"], c["data"]["response"]) for c in found if c["type"] == "responded"] == [("w-bob", "declined")]
