@@ -309,10 +309,9 @@ class _Shell:
         if target.event_id == event["id"] and target.written and target.change_key:
             earlier = {"changeKey": target.change_key, "written": target.written}
             target.earlier = [earlier, *target.earlier][:EARLIER_WRITES]
-        elif target.event_id != event["id"]:
+        new_series = target.event_id != event["id"] and "recurrence" in written
+        if target.event_id != event["id"]:
             target.earlier = []
-            if "recurrence" in written:
-                await self._unseen(target, event["id"])
         target.event_id, target.change_key = event["id"], event.get("changeKey")
         target.written_at = event.get("lastModifiedDateTime")
         target.ical_uid = event.get("iCalUId")
@@ -343,6 +342,10 @@ class _Shell:
                 IcalRef(ical_uid=target.ical_uid, org=self.org.org, appointment=self.appointment)
             )
         await self.save(target)
+        if new_series:
+            # After the target names it: a round that reads the master for this mark knows
+            # it for what we wrote (one in between compared it with the old series' write).
+            await self._unseen(target, event["id"])
 
     async def _unseen(self, target: Target, master_id: str) -> None:
         """A series we just made: rounds read its master until one has (MailboxLink.unseen_series)."""
