@@ -3,11 +3,10 @@ Outlook, attendees' answers, what counts as already seen, and one recurring seri
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.core.changes import NewChange
-from shared.core.inbound_series import Series, occurrence_changes, plain_occurrences, series_content
+from shared.core.inbound_series import Series, occurrence_changes, plain_occurrences, series_content, utc_instant
 from shared.core.inbound_types import Known, Mailbox, Plan, Seen, who
 from shared.core.mapping import FIELDS, meeting_id, minted_id, values
 from shared.core.org_settings import OrgSettings, RestrictedPolicy, SyncMode
@@ -20,14 +19,7 @@ def read_before_our_write(item: dict[str, Any], k: Known) -> list[dict[str, Any]
     modified = item.get("lastModifiedDateTime")
     if not k.earlier or not k.written_at or not modified:
         return []
-    return list(k.earlier.values()) if _instant(str(modified)) < _instant(k.written_at) else []
-
-
-def _instant(value: str) -> datetime:
-    """Graph's UTC times (`…Z`, up to seven fractional digits) as comparable datetimes."""
-    text = value.rstrip("Z").split("+")[0]
-    whole, _, fraction = text.partition(".")
-    return datetime.fromisoformat(f"{whole}.{(fraction + '000000')[:6]}").replace(tzinfo=UTC)
+    return list(k.earlier.values()) if utc_instant(modified, True) < utc_instant(k.written_at, True) else []
 
 
 def seen_since_our_write(prior: Seen | None, role: str | None, k: Known) -> list[dict[str, Any]]:

@@ -128,11 +128,10 @@ def occurrence_changes(
             # A plain occurrence is what its series says: a change of it is the series'
             # (reported, or known for our own write, at the master).
             continue
-        # A new exception is compared with the occurrence as its series had it, with our own
-        # exception of that date (what we wrote: a move back to the series' time is news).
-        # A plain occurrence's snapshot is its series as it was: a change of the series since
-        # then (ours included) is not this occurrence's, so a new exception is compared with
-        # the series as it is now.
+        # A new exception is compared with the occurrence as its series has it now (a plain
+        # occurrence's snapshot is the series as it was; a change of the series since, ours
+        # included, is the series'), with our own exception of that date over it (a move back
+        # to the series' time is news).
         override = series.overrides.get(day or "", {})
         exception_before = prior is not None and bool(prior.content.get("exception"))
         before = (
@@ -161,7 +160,7 @@ def occurrence_changes(
 def _after(item: dict[str, Any], written_at: str | None) -> bool:
     """Whether Graph last changed `item` after our last write of it."""
     modified = item.get("lastModifiedDateTime")
-    return bool(written_at and modified) and _instant(str(modified), precise=True) > _instant(
+    return bool(written_at and modified) and utc_instant(str(modified), precise=True) > utc_instant(
         str(written_at), precise=True
     )
 
@@ -175,12 +174,12 @@ def _as_series(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str,
     same = {k: base[k] for k in ("title", "location", "body", "isPrivate")}
     if base["isAllDay"] or not base["start"] or not base["end"]:
         return same
-    start = _instant(original)
-    end = start + (_instant(base["end"]) - _instant(base["start"]))
+    start = utc_instant(original)
+    end = start + (utc_instant(base["end"]) - utc_instant(base["start"]))
     return {**same, "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def _instant(value: Any, precise: bool = False) -> datetime:
+def utc_instant(value: Any, precise: bool = False) -> datetime:
     """A UTC time as Graph writes it (`…Z`, fractions, or none) → an aware datetime (to the
     second, or to the microsecond if `precise`)."""
     text = str(value).replace("Z", "").split("+")[0]
