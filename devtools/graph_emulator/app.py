@@ -38,6 +38,7 @@ from devtools.graph_emulator.state import (
     now,
     parse_occurrence_id,
 )
+from devtools.graph_schema import wire
 from shared.core.timezones import UnknownTimeZone, zone
 
 MAX_SUBSCRIPTION_MINUTES = 4230
@@ -273,6 +274,8 @@ class Emulator:
             rule = self._take_fault(call)
             if rule is not None and not rule.get("afterApply"):
                 raise _fault_error(rule)
+            if call.method in ("POST", "PATCH") and call.body:
+                _conform_request(call)
             if call.mailbox is None or call.pattern == "/$batch":
                 reply = await self._run(handler, call)
             else:
@@ -284,6 +287,8 @@ class Emulator:
                     reply = await self._run(handler, call)
                 finally:
                     self.throttle.exit(key)
+            if reply.status < 300:
+                _conform_reply(call, reply)
             if rule is not None:
                 raise _fault_error(rule)  # applied, but the answer is lost
         except GraphError as err:
@@ -495,7 +500,13 @@ class Emulator:
     async def get_event(self, call: Call) -> Reply:
         user = self._user(call)
         event = self._event(call, user)
-        body = apply_select(render(self.world, event, call.view()), call.query.get("$select"))
+        rendered = render(self.world, event, call.view())
+        select = call.query.get("$select")
+        if event.kind == "seriesMaster" and select:
+            # resources/event.md: "Returned only on $select in a Get operation which specifies
+            # the id of a series master event" (apply_select keeps it only if selected).
+            rendered["cancelledOccurrences"] = series.cancelled_occurrences(event, rendered["id"])
+        body = apply_select(rendered, select)
         return Reply(200, {"@odata.context": self._context(call, f"users('{user.id}')/events/$entity"), **body})
 
     async def create_event(self, call: Call) -> Reply:
@@ -1177,6 +1188,23 @@ class Emulator:
 def _pattern_name(pattern: str) -> str:
     """Route pattern as the request log names it: every parameter is {id}."""
     return re.sub(r"\{\w+\}", "{id}", pattern).replace("delta()", "delta").replace("/graph.", "/microsoft.graph.")
+
+
+def _conform_request(call: Call) -> None:
+    """A body the published schema does not allow is refused, as Graph does (an unknown
+    property: 400 RequestBodyRead, "The property '…' does not exist on type …"; a wrong type or
+    enum value: the same code). devtools/graph_schema."""
+    found = wire.request_problems(call.method, call.pattern or "", call.json())
+    if found:
+        raise GraphError(400, "RequestBodyRead", found[0])
+
+
+def _conform_reply(call: Call, reply: Reply) -> None:
+    """An answer of ours the published schema does not allow is the emulator's bug: a 500 that
+    names it, so the test that met it fails."""
+    found = wire.response_problems(call.method, call.pattern or "", reply.body)
+    if found:
+        raise GraphError(500, "EmulatorSchemaViolation", "; ".join(found[:5]))
 
 
 def _fault_error(rule: dict[str, Any]) -> GraphError:

@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from devtools.graph_emulator.events import event_id, fmt_utc
+from devtools.graph_emulator.events import GraphError, event_id, fmt_utc
 from devtools.graph_emulator.state import Event, Subscription, World, now
+from devtools.graph_schema.check import problems
 
 log = logging.getLogger("graph_emulator")
 
@@ -141,6 +142,9 @@ class Notifier:
         return True
 
     def enqueue(self, url: str, item: dict[str, Any]) -> None:
+        found = problems("graph.changeNotification", item)
+        if found:  # the emulator's bug: the request that caused it fails, naming it
+            raise GraphError(500, "EmulatorSchemaViolation", "; ".join(found[:5]))
         if not self.world.faults.deliver_notifications:
             self.dropped += 1
             return

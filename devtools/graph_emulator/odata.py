@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<punc>[(),:])"
+    r"\s*(?:(?P<str>'(?:[^']|'')*')"
+    r"|(?P<when>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2}))"
+    r"|(?P<num>-?\d+(?:\.\d+)?)|(?P<punc>[(),:])"
     r"|(?P<word>[A-Za-z_@$][A-Za-z0-9_./@$-]*))"
 )
 _OPS = {"eq", "ne", "gt", "ge", "lt", "le"}
@@ -54,7 +56,19 @@ def _lookup(item: Any, path: str, scope: dict[str, Any]) -> Any:
     return item
 
 
+class _When(str):
+    """A DateTimeOffset literal: compares only with a date-time property."""
+
+
 def _compare(left: Any, op: str, right: Any) -> bool:
+    if isinstance(right, _When):
+        try:
+            left = datetime.fromisoformat(str(left).replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        right = datetime.fromisoformat(right.replace("Z", "+00:00"))
+        if left.tzinfo is None:
+            return False
     if isinstance(left, str) and isinstance(right, str):
         left, right = left.lower(), right.lower()
         try:  # dates compare as dates whatever their precision
@@ -132,6 +146,8 @@ class _Parser:
         kind, value = self.take()
         if kind == "str":
             return value[1:-1].replace("''", "'")
+        if kind == "when":  # a DateTimeOffset literal, unquoted (OData ABNF; python-o365 issue #327)
+            return _When(value)
         if kind == "num":
             return float(value) if "." in value else int(value)
         lowered = value.lower()

@@ -181,6 +181,14 @@ def cancel_occurrence(world: World, ev: Event) -> None:
     world.touch(master)
 
 
+def cancelled_occurrences(master: Event, master_id: str) -> list[str]:
+    """resources/event.md `cancelledOccurrences`: the occurrenceIds of the master's deleted
+    occurrences, `OID.{master id}.{date}` (beta event-get.md's example); the date is the
+    original start's in the series' time zone (docs silent; the zone its pattern counts in)."""
+    tz = zone(master.start_tz)
+    return [f"OID.{master_id}.{at.astimezone(tz).date().isoformat()}" for at in sorted(master.cancelled)]
+
+
 def drop_instances(world: World, master: Event, notify: Notify) -> None:
     """The series was re-timed: its exceptions and cancellations are gone (Outlook discards
     them when a series' pattern or time changes; the docs are silent)."""

@@ -352,13 +352,15 @@ class Faults:
     validation_timeout_s: float = 10.0  # the handshake's documented deadline
     time_scale: float = 1.0  # multiplies every emulated wait (notification retry backoff)
     delta_repeats: bool = False  # a delta round returns each item twice
-    # False: a deleted occurrence of a series that still exists gets no @removed in delta
-    # (microsoft-graph-docs PR #4501, "found via experimentation"; event-delta.md says @removed).
-    delta_occurrence_removals: bool = True
-    # True: calendarView delta lists a changed series master itself (type seriesMaster, the
-    # first occurrence's start/end), also one whose first occurrence is before the window
-    # (docs-contrib issue #3196; keeper.sh issues #409, #410), and its deletion as @removed.
-    delta_series_masters: bool = False
+    # False (the default): a deleted occurrence of a series that still exists gets no @removed
+    # in delta (microsoft-graph-docs PR #4501, "found via experimentation"); True follows
+    # event-delta.md's "@removed" for it. The master's cancelledOccurrences lists it either way.
+    delta_occurrence_removals: bool = False
+    # True (the default): calendarView delta lists a changed series master itself (type
+    # seriesMaster, the first occurrence's start/end), also one whose first occurrence is before
+    # the window (docs-contrib issue #3196; keeper.sh issues #409, #410), and its deletion as
+    # @removed; False: never a master (concepts/delta-query-events.md's reading).
+    delta_series_masters: bool = True
     fail_next: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:

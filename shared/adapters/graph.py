@@ -7,7 +7,7 @@ leave the adapters.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +35,7 @@ IMMUTABLE_IDS = 'IdType="ImmutableId"'
 UTC_TIMES = 'outlook.timezone="UTC"'
 TEXT_BODIES = 'outlook.body-content-type="text"'
 DELTA_PAGE = 200
+CHANGED_PAGE = 100
 USER_FIELDS = ["id", "userPrincipalName", "mail", "displayName", "proxyAddresses"]
 PLACES_PAGE = 100  # place-list.md: $top and $skip are supported; 100 is the default page
 
@@ -272,6 +273,43 @@ class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
             return await self.send(tenant_id, info, mailbox=mailbox_id)
         except GraphNotFound:
             return None
+
+    async def get_series_master(self, tenant_id: str, mailbox_id: str, event_id: str) -> dict[str, Any] | None:
+        """A series master as get_event reads it, with its `cancelledOccurrences` (returned only
+        on $select, on a GET of the master by id: resources/event.md); None when it is gone."""
+        master = await self.get_event(tenant_id, mailbox_id, event_id)
+        if master is None:
+            return None
+        client, _ = self.client(tenant_id)
+        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(select=["cancelledOccurrences"])
+        config = RequestConfiguration(query_parameters=query)
+        config.headers.add("Prefer", IMMUTABLE_IDS)
+        info = client.users.by_user_id(mailbox_id).events.by_event_id(event_id).to_get_request_information(config)
+        try:
+            data = await self.send(tenant_id, info, mailbox=mailbox_id)
+        except GraphNotFound:
+            return None  # deleted between the two reads
+        return {**master, "cancelledOccurrences": data.get("cancelledOccurrences") or []}
+
+    async def changed_since(self, tenant_id: str, mailbox_id: str, since: datetime) -> list[dict]:
+        """Single events and series masters Graph changed at or after `since` (/events lists no
+        occurrences: resources/event.md), as id, type, changeKey and lastModifiedDateTime."""
+        client, _ = self.client(tenant_id)
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=f"lastModifiedDateTime ge {since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}",
+            select=["id", "type", "changeKey", "lastModifiedDateTime"],
+            top=CHANGED_PAGE,
+        )
+        config = RequestConfiguration(query_parameters=query)
+        config.headers.add("Prefer", IMMUTABLE_IDS)
+        builder = client.users.by_user_id(mailbox_id).events
+        return [
+            e
+            async for page in self.pages(
+                tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id
+            )
+            for e in page
+        ]
 
     async def event_tag(self, tenant_id: str, mailbox_id: str, event_id: str, property_id: str) -> str | None:
         """The value of our extended property on one event (None if it has none or is gone)."""

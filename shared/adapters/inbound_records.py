@@ -66,9 +66,10 @@ class DeltaState(Entity):
     # written before the commit, copied into SeenEvent after it — by that round, or by the
     # next round that reads snapshots, if that round died first.
     staged: str | None = None
-    # Series masters whose every occurrence delta lists is an exception: an edit of the master
-    # alone shows in no delta item, so each round reads these masters (core.inbound Plan.blind).
-    blind: list[str] = field(default_factory=list)
+    # Whether the mailbox has had a series: its rounds then ask Graph which masters changed
+    # (shared.service.series_lookup.changed_masters). A row from before this field: unknown, so
+    # yes; a new mailbox's state starts without.
+    series: bool = True
 
 
 @dataclass(kw_only=True)

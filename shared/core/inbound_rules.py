@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from shared.core.changes import NewChange
-from shared.core.inbound_series import Series, occurrence_changes, plain_occurrences, series_content, utc_instant
+from shared.core.inbound_series import (
+    Series,
+    cancelled_dates,
+    live_dates,
+    occurrence_changes,
+    series_content,
+    utc_instant,
+)
 from shared.core.inbound_types import Known, Mailbox, Plan, Seen, who
 from shared.core.mapping import FIELDS, meeting_id, minted_id, values
 from shared.core.org_settings import OrgSettings, RestrictedPolicy, SyncMode
@@ -110,7 +117,6 @@ def plan_series(
         return kept
 
     if one.master is None:  # the series is gone
-        out.blind[one.master_id] = False
         out.forget += [one.master_id, *mine]
         if appointment and role in ("ours", "created") and not k.retiring:
             if role == "ours":
@@ -121,9 +127,12 @@ def plan_series(
             if settings.restricted_delete is RestrictedPolicy.DETACH:
                 deletions.append(change("attendee_removed", one.master_id, {"reason": "deleted_in_outlook"}))
         return
-    content = {**series_content(one.master), "plain": plain_occurrences(one, prior.content if prior else None)}
-    if content["plain"] is not None:
-        out.blind[one.master_id] = not content["plain"]
+    content = series_content(one.master)
+    # Cancelled occurrences the master lists (Graph may give no sign in delta: docs PR #4501);
+    # one this round still lists was cancelled since, and is left for the next round.
+    cancelled = cancelled_dates(one.master) - live_dates(one)
+    reported = frozenset(prior.content.get("cancelled") or ()) if prior is not None else frozenset()
+    content["cancelled"] = sorted(cancelled)
     if appointment is None or (k.outlook and prior is None):
         if box.owner_kind == "resource" and people.get(content["organizer"], ("", ""))[0] == "worker":
             return  # a linked worker's series: the organizer's calendar reports it
@@ -175,8 +184,18 @@ def plan_series(
     as_series = role == "ours" and settings.sync_mode is SyncMode.ONE_WAY
     # Our series is known from its first round on: what Outlook changed before it is news too.
     first = prior is None and role != "ours"
-    changes, kept, forget = occurrence_changes(one, mine, change, first_sight=first, as_series=as_series)
+    changes, kept, forget = occurrence_changes(
+        one, mine, change, first_sight=first, as_series=as_series, reported=reported
+    )
     changes += [change("occurrence_deleted", one.master_id, {"occurrence": day}) for day in one.missing]
+    if not first and (prior is None or "cancelled" in prior.content):  # else: a snapshot from before we kept them
+        said = {c.data.get("occurrence") for c in changes if c.type == "occurrence_deleted"}
+        wanted = {day for day, o in one.overrides.items() if o.get("cancelled")}
+        for day in sorted(cancelled - reported - said - wanted):
+            snapshot = next((e for e, s in mine.items() if s.content.get("occurrence") == day), None)
+            changes.append(change("occurrence_deleted", snapshot or one.master_id, {"occurrence": day}))
+            if snapshot:
+                forget.append(snapshot)
     out.changes += edited(changes)
     out.forget += forget
     for event_id, change_key, c in kept:

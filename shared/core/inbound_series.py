@@ -13,6 +13,7 @@ Occurrences are named by their original date in the series' time zone (`occurren
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +67,23 @@ def occurrence_date(item: dict[str, Any], master: dict[str, Any] | None, fallbac
     return local.date().isoformat()
 
 
+def cancelled_dates(master: dict[str, Any] | None) -> set[str]:
+    """The original dates of a master's cancelled occurrences. `cancelledOccurrences` holds
+    their occurrenceIds, `OID.{master id}.{YYYY-MM-DD}` (resources/event.md; beta event-get.md's
+    example), the date in the series' time zone; read only where Graph was asked for it."""
+    out: set[str] = set()
+    for oid in (master or {}).get("cancelledOccurrences") or ():
+        day = str(oid).rsplit(".", 1)[-1]
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            out.add(day)
+    return out
+
+
+def live_dates(series: Series) -> set[str | None]:
+    """The original dates this round lists an occurrence or exception of."""
+    return {occurrence_date(i, series.master) for i in series.items if not _gone(i)}
+
+
 def _fields(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str, Any]:
     """An occurrence's comparable fields. delta sends a plain occurrence bare (id, type,
     start, end: docs-contrib issues #34, #5602), so the rest is its master's; an exception
@@ -88,19 +106,21 @@ def occurrence_changes(
     *,
     first_sight: bool,
     as_series: bool = False,
+    reported: frozenset[str] = frozenset(),
 ) -> tuple[list[NewChange], list[tuple[str, str | None, dict[str, Any]]], list[str]]:
     """The occurrence-level changes of a known series: (changes, snapshots to keep as
     (event id, changeKey, content), event ids to forget). `prior_of`: event id → its
     snapshot (`Seen`) if any; `change(kind, event_id, data)` builds a NewChange.
     `as_series`: an occurrence that is as its series has it (its original time, the
     master's fields) is no change either — our series in oneWay, where calsync puts edited
-    occurrences back so."""
+    occurrences back so. `reported`: dates whose deletion was reported from the master's
+    cancelledOccurrences already (a removal seen later is no news)."""
     changes: list[NewChange] = []
     keep: list[tuple[str, str | None, dict[str, Any]]] = []
     forget: list[str] = []
     # A re-timed series lists each occurrence under a new id and the old ids as removed: an
     # occurrence whose date is still there was moved with its series, not cancelled.
-    live = {occurrence_date(i, series.master) for i in series.items if not _gone(i)}
+    live = live_dates(series)
     for item in series.items:
         event_id = item["id"]
         prior = prior_of.get(event_id)
@@ -108,7 +128,7 @@ def occurrence_changes(
         if _gone(item):
             forget.append(event_id)
             wanted = series.overrides.get(day or "", {})
-            if day and day not in live and not wanted.get("cancelled") and not first_sight:
+            if day and day not in live and day not in reported and not wanted.get("cancelled") and not first_sight:
                 changes.append(change("occurrence_deleted", event_id, {"occurrence": day}))
             continue
         content = {
@@ -190,19 +210,3 @@ def utc_instant(value: Any, precise: bool = False) -> datetime:
 
 def _gone(item: dict[str, Any]) -> bool:
     return "@removed" in item or bool(item.get("isCancelled"))
-
-
-def plain_occurrences(series: Series, before: dict[str, Any] | None) -> list[str] | None:
-    """The ids of the series' plain occurrences delta has listed (kept on the master's
-    snapshot), after this round; None while unknown (a snapshot from before they were kept,
-    and not a first sight, which lists every occurrence in the window)."""
-    known = before.get("plain") if before is not None else []
-    if known is None:
-        return None
-    plain = set(known)
-    for item in series.items:
-        if item.get("type") == "occurrence" and not _gone(item):
-            plain.add(item["id"])
-        else:
-            plain.discard(item["id"])
-    return sorted(plain)

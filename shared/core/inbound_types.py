@@ -72,10 +72,6 @@ class Plan:
     # Meetings made in Outlook this round reports first: iCalUId → appointment. Claimed
     # before the commit, so another mailbox's copy of the meeting is only a copy.
     claims: dict[str, str] = field(default_factory=dict)
-    # Series whose every occurrence delta lists is an exception (or none is left): an edit
-    # of the master alone shows in no delta item, so rounds read the master (True), or no
-    # longer need to (False). Master id → blind.
-    blind: dict[str, bool] = field(default_factory=dict)
 
 
 def who(box: Mailbox) -> dict[str, str]:

@@ -37,13 +37,16 @@ from shared.service.links import load_link, save_link_fields, update_link
 from shared.service.meeting_claims import hand_over
 from shared.service.ports import Services
 from shared.service.round_targets import mark_lost, note_responses, restore
-from shared.service.series_lookup import gather_series, series_master
+from shared.service.series_lookup import changed_masters, gather_series, series_master
 
 log = logging.getLogger("calsync.inbound")
 # An idle round keeps the stored deltaLink unless it is this old: a reused token reads the
 # same (empty) changes, and one refreshed hourly is far younger than Graph evicts them
 # (GRAPH-FACTS.md §2.4: lifetime depends on the delta token cache, older ones evicted).
 KEEP_DELTA_LINK = timedelta(hours=1)
+# How far before the last round a round asks which masters changed: our clock and Graph's
+# may differ, and a master listed twice is compared by changeKey, so overlap costs nothing.
+MASTERS_LOOKBACK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ async def _round(
     mailbox = link.m365_user_id
     with log_context(org=org_id, mailbox=link.account, operation="mailbox_sync"):
         state = await store.get(DeltaState, org=org_id, kind="delta", mailbox=mailbox) or DeltaState(
-            org=org_id, mailbox=mailbox, owner_kind=kind, owner_id=owner
+            org=org_id, mailbox=mailbox, owner_kind=kind, owner_id=owner, series=False
         )
         try:
             delta = await _read_delta(services, org, mailbox, state)
@@ -142,11 +145,14 @@ async def _round(
             await snapshots.move(services, rest)
         seen, known, left_window, items = await _gather(services, org, mailbox, delta)
         unseen = list(link.unseen_series)
+        changed: list[str] = []
+        if state.series and not fresh and state.last_sync_at is not None:  # fresh: reads every series it knows
+            changed = await changed_masters(services, org, mailbox, state.last_sync_at - MASTERS_LOOKBACK)
         items, series, series_known = await gather_series(
-            services, org, mailbox, items, seen, fresh, state.blind, (delta.start, delta.end), unseen
+            services, org, mailbox, items, seen, fresh, (delta.start, delta.end), unseen, changed
         )
         if series and not delta.people:
-            # A series read with no delta item (a blind or unseen master): its attendees'
+            # A series read with no delta item (a changed or unseen master): its attendees'
             # answers need the linked people too.
             delta.people, delta.users = await linked_people(services, org_id)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
@@ -187,8 +193,7 @@ async def _round(
             state.delta_link, state.last_sync_at, state.rounds = new_link, now, state.rounds + 1
             state.window_start, state.window_end = delta.start, delta.end
             state.owner_kind, state.owner_id = kind, owner
-            blind = set(state.blind) | {m for m, b in result.blind.items() if b}
-            state.blind = sorted(blind - {m for m, b in result.blind.items() if not b})
+            state.series = state.series or any("recurrence" in s.content for s in result.upsert)
             if staged:
                 # Staged first, made valid by the commit: a crash after the commit loses none
                 # (shared.service.snapshots).

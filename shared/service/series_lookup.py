@@ -25,14 +25,15 @@ async def gather_series(
     items: list[dict[str, Any]],
     seen: dict[str, inbound.Seen],
     fresh: bool,
-    blind: list[str] | None = None,
     window: tuple[datetime, datetime] | None = None,
     unseen: list[str] | None = None,
+    changed: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[Series, ...], dict[str, inbound.Known]]:
     """Split the round: (single events, series, what we know of each series' master). The
-    masters' snapshots are added to `seen`. `blind`: masters whose edits no delta item shows
-    (every occurrence an exception): read each, and take it in when it changed. `unseen`:
-    masters of our series no round has read yet (MailboxLink.unseen_series): read each."""
+    masters' snapshots are added to `seen`. `unseen`: masters of our series no round has read
+    yet (MailboxLink.unseen_series), and `changed`: masters Graph changed since their snapshot
+    (changed_masters) — an edit of a master alone, or a deleted occurrence, may show in no delta
+    item: read each."""
     groups: dict[str, list[dict[str, Any]]] = {}
     singles: list[dict[str, Any]] = []
     for item in items:
@@ -58,11 +59,8 @@ async def gather_series(
             master_id = prior.content.get("series")
             if master_id and event_id not in listed and not (window and delta_window.outside(prior.content, *window)):
                 groups.setdefault(master_id, []).append({"id": event_id, "@removed": {"reason": "deleted"}})
-    for master_id in unseen or ():
+    for master_id in [*(unseen or ()), *(changed or ())]:
         groups.setdefault(master_id, [])
-    for master_id in blind or ():
-        if master_id not in groups and await _changed(services, org, mailbox, master_id):
-            groups[master_id] = []
     if not groups:
         return singles, (), {}
     tenant = org.m365_tenant_id
@@ -74,7 +72,7 @@ async def gather_series(
             row = await services.store.get(SeenEvent, mailbox=mailbox, org=org.org, event_id=master_id)
             if row is not None:
                 seen[master_id] = inbound.Seen(row.event_id, row.appointment, row.role, row.change_key, row.content)
-        master = await services.graph.get_event(tenant, mailbox, master_id)
+        master = await services.graph.get_series_master(tenant, mailbox, master_id)
         confirmed = []
         for item in members:
             # Graph also says @removed for an occurrence that left the window: only a 404
@@ -114,6 +112,21 @@ async def gather_series(
             Series(master_id, master, tuple(confirmed), overrides, missing, frozenset(keys), written_at, written)
         )
     return singles, tuple(series), known
+
+
+async def changed_masters(services: Services, org: Org, mailbox: str, since: datetime) -> list[str]:
+    """Series masters Graph changed since `since` whose snapshot has another changeKey. A
+    deleted occurrence may leave no sign in delta (microsoft-graph-docs PR #4501), but it
+    changes its master (its cancelledOccurrences); delta lists no master unless it chooses to
+    (docs-contrib issue #3196), /events lists them (resources/event.md, "List events")."""
+    out: list[str] = []
+    for item in await services.graph.changed_since(org.m365_tenant_id, mailbox, since):
+        if item.get("type") != "seriesMaster":
+            continue  # a single event's change comes in delta
+        row = await services.store.get(SeenEvent, mailbox=mailbox, org=org.org, event_id=item["id"])
+        if row is not None and row.change_key != item.get("changeKey"):
+            out.append(item["id"])
+    return out
 
 
 def series_master(item: dict[str, Any], prior: inbound.Seen | None) -> bool:
@@ -156,13 +169,6 @@ async def _missing(
     present = {occurrence_date(i, master) for i in [*found, *listed]}
     ours = {day for day, o in appt.occurrences.items() if o.get("cancelled")}
     return tuple(sorted(expected - present - ours))
-
-
-async def _changed(services: Services, org: Org, mailbox: str, master_id: str) -> bool:
-    """Whether a master changed (or went) since its snapshot."""
-    row = await services.store.get(SeenEvent, mailbox=mailbox, org=org.org, event_id=master_id)
-    master = await services.graph.get_event(org.m365_tenant_id, mailbox, master_id)
-    return row is None or master is None or master.get("changeKey") != row.change_key
 
 
 async def _written(services: Services, org: Org, mailbox: str, appointment: str | None) -> dict[str, dict[str, Any]]:

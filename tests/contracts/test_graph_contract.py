@@ -108,7 +108,10 @@ async def test_update_gives_a_new_change_key(graph: Backend) -> None:
 async def test_a_series_has_instances_that_become_exceptions_or_go(graph: Backend) -> None:
     # event-list-instances.md (occurrences and exceptions in [startDateTime, endDateTime),
     # with seriesMasterId and originalStart); event-update.md on an occurrence makes it an
-    # exception; event-delete.md on an occurrence cancels it; the master is not in delta.
+    # exception; event-delete.md on an occurrence cancels it, and the master's
+    # cancelledOccurrences (resources/event.md, on $select) names it by its date; the master
+    # changed, so /events filtered on lastModifiedDateTime lists it. Delta may list the master
+    # itself (docs-contrib issue #3196), as a seriesMaster.
     g, t, ada = graph.graph, graph.tenant_id, graph.uid("ada")
     daily = {
         "pattern": {"type": "daily", "interval": 1},
@@ -133,11 +136,21 @@ async def test_a_series_has_instances_that_become_exceptions_or_go(graph: Backen
         ("exception", second["originalStart"][:16]),
         ("occurrence", found[3]["originalStart"][:16]),
     ]
+    read = await g.get_series_master(t, ada, master["id"])
+    assert read is not None and read["subject"] == "Standup"
+    assert read["cancelledOccurrences"] == [f"OID.{master['id']}.{(DAY + timedelta(days=2)).date()}"]
+    changed = await g.changed_since(t, ada, DAY - timedelta(days=30))
+    assert {(e["id"], e["type"], e["changeKey"]) for e in changed} == {
+        (master["id"], "seriesMaster", read["changeKey"])
+    }
+    assert await g.changed_since(t, ada, datetime.now(UTC) + timedelta(hours=1)) == []
     items, _ = await delta(graph, ada, None)
-    assert master["id"] not in {i["id"] for i in items} and len([i for i in items if i.get("seriesMasterId")]) == 3
+    assert all(i["type"] == "seriesMaster" for i in items if i["id"] == master["id"])
+    assert len([i for i in items if i.get("seriesMasterId")]) == 3
     assert [e["id"] for e in await g.find_events(t, ada, PROPERTY_ID, "series")] == [master["id"]]
     await g.delete_event(t, ada, master["id"])
     assert await g.instances(t, ada, master["id"], *span) == []
+    assert await g.get_series_master(t, ada, master["id"]) is None
 
 
 async def test_update_or_delete_of_a_missing_event(graph: Backend) -> None:

@@ -307,15 +307,18 @@ async def test_patch_one_occurrence_and_delete_another(tenant: Tenant) -> None:
     assert room[occs[2].original_start].start.date_time.startswith(moved_start)
     assert room[occs[2].original_start].subject == "Ada Test"
 
+    # By default the deleted occurrence has no @removed (PR #4501) and the changed master comes
+    # itself (docs-contrib issue #3196); the controls give event-delta.md's reading.
     items, _ = await delta(tenant, "ada", links["ada"])
     by_id = {i.id: i for i in items}
-    assert set(by_id) == {occs[2].id, occs[4].id}
+    master_id = occs[2].series_master_id
+    assert set(by_id) == {occs[2].id, master_id}
     assert by_id[occs[2].id].type == EventType.Exception and by_id[occs[2].id].subject == "Moved sync"
-    assert by_id[occs[2].id].series_master_id == occs[2].series_master_id
-    assert by_id[occs[4].id].additional_data["@removed"] == {"reason": "deleted"}
+    assert by_id[occs[2].id].series_master_id == master_id
+    assert by_id[master_id].type == EventType.SeriesMaster
     items, _ = await delta(tenant, "bob", links["bob"])
-    assert len(items) == 2 and not any(removed(i) for i in items)
-    assert {i.type for i in items} == {EventType.Exception}
+    assert not any(removed(i) for i in items)
+    assert sorted(i.type for i in items) == [EventType.Exception, EventType.Exception, EventType.SeriesMaster]
 
 
 async def test_delta_answers_occurrences_bare_and_exceptions_in_full(tenant: Tenant) -> None:
@@ -344,21 +347,57 @@ async def test_delta_answers_occurrences_bare_and_exceptions_in_full(tenant: Ten
     assert by_type["exception"]["seriesMasterId"] == by_type["occurrence"]["seriesMasterId"]
 
 
-async def test_a_deleted_occurrence_can_go_unreported_as_a_docs_pr_observed(tenant: Tenant) -> None:
+async def test_a_deleted_occurrence_has_no_removal_in_delta_and_is_on_its_masters_list(tenant: Tenant) -> None:
     # microsoft-graph-docs PR #4501 (not merged; "found via experimentation"): "No indication is
-    # given for a deleted occurrence" in calendarView delta. The control deltaOccurrenceRemovals
-    # false rehearses it; by default the emulator follows event-delta.md (@removed).
+    # given for a deleted occurrence" in calendarView delta — the emulator's default; the control
+    # deltaOccurrenceRemovals true gives event-delta.md's @removed. resources/event.md
+    # `cancelledOccurrences`: "Returned only on $select in a Get operation which specifies the id
+    # of a series master", occurrenceIds `OID.{master id}.{date}` (beta event-get.md's example).
     await weekly_meeting(tenant, 3)
     occs = await view(tenant, "ada")
+    master_id = occs[0].series_master_id
     _, link = await delta(tenant, "ada", None)
-    await tenant.control.post("/_emulator/faults", json={"deltaOccurrenceRemovals": False})
-    try:
-        await tenant.client().users.by_user_id(tenant.uid("ada")).events.by_event_id(occs[0].id).delete()
-        items, _ = await delta(tenant, "ada", link)
-        assert items == []
-        assert len(await view(tenant, "ada")) == 2
-    finally:
-        await tenant.control.post("/_emulator/faults", json={"deltaOccurrenceRemovals": True})
+    _, with_removals = await delta(tenant, "ada", None)
+    ada = tenant.client().users.by_user_id(tenant.uid("ada"))
+    await ada.events.by_event_id(occs[1].id).delete()
+    items, _ = await delta(tenant, "ada", link)
+    assert [(i.id, i.type, removed(i)) for i in items] == [(master_id, EventType.SeriesMaster, False)]
+    assert len(await view(tenant, "ada")) == 2
+    await tenant.control.post("/_emulator/faults", json={"deltaOccurrenceRemovals": True})
+    items, _ = await delta(tenant, "ada", with_removals)
+    assert {i.id for i in items if removed(i)} == {occs[1].id}
+
+    async with tenant.raw() as raw:
+        path = f"/users/{tenant.uid('ada')}/events"
+        r = await raw.get(f"{path}/{master_id}", params={"$select": "subject,cancelledOccurrences"})
+        assert r.json()["cancelledOccurrences"] == [f"OID.{master_id}.{MONDAY + timedelta(weeks=1)}"]
+        assert "cancelledOccurrences" not in (await raw.get(f"{path}/{master_id}")).json()
+        r = await raw.get(f"{path}/{occs[0].id}", params={"$select": "subject,cancelledOccurrences"})
+        assert "cancelledOccurrences" not in r.json()  # only on the master
+
+
+async def test_events_filtered_by_last_modified(tenant: Tenant) -> None:
+    # `$filter=lastModifiedDateTime ge <DateTimeOffset>` on /events (an unquoted literal, OData
+    # ABNF; python-o365 issue #327 filters /events so): a master whose occurrence was deleted
+    # changed (resources/event.md changeKey: "Every time the event is changed, ChangeKey
+    # changes"; its cancelledOccurrences is the master's).
+    await weekly_meeting(tenant, 3)
+    occs = await view(tenant, "ada")
+    ada = tenant.client().users.by_user_id(tenant.uid("ada"))
+    masters = await listed(tenant, "ada")
+    before = masters[0].change_key
+    async with tenant.raw() as raw:
+        path = f"/users/{tenant.uid('ada')}/events"
+        since = (await raw.get(f"{path}/{masters[0].id}")).json()["lastModifiedDateTime"]
+        await ada.events.by_event_id(occs[2].id).delete()
+        r = await raw.get(path, params={"$filter": f"lastModifiedDateTime ge {since}", "$select": "id,changeKey"})
+        [changed] = r.json()["value"]
+        assert changed["id"] == masters[0].id and changed["changeKey"] != before
+        later = (datetime.fromisoformat(since.replace("Z", "+00:00")) + timedelta(hours=1)).isoformat()
+        r = await raw.get(path, params={"$filter": f"lastModifiedDateTime ge {later}"})
+        assert r.json()["value"] == []
+        r = await raw.get(path, params={"$filter": "lastModifiedDateTime ge 2026-13-01"})
+        assert r.status_code == 400
 
 
 async def test_changing_the_series_keeps_or_drops_exceptions(tenant: Tenant) -> None:
@@ -400,6 +439,8 @@ async def test_changing_the_series_keeps_or_drops_exceptions(tenant: Tenant) -> 
     assert [o.start.date_time[11:16] for o in moved] == ["11:00"] * 3
     assert not {o.id for o in moved} & {o.id for o in occs}
     items, _ = await delta(tenant, "ada", link)
+    assert [i.id for i in items if i.type == EventType.SeriesMaster] == [master.id]  # the default
+    items = [i for i in items if i.type != EventType.SeriesMaster]
     gone = {i.id for i in items if removed(i)}
     assert gone == {o.id for o in kept}  # everything the client had
     assert {i.id for i in items if not removed(i)} == {o.id for o in moved}
@@ -421,7 +462,8 @@ async def test_deleting_the_master_deletes_the_series(tenant: Tenant) -> None:
     bob = await view(tenant, "bob")
     assert len(bob) == 4 and all(o.is_cancelled for o in bob)
     items, _ = await delta(tenant, "ada", link)
-    assert {i.id for i in items} == {o.id for o in occs} and all(removed(i) for i in items)
+    # With the master too (deltaSeriesMasters, the default: docs-contrib issue #3196).
+    assert {i.id for i in items} == {o.id for o in occs} | {master.id} and all(removed(i) for i in items)
 
 
 async def test_attendee_answers_for_the_series_or_one_occurrence(tenant: Tenant) -> None:
@@ -569,11 +611,15 @@ NO_END = {"type": "noEnd", "startDate": "2030-01-07"}
     ],
 )
 async def test_a_bad_recurrence_is_400_naming_the_field(tenant: Tenant, recurrence: Any, field: str) -> None:
-    # Graph's code and wording for these: docs silent (ErrorInvalidRequest, the field named).
+    # Graph's code and wording for these: docs silent (ErrorInvalidRequest, the field named); a
+    # value that is no member of its enum fails reading the body against the schema first
+    # (RequestBodyRead, as for To Do: devtools/graph_schema).
     async with tenant.raw() as raw:
         r = await raw.post(f"/users/{tenant.uid('ada')}/events", json=body(recurrence))
     assert r.status_code == 400, r.text
-    assert r.json()["error"]["code"] == "ErrorInvalidRequest" and field in r.json()["error"]["message"]
+    enum = field in ("recurrence.pattern.type", "recurrence.pattern.index")
+    assert r.json()["error"]["code"] == ("RequestBodyRead" if enum else "ErrorInvalidRequest")
+    assert field in r.json()["error"]["message"]
 
 
 async def test_instances_cannot_take_a_recurrence_and_a_series_keeps_its_own(tenant: Tenant) -> None:

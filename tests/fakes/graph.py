@@ -57,6 +57,7 @@ from shared.core.graph_types import DirectoryUser, SubscriptionInfo
 from shared.core.recurrence import expand, parse_recurrence
 from shared.core.timezones import UnknownTimeZone, zone
 from tests.fakes import graph_schedule
+from tests.fakes.schema import conform
 from tests.fakes.todo import FakeTodo
 
 FaultKind = Literal["unavailable", "lost_answer", "timeout"]
@@ -253,6 +254,7 @@ class FakeEvent:
     master_id: str | None = None
     original_start: datetime | None = None
     join_url: str | None = None  # an online (Teams) meeting's
+    cancelled: list[datetime] = field(default_factory=list)  # a master's deleted occurrences
 
 
 @dataclass
@@ -610,6 +612,7 @@ class FakeGraph(FakeTodo):
         self, tenant_id: str, mailbox_id: str, event: dict[str, Any], *, retries: int | None = None
     ) -> dict[str, Any]:
         fault = self._call("create_event", tenant_id, mailbox_id, mailbox=mailbox_id)
+        conform("graph.event", event)
         user = self._mailbox_user(tenant_id, mailbox_id)
         if not isinstance(event, dict):
             raise _rejected("BadRequest", "Empty Payload. JSON content expected.")
@@ -628,6 +631,7 @@ class FakeGraph(FakeTodo):
         self, tenant_id: str, mailbox_id: str, event_id: str, patch: dict[str, Any], *, retries: int | None = None
     ) -> dict[str, Any]:
         fault = self._call("update_event", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)
+        conform("graph.event", patch)
         user = self._mailbox_user(tenant_id, mailbox_id)
         ev = self._event(user, event_id)
         trial = replace(ev, categories=list(ev.categories), attendees=[dict(a) for a in ev.attendees])
@@ -652,6 +656,10 @@ class FakeGraph(FakeTodo):
             for occurrence in [e for e in self._sorted(user.id) if e.master_id == ev.id]:
                 self._remove(occurrence)
             self._remove(ev)
+            master = self._events.get(user.id, {}).get(ev.master_id or "")
+            if master is not None and ev.original_start is not None:
+                master.cancelled.append(ev.original_start)  # resources/event.md cancelledOccurrences
+                self._touch(master)
         except GraphNotFound:
             return self._answer(fault, "delete_event", False)  # as the gateway: gone already
         return self._answer(fault, "delete_event", True)
@@ -726,6 +734,24 @@ class FakeGraph(FakeTodo):
         except GraphNotFound:
             return None
         return self._render(ev, text_body=True)
+
+    async def get_series_master(self, tenant_id: str, mailbox_id: str, event_id: str) -> dict[str, Any] | None:
+        master = await self.get_event(tenant_id, mailbox_id, event_id)
+        if master is None:
+            return None
+        self._call("get_series_master", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)
+        ev = self._event(self._mailbox_user(tenant_id, mailbox_id), event_id)
+        days = [at.astimezone(zone(ev.start_tz)).date().isoformat() for at in sorted(ev.cancelled)]
+        return {**master, "cancelledOccurrences": [f"OID.{ev.id}.{day}" for day in days]}
+
+    async def changed_since(self, tenant_id: str, mailbox_id: str, since: datetime) -> list[dict]:
+        self._call("changed_since", tenant_id, mailbox_id, mailbox=mailbox_id)
+        user = self._mailbox_user(tenant_id, mailbox_id)
+        return [
+            {"id": e.id, "type": e.kind, "changeKey": e.change_key, "lastModifiedDateTime": _fmt_utc(e.modified)}
+            for e in self._sorted(user.id)
+            if e.kind in ("singleInstance", "seriesMaster") and e.modified >= since
+        ]
 
     async def event_tag(self, tenant_id: str, mailbox_id: str, event_id: str, property_id: str) -> str | None:
         self._call("event_tag", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.core.errors import DeltaTokenExpired, GraphNotFound, GraphRejected
 from shared.core.timezones import graph_instant, zone
+from tests.fakes.schema import conform
 
 IMPORTANCE = ("low", "normal", "high")
 STATUS = ("notStarted", "inProgress", "completed", "waitingOnOthers", "deferred")
@@ -142,6 +143,7 @@ class FakeTodo:
         self, tenant_id: str, mailbox_id: str, list_id: str, task: dict[str, Any], *, retries: int | None = None
     ) -> dict[str, Any]:
         fault = self._call("create_todo_task", tenant_id, mailbox_id, list_id, mailbox=mailbox_id)
+        conform("graph.todoTask", task)
         lst = self._todo_list(tenant_id, mailbox_id, list_id)
         if not isinstance(task, dict) or not task.get("title"):
             raise _bad("A task needs a title.")
@@ -172,6 +174,7 @@ class FakeTodo:
         retries: int | None = None,
     ) -> dict[str, Any]:
         fault = self._call("update_todo_task", tenant_id, mailbox_id, todo_id, mailbox=mailbox_id)
+        conform("graph.todoTask", patch)
         lst = self._todo_list(tenant_id, mailbox_id, list_id)
         if todo_id not in lst.tasks:
             raise _missing("task")

@@ -36,13 +36,14 @@ from shared.adapters.graph_transport import GraphTransport, parse_time
 from shared.adapters.messages import MailboxSync, SubscriptionLifecycle
 from shared.adapters.records import SubscriptionRecord
 from shared.adapters.settings import load
-from shared.core import tasks
+from shared.core import inbound, tasks
 from shared.core.availability import Owner, schedule_entry
 from shared.core.delta_window import last_of_each, outside
 from shared.core.errors import GraphRejected
 from shared.core.graph_types import DirectoryUser, SubscriptionInfo
-from shared.core.inbound_series import Series, occurrence_changes, occurrence_date
+from shared.core.inbound_series import Series, cancelled_dates, occurrence_date, series_content
 from shared.core.mapping import Desired, attendee, event_body, normalize, written_content
+from shared.core.org_settings import OrgSettings
 from shared.service import appointments, notifications
 from shared.service.ports import Graph
 from shared.service.room_import import _address_book
@@ -238,6 +239,25 @@ async def test_the_gateway_lists_every_documented_item(e: Json) -> None:
     # One page each (no nextLink; fewer places than a page): one request, every item.
     result, transport = await ask(calls[e["call"]], e)
     assert result == e["body"]["value"] and len(transport.requests) == 1
+
+
+async def test_the_gateway_reads_a_masters_cancelled_occurrences_on_a_second_get() -> None:
+    e = entry("get_series_master", "get_event_seriesMaster_expansion")
+    whole = {k: v for k, v in e["body"].items() if k != "cancelledOccurrences"}
+    result, transport = await ask(
+        lambda g: g.get_series_master(TENANT, MAILBOX, "AAMkADAGAADDdm4NAAA="), {**e, "body": whole}, e
+    )
+    assert result == {**whole, "cancelledOccurrences": e["body"]["cancelledOccurrences"]}
+    # resources/event.md: returned only on $select, on a GET of the master by id.
+    assert transport.requests[1].url.params["$select"] == "cancelledOccurrences"
+    assert UTC_TIMES in transport.prefer(0)
+
+
+async def test_the_gateway_lists_what_changed_since_a_time() -> None:
+    e = entry("changed_since", "get_events")
+    result, transport = await ask(lambda g: g.changed_since(TENANT, MAILBOX, DAY), e)
+    assert result == e["body"]["value"]
+    assert transport.requests[0].url.params["$filter"] == "lastModifiedDateTime ge 2026-12-01T00:00:00Z"
 
 
 async def test_the_gateway_finds_our_task_by_its_linked_resource() -> None:
@@ -496,22 +516,47 @@ async def test_a_series_master_in_delta_is_grouped_as_its_series() -> None:
     assert master not in singles and [s.master_id for s in series] == [master["id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #24 item 4: delta may give no sign that one occurrence was cancelled; the master's "
-    "cancelledOccurrences lists it, and calsync does not read it",
-)
-def test_the_masters_cancelled_occurrences_are_reported() -> None:
-    master = entry("get_event", "get_event_seriesMaster_expansion")["body"]
-    series = Series(master["id"], master, ())
-    found, _, _ = occurrence_changes(
-        series, {}, lambda kind, event_id, data: (kind, data["occurrence"]), first_sight=False
+def test_the_masters_cancelled_occurrences_are_read_as_their_dates() -> None:
+    master = entry("get_series_master", "get_event_seriesMaster_expansion")["body"]
+    assert cancelled_dates(master) == {"2020-04-30", "2020-05-07", "2020-05-14"}
+    assert cancelled_dates({k: v for k, v in master.items() if k != "cancelledOccurrences"}) == set()
+
+
+def test_a_cancelled_occurrence_the_master_lists_is_reported_once() -> None:
+    # Graph gave no sign in delta (docs PR #4501): the documented master's list is the news;
+    # the round after, the same list is not.
+    master = entry("get_series_master", "get_event_seriesMaster_expansion")["body"]
+    box = inbound.Mailbox("o1", "worker", "w-ada", "m1")
+    before = inbound.Seen(master["id"], "a-1", "created", "older", {**series_content(master), "cancelled": []})
+    plan = inbound.plan(
+        box,
+        [],
+        {},
+        {master["id"]: before},
+        OrgSettings(),
+        full_round=False,
+        people={},
+        series=(Series(master["id"], master, ()),),
+        series_known={master["id"]: inbound.Known(outlook="a-1")},
     )
-    assert found == [
+    assert sorted((c.type, c.data["occurrence"]) for c in plan.changes) == [
         ("occurrence_deleted", "2020-04-30"),
         ("occurrence_deleted", "2020-05-07"),
         ("occurrence_deleted", "2020-05-14"),
     ]
+    [after] = [s for s in plan.upsert if s.event_id == master["id"]]
+    again = inbound.plan(
+        box,
+        [],
+        {},
+        {master["id"]: after},
+        OrgSettings(),
+        full_round=False,
+        people={},
+        series=(Series(master["id"], master, ()),),
+        series_known={master["id"]: inbound.Known(outlook="a-1")},
+    )
+    assert again.changes == []
 
 
 # -- task fields
