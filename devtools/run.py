@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from devtools.graph_emulator.state import DEMO_TENANT_ID
+from devtools.graph_emulator.core.world import DEMO_TENANT_ID
 from devtools.host.config import load_local_settings
 from devtools.services import ROOT, start_azurite, start_host, start_python
 

@@ -11,14 +11,17 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from devtools.graph_emulator.app import EXPIRED_DELTA_MESSAGES, JSON_TYPE, Call, Emulator, Reply, _error_body
-from devtools.graph_emulator.state import DEFAULT_APP_ID, demo_seed, now
+from devtools.graph_emulator.app import Emulator
+from devtools.graph_emulator.core.errors import EXPIRED_DELTA_MESSAGES
+from devtools.graph_emulator.core.ids import DEFAULT_APP_ID, now
+from devtools.graph_emulator.core.wire import JSON_TYPE, Call, Reply, error_body
+from devtools.graph_emulator.core.world import demo_seed
 
 log = logging.getLogger("graph_emulator")
 
 
 def _json(reply: Reply) -> web.Response:
-    headers = {"request-id": _error_body("", "")["error"]["innerError"]["request-id"], **reply.headers}
+    headers = {"request-id": error_body("", "")["error"]["innerError"]["request-id"], **reply.headers}
     if reply.body is None:
         return web.Response(status=reply.status, headers=headers)
     headers["Content-Type"] = JSON_TYPE
@@ -36,12 +39,12 @@ def build_app(emulator: Emulator | None = None, *, seed_demo: bool = False) -> w
         auth = request.headers.get("Authorization", "")
         m = re.fullmatch(r"Bearer emulator:([0-9a-fA-F-]{36})(?::([0-9a-fA-F-]{36}))?", auth.strip())
         if not auth:
-            return _json(Reply(401, _error_body("InvalidAuthenticationToken", "Access token is empty.")))
+            return _json(Reply(401, error_body("InvalidAuthenticationToken", "Access token is empty.")))
         tenant = emu.world.tenants.get(m.group(1).lower()) if m else None
         if tenant is None:
             return _json(
                 Reply(
-                    401, _error_body("InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+                    401, error_body("InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
                 )
             )
         base = f"{request.scheme}://{request.host}/v1.0"

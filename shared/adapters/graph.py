@@ -212,13 +212,7 @@ class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
         config = RequestConfiguration(query_parameters=query)
         config.headers.add("Prefer", IMMUTABLE_IDS)
         builder = client.users.by_user_id(mailbox_id).events
-        return [
-            e
-            async for page in self.pages(
-                tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id
-            )
-            for e in page
-        ]
+        return await self.every_item(tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id)
 
     async def instances(
         self, tenant_id: str, mailbox_id: str, event_id: str, start: datetime, end: datetime
@@ -236,13 +230,9 @@ class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
         config.headers.add("Prefer", IMMUTABLE_IDS)
         builder = client.users.by_user_id(mailbox_id).events.by_event_id(event_id).instances
         try:
-            return [
-                e
-                async for page in self.pages(
-                    tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id
-                )
-                for e in page
-            ]
+            return await self.every_item(
+                tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id
+            )
         except GraphNotFound:
             return []
 
@@ -280,14 +270,8 @@ class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
         master = await self.get_event(tenant_id, mailbox_id, event_id)
         if master is None:
             return None
-        client, _ = self.client(tenant_id)
-        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(select=["cancelledOccurrences"])
-        config = RequestConfiguration(query_parameters=query)
-        config.headers.add("Prefer", IMMUTABLE_IDS)
-        info = client.users.by_user_id(mailbox_id).events.by_event_id(event_id).to_get_request_information(config)
-        try:
-            data = await self.send(tenant_id, info, mailbox=mailbox_id)
-        except GraphNotFound:
+        data = await self._event_fields(tenant_id, mailbox_id, event_id, ["cancelledOccurrences"])
+        if data is None:
             return None  # deleted between the two reads
         return {**master, "cancelledOccurrences": data.get("cancelledOccurrences") or []}
 
@@ -303,29 +287,30 @@ class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
         config = RequestConfiguration(query_parameters=query)
         config.headers.add("Prefer", IMMUTABLE_IDS)
         builder = client.users.by_user_id(mailbox_id).events
-        return [
-            e
-            async for page in self.pages(
-                tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id
-            )
-            for e in page
-        ]
+        return await self.every_item(tenant_id, builder.to_get_request_information(config), builder, mailbox=mailbox_id)
 
     async def event_tag(self, tenant_id: str, mailbox_id: str, event_id: str, property_id: str) -> str | None:
         """The value of our extended property on one event (None if it has none or is gone)."""
+        expand = [f"singleValueExtendedProperties($filter=id eq '{property_id}')"]
+        data = await self._event_fields(tenant_id, mailbox_id, event_id, ["id"], expand)
+        if data is None:
+            return None
+        props = data.get("singleValueExtendedProperties") or []
+        return props[0].get("value") if props else None
+
+    async def _event_fields(
+        self, tenant_id: str, mailbox_id: str, event_id: str, select: list[str], expand: list[str] | None = None
+    ) -> dict[str, Any] | None:
+        """Some fields of one event (immutable ids), None when it is gone."""
         client, _ = self.client(tenant_id)
-        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
-            select=["id"], expand=[f"singleValueExtendedProperties($filter=id eq '{property_id}')"]
-        )
+        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(select=select, expand=expand)
         config = RequestConfiguration(query_parameters=query)
         config.headers.add("Prefer", IMMUTABLE_IDS)
         info = client.users.by_user_id(mailbox_id).events.by_event_id(event_id).to_get_request_information(config)
         try:
-            data = await self.send(tenant_id, info, mailbox=mailbox_id)
+            return await self.send(tenant_id, info, mailbox=mailbox_id)
         except GraphNotFound:
             return None
-        props = data.get("singleValueExtendedProperties") or []
-        return props[0].get("value") if props else None
 
     async def find_by_ical(self, tenant_id: str, mailbox_id: str, ical_uid: str, property_id: str) -> str | None:
         """Our property's value on the event with this iCalUId in a mailbox (the organizer's
@@ -391,9 +376,7 @@ class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
         """Our app's subscriptions in one tenant, every page."""
         client, _ = self.client(tenant_id)
         builder = client.subscriptions
-        return [
-            sub async for page in self.pages(tenant_id, builder.to_get_request_information(), builder) for sub in page
-        ]
+        return await self.every_item(tenant_id, builder.to_get_request_information(), builder)
 
     async def delete_subscription(self, tenant_id: str, subscription_id: str) -> bool:
         """Delete; False when Graph no longer knows it."""

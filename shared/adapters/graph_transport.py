@@ -138,6 +138,12 @@ class GraphTransport:
                     next_info.headers.add(name, value)
             page = await self.send(tenant_id, next_info, mailbox=mailbox)
 
+    async def every_item(
+        self, tenant_id: str, info: RequestInformation, builder: Any, *, mailbox: str | None = None
+    ) -> list[dict]:
+        """Every item of a collection, all its pages read."""
+        return [item async for page in self.pages(tenant_id, info, builder, mailbox=mailbox) for item in page]
+
     async def delta_round(
         self, tenant_id: str, info: RequestInformation, builder: Any, prefer: tuple[str, ...], mailbox: str
     ) -> tuple[list[dict], str]:

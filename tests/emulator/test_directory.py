@@ -16,7 +16,7 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
-from devtools.graph_emulator.state import DEMO_TENANT_ID, demo_seed
+from devtools.graph_emulator.core.world import DEMO_TENANT_ID, demo_seed
 from tests.emulator.conftest import Tenant, tenant_doc
 
 GUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"

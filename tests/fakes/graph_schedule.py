@@ -1,5 +1,5 @@
 """FakeGraph's getSchedule: what the gateway answers from the emulator's
-devtools/graph_emulator/schedule.py, computed from the fake's own events (UTC times)."""
+devtools/graph_emulator/schedule/models.py, computed from the fake's own events (UTC times)."""
 
 from __future__ import annotations
 

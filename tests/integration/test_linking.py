@@ -61,7 +61,7 @@ def test_orgs_are_listed_a_page_at_a_time_in_id_order(stack: Stack) -> None:
 
 def test_the_demo_org_connects_and_imports_the_demo_rooms(stack: Stack) -> None:
     """What `make run` does, against the emulator's demo tenant."""
-    from devtools.graph_emulator.state import DEMO_TENANT_ID, demo_seed
+    from devtools.graph_emulator.core.world import DEMO_TENANT_ID, demo_seed
 
     stack.graph.post("/_emulator/seed", json=demo_seed())
     org_id = f"demo-{uuid.uuid4().hex[:6]}"

@@ -61,8 +61,8 @@ from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from devtools.graph_emulator.events import normalise_property_id
-from devtools.graph_emulator.state import Event
+from devtools.graph_emulator.calendar.models import Event
+from devtools.graph_emulator.calendar.render import normalise_property_id
 from shared.adapters.messages import (
     AppointmentRetry,
     MailboxSync,

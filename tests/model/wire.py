@@ -17,6 +17,7 @@ import itertools
 import json
 import random
 import re
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,13 +30,11 @@ import azure.functions as func
 import httpx
 from multidict import CIMultiDict
 
-from devtools.graph_emulator import app as emu_app
-from devtools.graph_emulator import events as emu_events
-from devtools.graph_emulator import notify as emu_notify
-from devtools.graph_emulator import state as emu_state
-from devtools.graph_emulator.app import JSON_TYPE, Call, Emulator, Reply, _error_body, _pattern_name
-from devtools.graph_emulator.notify import Notifier, ValidationFailed
-from devtools.graph_emulator.state import DEFAULT_APP_ID
+from devtools.graph_emulator.app import Emulator, _pattern_name
+from devtools.graph_emulator.core import ids as emu_ids
+from devtools.graph_emulator.core.ids import DEFAULT_APP_ID
+from devtools.graph_emulator.core.wire import JSON_TYPE, Call, Reply, error_body
+from devtools.graph_emulator.subscriptions.notify import Notifier, ValidationFailed
 
 GRAPH_BASE = "http://127.0.0.1:9/v1.0"  # never dialled: EmulatorTransport answers
 PUBLIC_BASE = "http://127.0.0.1:7071"
@@ -82,7 +81,7 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         m = _TOKEN.fullmatch(request.headers.get("Authorization", "").strip())
         tenant = self.emulator.world.tenants.get(m.group(1).lower()) if m else None
         if m is None or tenant is None:
-            return _response(request, Reply(401, _error_body("InvalidAuthenticationToken", "Invalid audience.")))
+            return _response(request, Reply(401, error_body("InvalidAuthenticationToken", "Invalid audience.")))
         path = request.url.path
         prefix = httpx.URL(self.base).path
         if not path.startswith(prefix):
@@ -175,7 +174,7 @@ def virtual_time(clock: Clock, seed: int = 0) -> Iterator[None]:
 
     def event_ids(mailbox_id: str) -> tuple[str, str]:
         body = uuid.UUID(mailbox_id).bytes + b"\x00\x46\x00\x00" + rng.randbytes(26) + next(counter).to_bytes(4, "big")
-        return emu_state._b64(b"\x00\x03\x24\x00" + body), emu_state._b64(b"\x00\x09\x00\x2e\x00\x00" + body)
+        return emu_ids.b64(b"\x00\x03\x24\x00" + body), emu_ids.b64(b"\x00\x09\x00\x2e\x00\x00" + body)
 
     def ical_uid() -> str:
         return "040000008200E00074C5B7101A82E00800000000" + rng.randbytes(28).hex().upper()
@@ -188,15 +187,16 @@ def virtual_time(clock: Clock, seed: int = 0) -> Iterator[None]:
     async def record_of_now(services: Any, subscription_id: str, wait_s: float = 0.0) -> Any:
         return await original_record_of(services, subscription_id, 0.0)
 
+    # Every emulator module that took the clock or an id maker from core.ids gets the
+    # deterministic one (whatever module the name was imported into).
+    deterministic = {"now": clock.now, "new_event_ids": event_ids, "new_ical_uid": ical_uid, "new_guid": guid}
     patches: list[tuple[Any, str, Any]] = [
-        (emu_state, "now", clock.now),
-        (emu_app, "now", clock.now),
-        (emu_events, "now", clock.now),
-        (emu_notify, "now", clock.now),
-        (emu_events, "new_event_ids", event_ids),
-        (emu_events, "new_ical_uid", ical_uid),
-        (emu_app, "new_guid", guid),
-        (emu_state, "new_guid", guid),
+        (module, name, value)
+        for module in [m for n, m in list(sys.modules.items()) if n.startswith("devtools.graph_emulator")]
+        for name, value in deterministic.items()
+        if getattr(module, name, None) is getattr(emu_ids, name)
+    ]
+    patches += [
         (retry_handler, "asyncio", SimpleNamespace(sleep=virtual_sleep)),
         (subscriptions, "_record_of", record_of_now),
     ]

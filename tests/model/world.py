@@ -14,8 +14,9 @@ from typing import Any
 import azure.functions as func
 from multidict import CIMultiDict
 
-from devtools.graph_emulator.app import Call, Emulator, Reply
-from devtools.graph_emulator.state import Event
+from devtools.graph_emulator.app import Emulator
+from devtools.graph_emulator.calendar.models import Event
+from devtools.graph_emulator.core.wire import Call, Reply
 from functions import graph_webhooks
 from shared.adapters.graph import GraphGateway
 from shared.adapters.settings import load

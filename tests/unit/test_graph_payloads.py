@@ -29,7 +29,8 @@ import azure.functions as func
 import httpx
 import pytest
 
-from devtools.graph_emulator.app import Call, Emulator, Reply
+from devtools.graph_emulator.app import Emulator
+from devtools.graph_emulator.core.wire import Call, Reply
 from functions import graph_webhooks
 from shared.adapters.graph import USER_FIELDS, GraphGateway
 from shared.adapters.graph_transport import GraphTransport, parse_time
@@ -526,18 +527,18 @@ def test_a_cancelled_occurrence_the_master_lists_is_reported_once() -> None:
     # Graph gave no sign in delta (docs PR #4501): the documented master's list is the news;
     # the round after, the same list is not.
     master = entry("get_series_master", "get_event_seriesMaster_expansion")["body"]
-    box = inbound.Mailbox("o1", "worker", "w-ada", "m1")
-    before = inbound.Seen(master["id"], "a-1", "created", "older", {**series_content(master), "cancelled": []})
-    plan = inbound.plan(
-        box,
-        [],
-        {},
-        {master["id"]: before},
-        OrgSettings(),
-        full_round=False,
-        people={},
-        series=(Series(master["id"], master, ()),),
-        series_known={master["id"]: inbound.Known(outlook="a-1")},
+
+    def round_with(snapshot: inbound.Seen) -> inbound.Plan:
+        box = inbound.Mailbox("o1", "worker", "w-ada", "m1")
+        series = (Series(master["id"], master, ()),)
+        known = {master["id"]: inbound.Known(outlook="a-1")}
+        seen = {master["id"]: snapshot}
+        return inbound.plan(
+            box, [], {}, seen, OrgSettings(), full_round=False, people={}, series=series, series_known=known
+        )
+
+    plan = round_with(
+        inbound.Seen(master["id"], "a-1", "created", "older", {**series_content(master), "cancelled": []})
     )
     assert sorted((c.type, c.data["occurrence"]) for c in plan.changes) == [
         ("occurrence_deleted", "2020-04-30"),
@@ -545,18 +546,7 @@ def test_a_cancelled_occurrence_the_master_lists_is_reported_once() -> None:
         ("occurrence_deleted", "2020-05-14"),
     ]
     [after] = [s for s in plan.upsert if s.event_id == master["id"]]
-    again = inbound.plan(
-        box,
-        [],
-        {},
-        {master["id"]: after},
-        OrgSettings(),
-        full_round=False,
-        people={},
-        series=(Series(master["id"], master, ()),),
-        series_known={master["id"]: inbound.Known(outlook="a-1")},
-    )
-    assert again.changes == []
+    assert round_with(after).changes == []
 
 
 # -- task fields

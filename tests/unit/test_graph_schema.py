@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict
 
-import devtools.graph_emulator.app as app_module
-from devtools.graph_emulator.app import Call, Emulator
+import devtools.graph_emulator.calendar.responses as events_routes
+from devtools.graph_emulator.app import Emulator
+from devtools.graph_emulator.core.wire import Call
 from devtools.graph_schema import extract
 from devtools.graph_schema.check import problems
 from devtools.graph_schema.wire import request_problems, response_problems
@@ -169,8 +170,8 @@ async def test_an_emulator_answer_that_breaks_the_schema_is_a_500(
     good.tenant = tenant
     made = await emu.handle(good)
     assert made.status == 201, made.body
-    real = app_module.render
-    monkeypatch.setattr(app_module, "render", lambda *a: {**real(*a), "colour": "red"})
+    real = events_routes.render
+    monkeypatch.setattr(events_routes, "render", lambda *a: {**real(*a), "colour": "red"})
     read = call("GET", f"/users/{ada}/events/{made.body['id']}")
     read.tenant = tenant
     reply = await emu.handle(read)

@@ -10,8 +10,11 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devtools.graph_emulator.events import View, apply_body, new_event, render
-from devtools.graph_emulator.state import User, World
+from devtools.graph_emulator.calendar.bodies import apply_body, new_event
+from devtools.graph_emulator.calendar.render import render
+from devtools.graph_emulator.core.wire import View
+from devtools.graph_emulator.core.world import World
+from devtools.graph_emulator.directory.models import User
 from shared.core.mapping import FIELDS, Desired, desired_content, event_body, normalize, written_content
 
 ZONES = ["UTC", "Europe/Oslo", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "W. Europe Standard Time"]

@@ -1,6 +1,6 @@
 """Microsoft To Do: task lists, tasks and linked resources in a mailbox — state, request
 bodies and wire format (GD:api-reference/v1.0/resources/todo.md, todotasklist.md,
-todotask.md, linkedresource.md). The HTTP handlers and delta live in todo_api.py.
+todotask.md, linkedresource.md). The HTTP handlers and delta live in responses.py.
 
 Every mailbox has the built-in lists "Tasks" (`defaultList`) and "Flagged Emails"
 (`flaggedEmails`) from its first To Do request on: todotasklist.md, "built-in task lists
@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from devtools.graph_emulator.events import GraphError, fmt, fmt_utc, parse_dt
-from devtools.graph_emulator.state import World, new_change_key, now
+from devtools.graph_emulator.core.errors import GraphError
+from devtools.graph_emulator.core.ids import new_change_key, now
+from devtools.graph_emulator.core.times import fmt, fmt_utc, parse_dt
+from devtools.graph_emulator.core.world import World
 from shared.core.timezones import zone
 
 IMPORTANCE = ("low", "normal", "high")  # todotask.md, importance

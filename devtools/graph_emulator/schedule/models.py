@@ -26,9 +26,13 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from devtools.graph_emulator import series
-from devtools.graph_emulator.events import GraphError, fmt, parse_dt
-from devtools.graph_emulator.state import Event, Tenant, User, World
+from devtools.graph_emulator.calendar import series
+from devtools.graph_emulator.calendar.models import Event
+from devtools.graph_emulator.core.errors import GraphError
+from devtools.graph_emulator.core.times import fmt, parse_dt
+from devtools.graph_emulator.core.world import World
+from devtools.graph_emulator.directory.models import Tenant
+from devtools.graph_emulator.directory.working_hours import working_hours
 from shared.core.timezones import zone
 
 MAX_SCHEDULES = 20  # concepts/outlook-get-free-busy-schedule.md (Graph itself takes 100: ISSUE #5895)
@@ -37,45 +41,7 @@ INTERVAL_DEFAULT, INTERVAL_MIN, INTERVAL_MAX = 30, 5, 1440  # calendar-getschedu
 DIGITS = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 # Which status a slot shows when several items overlap it: docs silent; the strongest wins.
 STRENGTH = {"free": 0, "unknown": 0, "workingElsewhere": 1, "tentative": 2, "busy": 3, "oof": 4}
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
-ALL_DAYS = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
 UNRESOLVED_CODE = "5009"  # ISSUE microsoft-graph-docs#11225
-
-
-def working_hours(user: User) -> dict[str, Any]:
-    """The user's mailboxSettings workingHours (workinghours.md); seeded, else Mon–Fri
-    08:00–17:00 in the user's time zone (the docs' examples; the default is the emulator's)."""
-    given = user.working_hours or {}
-    return {
-        "daysOfWeek": list(given.get("daysOfWeek") or WEEKDAYS),
-        "startTime": _time_of_day(given.get("startTime") or "08:00"),
-        "endTime": _time_of_day(given.get("endTime") or "17:00"),
-        "timeZone": {"name": given.get("timeZone") or user.time_zone},
-    }
-
-
-def check_working_hours(value: Any) -> dict[str, Any]:
-    """A seed's `workingHours` ({daysOfWeek, startTime "HH:MM[:SS]", endTime, timeZone}), checked."""
-    if not isinstance(value, dict) or set(value) - {"daysOfWeek", "startTime", "endTime", "timeZone"}:
-        raise ValueError("workingHours must be {daysOfWeek, startTime, endTime, timeZone}")
-    days = value.get("daysOfWeek", WEEKDAYS)
-    if not isinstance(days, list) or not set(days) <= ALL_DAYS:
-        raise ValueError(f"workingHours.daysOfWeek: {days!r} is not a list of day names")
-    for key in ("startTime", "endTime"):
-        if key in value:
-            _time_of_day(value[key])
-    if value.get("timeZone"):
-        zone(value["timeZone"])  # UnknownTimeZone (a ValueError) for a name nobody knows
-    return dict(value)
-
-
-def _time_of_day(value: Any) -> str:
-    """Edm.TimeOfDay as Graph writes it: `08:00:00.0000000`."""
-    try:
-        parsed = datetime.strptime(str(value)[:8], "%H:%M:%S" if len(str(value)) >= 8 else "%H:%M")
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time of day (HH:MM or HH:MM:SS)") from None
-    return parsed.strftime("%H:%M:%S") + ".0000000"
 
 
 def _interval(value: Any) -> int:

@@ -37,8 +37,9 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from devtools.graph_emulator import events  # events imports this module: use events.GraphError late
-from devtools.graph_emulator.state import Event, World
+from devtools.graph_emulator.calendar.models import Event
+from devtools.graph_emulator.core.errors import GraphError
+from devtools.graph_emulator.core.world import World
 
 PROVIDERS = ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer")  # event.md
 ALLOWED = ("teamsForBusiness",)  # a Teams user's calendar's allowedOnlineMeetingProviders (emulator choice)
@@ -47,7 +48,7 @@ _KEYS = ("isOnlineMeeting", "onlineMeetingProvider", "onlineMeeting", "onlineMee
 
 
 def _refuse(message: str) -> Exception:
-    return events.GraphError(400, "ErrorInvalidRequest", message)
+    return GraphError(400, "ErrorInvalidRequest", message)
 
 
 def join_info(world: World, ev: Event) -> dict[str, Any]:
@@ -76,10 +77,10 @@ def plan(world: World, ev: Event, body: dict[str, Any]) -> tuple[str, dict[str, 
         return None
     wanted = body.get("isOnlineMeeting")
     if wanted is not None and not isinstance(wanted, bool):
-        raise events.GraphError(400, "RequestBodyRead", "Cannot convert the value of 'isOnlineMeeting' to a Boolean.")
+        raise GraphError(400, "RequestBodyRead", "Cannot convert the value of 'isOnlineMeeting' to a Boolean.")
     provider = body.get("onlineMeetingProvider")
     if provider is not None and provider not in PROVIDERS:
-        raise events.GraphError(
+        raise GraphError(
             400, "RequestBodyRead", f"Requested value '{provider}' was not found for 'onlineMeetingProvider'."
         )
     # event.md: both are "Read-only"; echoing the meeting's own joinUrl back is let through.

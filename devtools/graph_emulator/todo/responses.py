@@ -1,5 +1,5 @@
 """Microsoft To Do over HTTP: `/users/{id | upn}/todo/lists/...` (lists, tasks, linked
-resources, delta). The model and wire format are in todo.py; docs are cited there and in
+resources, delta). The model and wire format are in models.py; docs are cited there and in
 docs/graph-emulator.md, "Microsoft To Do".
 """
 
@@ -8,15 +8,12 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devtools.graph_emulator import todo
-from devtools.graph_emulator.app import EXPIRED_DELTA_MESSAGES, Call, Handler, Reply
-from devtools.graph_emulator.events import GraphError
-from devtools.graph_emulator.odata import ODataError, apply_select, parse_filter
-
-if TYPE_CHECKING:
-    from devtools.graph_emulator.app import Emulator
+from devtools.graph_emulator.core.errors import EXPIRED_DELTA_MESSAGES, GraphError
+from devtools.graph_emulator.core.odata import ODataError, apply_select, parse_filter
+from devtools.graph_emulator.core.wire import Call, Handler, Host, Reply
+from devtools.graph_emulator.todo import models as todo
 
 LIST_PAGE = 10  # docs silent (GD:concepts/paging.md: sizes vary); as the emulator pages events
 DELTA_PAGE = 100
@@ -43,8 +40,8 @@ class TodoDelta:
 
 
 class TodoApi:
-    def __init__(self, emu: Emulator) -> None:
-        self.emu = emu
+    def __init__(self, host: Host) -> None:
+        self.host = host
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         lists = "/users/{user}/todo/lists"
@@ -74,11 +71,11 @@ class TodoApi:
 
     # -- helpers ---------------------------------------------------------------------------
     def _ctx(self, call: Call, user_id: str, rest: str) -> str:
-        return self.emu._context(call, f"users('{user_id}')/todo/lists{rest}")
+        return self.host.context(call, f"users('{user_id}')/todo/lists{rest}")
 
     def _list(self, call: Call) -> tuple[str, todo.TodoList]:
-        user = self.emu._user(call)
-        return user.id, todo.find_list(self.emu.world, user.id, call.params["list"])
+        user = self.host.user(call)
+        return user.id, todo.find_list(self.host.world, user.id, call.params["list"])
 
     def _task(self, call: Call) -> tuple[str, todo.TodoList, todo.TodoTask]:
         user_id, lst = self._list(call)
@@ -103,22 +100,22 @@ class TodoApi:
             values = [v for v in values if pred(v)]
         values = todo.order_by(values, call.query.get("$orderby"))
         values = [apply_select(v, call.query.get("$select"), keep=("id", "@odata.etag")) for v in values]
-        reply = self.emu._page(call, values, context, LIST_PAGE)
+        reply = self.host.page(call, values, context, LIST_PAGE)
         if call.query.get("$count", "").lower() == "true":
             reply.body = {"@odata.context": context, "@odata.count": len(values), **reply.body}
         return reply
 
     # -- lists -------------------------------------------------------------------------------
     async def list_lists(self, call: Call) -> Reply:
-        user = self.emu._user(call)
-        values = [todo.list_json(lst) for lst in todo.mailbox(self.emu.world, user.id).lists.values()]
+        user = self.host.user(call)
+        values = [todo.list_json(lst) for lst in todo.mailbox(self.host.world, user.id).lists.values()]
         return self._collection(call, values, self._ctx(call, user.id, ""))
 
     async def create_list(self, call: Call) -> Reply:
-        user = self.emu._user(call)
+        user = self.host.user(call)
         name = todo.list_body(call.json(), creating=True)
         lst = todo.new_list(user.id, name or "")
-        todo.mailbox(self.emu.world, user.id).lists[lst.id] = lst
+        todo.mailbox(self.host.world, user.id).lists[lst.id] = lst
         return Reply(201, {"@odata.context": self._ctx(call, user.id, "/$entity"), **todo.list_json(lst)})
 
     async def get_list(self, call: Call) -> Reply:
@@ -140,7 +137,7 @@ class TodoApi:
         user_id, lst = self._list(call)
         if lst.wellknown != "none":  # todotasklist.md: built-in lists cannot be "deleted"
             raise GraphError(400, "ErrorInvalidRequest", "A built-in task list can't be deleted.")
-        del todo.mailbox(self.emu.world, user_id).lists[lst.id]
+        del todo.mailbox(self.host.world, user_id).lists[lst.id]
         return Reply(204)
 
     # -- tasks -------------------------------------------------------------------------------
@@ -152,7 +149,7 @@ class TodoApi:
 
     def _zone(self, user_id: str) -> str:
         """The worker's time zone (mailboxSettings.timeZone as seeded): the day of a completion."""
-        user = self.emu.world.user(user_id)
+        user = self.host.world.user(user_id)
         return user.time_zone if user is not None else "UTC"
 
     async def create_task(self, call: Call) -> Reply:
@@ -234,19 +231,19 @@ class TodoApi:
         return self._delta(call, user_id, lst, f"{call.base}/users/{user_id}/todo/lists/{lst.id}/tasks/delta")
 
     async def lists_delta(self, call: Call) -> Reply:
-        user = self.emu._user(call)
+        user = self.host.user(call)
         return self._delta(call, user.id, None, f"{call.base}/users/{user.id}/todo/lists/delta")
 
     def _current(self, user_id: str, lst: todo.TodoList | None) -> dict[str, Any]:
         if lst is None:
-            return dict(todo.mailbox(self.emu.world, user_id).lists)
+            return dict(todo.mailbox(self.host.world, user_id).lists)
         return dict(lst.tasks)
 
     def _state(self, token: str, user_id: str, lst: todo.TodoList | None) -> TodoDelta:
-        state = self.emu.world.todo_delta.get(token)
+        state = self.host.world.todo_delta.get(token)
         if state is None or state.mailbox_id != user_id or state.list_id != (lst.id if lst else None):
             raise GraphError(400, "BadRequest", "The delta token is not valid.")  # as for events
-        expired = self.emu.world.delta_expiry(user_id, state.issued)
+        expired = self.host.world.delta_expiry(user_id, state.issued)
         if expired is not None:  # /_emulator/delta/expire covers To Do tokens too
             status, code = expired
             headers = {"Location": state.initial_url} if status == 410 else {}
@@ -277,7 +274,7 @@ class TodoApi:
                 mailbox_id=user_id,
                 list_id=lst.id if lst else None,
                 seen={},
-                issued=self.emu.world.expiry_seq,
+                issued=self.host.world.expiry_seq,
                 initial_url=link,
                 select=call.query.get("$select"),
                 expand=lst is not None and self._expand(call),
@@ -299,7 +296,7 @@ class TodoApi:
             shown = todo.list_json(item) if lst is None else todo.task_json(item, linked=state.expand)
             values.append(apply_select(shown, state.select, keep=("id", "@odata.etag")))
         kind = "todoTaskList" if lst is None else "todoTask"
-        body: dict[str, Any] = {"@odata.context": self.emu._context(call, f"Collection({kind})"), "value": values}
+        body: dict[str, Any] = {"@odata.context": self.host.context(call, f"Collection({kind})"), "value": values}
         if state.pending or opening:
             body["@odata.nextLink"] = f"{link}?$skiptoken={self._store(state)}"
         else:
@@ -310,5 +307,5 @@ class TodoApi:
 
     def _store(self, state: TodoDelta) -> str:
         token = base64.urlsafe_b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode().rstrip("=")
-        self.emu.world.todo_delta[token] = replace(state, pending=list(state.pending), next_seen=dict(state.next_seen))
+        self.host.world.todo_delta[token] = replace(state, pending=list(state.pending), next_seen=dict(state.next_seen))
         return token

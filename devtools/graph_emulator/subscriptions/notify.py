@@ -12,8 +12,13 @@ from urllib.parse import quote
 
 import aiohttp
 
-from devtools.graph_emulator.events import GraphError, event_id, fmt_utc
-from devtools.graph_emulator.state import Event, Subscription, World, now
+from devtools.graph_emulator.calendar.models import Event
+from devtools.graph_emulator.calendar.render import event_id
+from devtools.graph_emulator.core.errors import GraphError
+from devtools.graph_emulator.core.ids import now
+from devtools.graph_emulator.core.times import fmt_utc
+from devtools.graph_emulator.core.world import World
+from devtools.graph_emulator.subscriptions.models import Subscription
 from devtools.graph_schema.check import problems
 
 log = logging.getLogger("graph_emulator")

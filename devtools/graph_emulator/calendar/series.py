@@ -14,15 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from devtools.graph_emulator.state import (
-    Attendee,
-    Event,
-    World,
+from devtools.graph_emulator.calendar.models import Attendee, Event
+from devtools.graph_emulator.core.ids import (
     derived_change_key,
     occurrence_ical_uid,
     occurrence_ids,
     parse_occurrence_id,
 )
+from devtools.graph_emulator.core.world import World
 from shared.core.recurrence import expand
 from shared.core.timezones import zone
 

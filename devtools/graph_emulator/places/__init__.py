@@ -1,0 +1,1 @@
+"""Rooms and room lists (docs/graph-emulator.md §4)."""

@@ -1,0 +1,1 @@
+"""Free/busy: getSchedule (docs/graph-emulator.md §3.9)."""
