@@ -106,3 +106,7 @@ class TaskDelta(Entity):
     worker: str = ""
     delta_link: str | None = None
     last_sync_at: datetime | None = None
+    # The To Do ids whose deletion the last commit reported: the round that committed updates
+    # their records after the commit, so a round that reads them before it has (another
+    # instance's, or the next after a crash) finishes that instead of reporting them again.
+    deleted: list[str] = field(default_factory=list)

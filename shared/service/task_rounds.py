@@ -59,6 +59,7 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
         state = await store.get(TaskDelta, org=org_id, kind="tasks", list_id=record.list_id) or TaskDelta(
             org=org_id, list_id=record.list_id, mailbox=record.mailbox, worker=worker
         )
+        await _finish_deletions(services, org_id, record.mailbox, state.deleted)
         tenant = org.m365_tenant_id
         fresh = not state.delta_link
         try:
@@ -105,6 +106,7 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
             for task, change, item in heard_now
         ]
         state.delta_link, state.last_sync_at = link, services.clock.now()
+        state.deleted = [task.todo_id or "" for task, change, _ in heard_now if change.type == "task_deleted"]
         try:
             await feed.commit(store, org_id, changes, state)
         except ConcurrencyConflict:
@@ -189,6 +191,18 @@ async def _follow(services: Services, task: Task, list_id: str, item: dict) -> N
         await store.update(task)
     except ConcurrencyConflict:
         log.info("task %s was pushed while its move in To Do was read", task.task)
+
+
+async def _finish_deletions(services: Services, org_id: str, mailbox: str, todo_ids: list[str]) -> None:
+    """The records of deletions the last commit reported, updated if the round that committed
+    has not yet (it is running elsewhere, or died): reported once, never again."""
+    for todo_id in todo_ids:
+        ref = await services.store.get(TaskRef, mailbox=mailbox, todo_id=todo_id)
+        task = await services.store.get(Task, org=org_id, task=ref.task) if ref is not None else None
+        if task is not None and task.todo_id == todo_id:
+            await _adopt(services, task, TaskChange("task_deleted", {}, ()), {})
+        elif ref is not None:
+            await services.store.delete_key(TaskRef, mailbox=mailbox, todo_id=todo_id)
 
 
 def _data(change: TaskChange, item: dict) -> dict:

@@ -343,3 +343,30 @@ async def test_a_task_the_worker_moves_to_another_list_is_followed_not_reported_
     assert world.graph.todo_tasks(TENANT, uid, ours) == []
     [there] = world.graph.todo_tasks(TENANT, uid, other["id"])
     assert there["title"] == "Call Mrs. Jones back today"
+
+
+async def test_a_round_between_anothers_commit_and_its_task_updates_reports_no_deletion_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The soak's t1000 (seed 522915): two instances, one list. A round reported a task deleted
+    in To Do and committed; before it updated the task's records, another round of the list
+    read them, found the task still ours and unseen, looked for it, and reported it again."""
+    await make_org(world)
+    uid = (await linked_worker(world)).m365_user_id or ""
+    await tasks.put(world.svc, "o1", "t0", {**BODY, "title": "First"})
+    assert await _round(world) == 0  # the list's delta token
+    pushed = await tasks.put(world.svc, "o1", "t1", BODY)
+    world.graph.todo_delete(TENANT, uid, await _list_id(world), pushed["todoTaskId"])
+    real, others, started = task_rounds._adopt, [], []
+
+    async def another_round_first(*args: object) -> None:
+        if not started:  # once: the other instance's round runs in this one's window
+            started.append(True)
+            others.append(await task_rounds.run(world.svc, "o1", "w-ada", "Bookings"))
+        await real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(task_rounds, "_adopt", another_round_first)
+    assert await task_rounds.run(world.svc, "o1", "w-ada", "Bookings") == 1
+    assert others == [0]
+    assert [(c.type, c.task) for c in await feed.read(world.store, "o1", 0, 10)] == [("task_deleted", "t1")]
+    assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "deleted_in_todo"
