@@ -60,7 +60,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def problem(status: int, code: str, detail: str, **extensions: Any) -> func.HttpResponse:
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extensions: Any
+) -> func.HttpResponse:
     """An RFC 9457 problem+json response with a stable machine-readable `code`."""
     body = {
         "type": PROBLEM_TYPE_BASE + code,
@@ -74,6 +76,7 @@ def problem(status: int, code: str, detail: str, **extensions: Any) -> func.Http
         json.dumps(body, separators=(",", ":"), default=json_default),
         status_code=status,
         mimetype="application/problem+json",
+        headers=headers,
     )
 
 
@@ -90,7 +93,9 @@ def operation(name: str) -> Callable[[Operation], HttpFunction]:
                 try:
                     return await fn(req, services())
                 except CalsyncError as exc:
-                    return problem(exc.status, exc.code, exc.message, **exc.details)
+                    wait = getattr(exc, "retry_after", None) if exc.status == 503 else None
+                    headers = {"Retry-After": str(max(1, round(wait)))} if wait else None
+                    return problem(exc.status, exc.code, exc.message, headers, **exc.details)
                 except Exception:
                     log.exception("unhandled error in %s", name)
                     return problem(500, "internal_error", "calsync failed to handle the request; it has been logged")

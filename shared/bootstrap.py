@@ -28,7 +28,7 @@ def build(settings: Settings) -> Services:
         store=TableStore(settings.storage, settings.table_prefix),
         queues=QueueSender(settings.storage),
         graph=GraphGateway(settings),
-        webhooks=HttpWebhookClient(),
+        webhooks=HttpWebhookClient(allow_loopback=settings.development),
         clock=SystemClock(),
     )
 

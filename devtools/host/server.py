@@ -189,7 +189,15 @@ class LocalHost:
         return _problem(404, "route_not_found", f"there is no {request.method} /{path}")
 
     async def _invoke_http(self, request: web.Request, fn: func.Function, values: dict[str, str]) -> web.Response:
-        body = await request.read()
+        too_large = _problem(
+            413, "payload_too_large", f"the body is larger than the host's {MAX_REQUEST_BYTES // 2**20} MB"
+        )
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            return too_large
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # a chunked body: known only once read
+            return too_large
         req = func.HttpRequest(
             method=request.method,
             url=str(request.url),

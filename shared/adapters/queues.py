@@ -15,6 +15,7 @@ from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from shared.adapters.messages import QueueMessage
+from shared.adapters.storage_errors import guarded
 from shared.adapters.storage_http import use_env_settings
 from shared.core.settings import StorageSettings
 
@@ -78,6 +79,7 @@ class QueueSender:
             self._queues[name] = client
         return client
 
+    @guarded
     async def send(self, message: QueueMessage, *, delay_seconds: int | None = None) -> None:
         """Durable when this returns: the message is in its queue (hidden for delay_seconds)."""
         text = json.dumps(message.to_wire(), separators=(",", ":"))
@@ -86,6 +88,7 @@ class QueueSender:
         client = await self.queue(message.QUEUE)
         await client.send_message(text, visibility_timeout=delay_seconds)
 
+    @guarded
     async def ping(self) -> None:
         """Raise if the queue service cannot be reached."""
         async for _ in self._service_client().list_queues(results_per_page=1):

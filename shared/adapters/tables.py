@@ -28,6 +28,7 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from shared.adapters.entity import Entity
+from shared.adapters.storage_errors import guarded, translated
 from shared.adapters.storage_http import use_env_settings
 from shared.adapters.table_codec import from_table, record_key, row_key_prefix, to_table
 from shared.core.errors import ConcurrencyConflict, StoreError
@@ -82,6 +83,7 @@ class TableStore:
                     self._tables[name] = client
         return client
 
+    @guarded
     async def ping(self) -> None:
         """Raise if the table service cannot be reached."""
         async for _ in self._service_client().list_tables(results_per_page=1):
@@ -104,6 +106,7 @@ class TableStore:
         self._tables.clear()
 
     # -- single entities -----------------------------------------------------------
+    @guarded
     async def get(self, cls: type[E], **key: str) -> E | None:
         table = await self._table(cls)
         try:
@@ -112,6 +115,7 @@ class TableStore:
             return None
         return from_table(cls, row, row.metadata.get("etag"))
 
+    @guarded
     async def insert(self, entity: E) -> E:
         """Create; ConcurrencyConflict if it already exists. Returns it with its etag."""
         table = await self._table(type(entity))
@@ -122,6 +126,7 @@ class TableStore:
         entity.etag = meta.get("etag")
         return entity
 
+    @guarded
     async def upsert(self, entity: E) -> E:
         """Create or replace, last writer wins."""
         table = await self._table(type(entity))
@@ -129,6 +134,7 @@ class TableStore:
         entity.etag = meta.get("etag")
         return entity
 
+    @guarded
     async def update(self, entity: E) -> E:
         """Replace an entity read earlier; ConcurrencyConflict if it changed since."""
         if not entity.etag:
@@ -146,6 +152,7 @@ class TableStore:
         entity.etag = meta.get("etag")
         return entity
 
+    @guarded
     async def delete(self, entity: Entity) -> None:
         """Delete; with an etag only if unchanged (ConcurrencyConflict otherwise). Missing is fine."""
         cls = type(entity)
@@ -163,11 +170,13 @@ class TableStore:
         except ResourceNotFoundError:
             pass
 
+    @guarded
     async def delete_key(self, cls: type[Entity], **key: str) -> None:
         """Delete by key, unconditionally; missing is fine."""
         table = await self._table(cls)
         await table.delete_entity(record_key(cls, cls.PARTITION, key), record_key(cls, cls.ROW, key))
 
+    @guarded
     async def delete_partition(self, cls: type[Entity], **partition: str) -> int:
         """Delete every row of one partition of cls's table, whatever entity types share it."""
         table = await self._table(cls)
@@ -202,6 +211,23 @@ class TableStore:
 
         `filter` uses Table filter syntax over field names with `@name` parameters
         (keep spaces around them: the SDK splits on spaces)."""
+        with translated():
+            async for record in self._query(
+                cls, filter, parameters, page_size, row_prefix, row_after, row_between, partition
+            ):
+                yield record
+
+    async def _query(
+        self,
+        cls: type[E],
+        filter: str | None,
+        parameters: dict[str, Any] | None,
+        page_size: int,
+        row_prefix: dict[str, str] | None,
+        row_after: dict[str, str] | None,
+        row_between: tuple[dict[str, str], dict[str, str]] | None,
+        partition: dict[str, str],
+    ) -> AsyncIterator[E]:
         table = await self._table(cls)
         clauses, params = [], dict(parameters or {})
         if partition:
@@ -228,6 +254,7 @@ class TableStore:
             yield from_table(cls, row, row.metadata.get("etag"))
 
     # -- batches ---------------------------------------------------------------------
+    @guarded
     async def submit(self, ops: Sequence[BatchOp]) -> None:
         """Write many entities: grouped per table and partition, ≤100 ops and ≤4 MiB a
         transaction. Each transaction is atomic; a batch larger than one is not.

@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.core.api_check import fail
 from shared.core.recurrence import DAYS, INDEXES, PATTERN_TYPES, RANGE_TYPES
-from shared.core.validation import EMAIL, GUID, ID_BAD, MAX_ID
+from shared.core.validation import EMAIL, GUID, ID_BAD, MAX_ID, NO_SLASH
 
 MAX_TITLE = 255
 MAX_ATTENDEES = 500  # Graph/Exchange: at most 500 attendees per event
@@ -78,6 +78,8 @@ def _non_blank(value: str) -> str:
 def _ident(value: str) -> str:
     if not value.strip() or ID_BAD.search(value):
         raise fail(f"must be 1-{MAX_ID} printable characters")
+    if "/" in value:
+        raise fail(NO_SLASH)
     return value.strip()
 
 

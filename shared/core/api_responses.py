@@ -301,7 +301,8 @@ MEDIA_TYPES: dict[str, dict[int, str]] = {
 }
 
 Error = tuple[int, str]
-_500: list[Error] = [(500, "internal_error")]  # anything unexpected, logged
+# Anything unexpected (logged); storage unreachable after the SDK's retries (with Retry-After).
+_500: list[Error] = [(500, "internal_error"), (503, "storage_unavailable")]
 _BAD: list[Error] = [(400, "invalid_input")]
 # An {org} (or other id) over Table Storage's 1 KiB key is refused before it is looked up.
 _ORG: list[Error] = [(400, "key_too_long"), (404, "org_not_found")]

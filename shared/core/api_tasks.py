@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from shared.core import date_range
 from shared.core.api_check import fail
 from shared.core.api_requests import UNSET, Body, Ident, Title, text
 from shared.core.api_views import ErrorInfo, ResponseModel
@@ -18,9 +19,14 @@ TaskStatus = Literal["notStarted", "inProgress", "completed", "waitingOnOthers",
 
 def _date(value: str) -> str:
     try:
-        return dt.date.fromisoformat(value.strip()).isoformat() if len(value.strip()) == 10 else _bad_date(value)
+        day = dt.date.fromisoformat(value.strip()) if len(value.strip()) == 10 else None
     except ValueError:
+        day = None
+    if day is None:
         return _bad_date(value)
+    if date_range.outside(day):
+        raise fail(f"{day.isoformat()} is outside the supported dates, {date_range.RANGE}")
+    return day.isoformat()
 
 
 def _bad_date(value: str) -> str:
@@ -35,6 +41,8 @@ def _instant(value: str) -> str:
         raise fail(f"must be an ISO 8601 date-time with an offset, got {value!r}") from None
     if moment.tzinfo is None:
         raise fail("must carry an offset or Z (a reminder is a moment, not a wall-clock time)")
+    if date_range.outside(moment):
+        raise fail(f"{value.strip()} is outside the supported dates, {date_range.RANGE}")
     return zulu(moment)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.core import date_range
 from shared.core.api_availability import MAX_RANGE_DAYS, AvailabilityBody
 from shared.core.api_check import checked
 from shared.core.errors import InvalidInput, UnknownTimeZone
@@ -67,6 +68,7 @@ def _instant(name: str, value: str, tz: Any) -> datetime:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(name, f"{name}: {value!r} is not an ISO 8601 date-time") from None
+    date_range.check(name, parsed)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(UTC).replace(microsecond=0)

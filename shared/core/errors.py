@@ -88,6 +88,15 @@ class StoreError(CalsyncError):
     code = "store_error"
 
 
+class StoreUnavailable(StoreError):
+    """Storage failed after the SDK's retries (connections reset, timeouts, 5xx): try again
+    shortly (503 with Retry-After); nothing was written, or the retry writes the same."""
+
+    code = "storage_unavailable"
+    status = 503
+    retry_after = 5
+
+
 class ConcurrencyConflict(StoreError):
     """Someone else wrote first: an etag mismatch, or insert of an entity that exists."""
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from shared.core import date_range
 from shared.core.errors import InvalidInput, UnknownTimeZone
 from shared.core.timezones import zone
 
@@ -160,9 +161,10 @@ def _date(raw: Mapping[str, Any], key: str, path: str) -> date | None:
     try:
         if not isinstance(value, str) or len(value) != 10:
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{path}.{key}", f"{path}.{key} must be a date YYYY-MM-DD; got {value!r}") from None
+    return day
 
 
 def _object(raw: Any, path: str, keys: set[str]) -> Mapping[str, Any]:
@@ -214,6 +216,7 @@ def _parse_range(raw: Any, path: str) -> RecurrenceRange:
     start = _date(raw, "startDate", path)
     if start is None:
         raise InvalidInput(f"{path}.startDate", f"{path}.startDate is required")
+    date_range.check(f"{path}.startDate", start)
     end = _date(raw, "endDate", path)
     count = _int(raw, "numberOfOccurrences", path)
     tz = raw.get("recurrenceTimeZone")
@@ -227,6 +230,7 @@ def _parse_range(raw: Any, path: str) -> RecurrenceRange:
             raise InvalidInput(f"{path}.endDate", f"{path}.endDate is required for an endDate range")
         if end < start:
             raise InvalidInput(f"{path}.endDate", f"{path}.endDate {end} is before startDate {start}")
+        date_range.check(f"{path}.endDate", end)
     else:
         end = None  # ignored (Graph answers 0001-01-01 for it)
     if kind == "numbered":

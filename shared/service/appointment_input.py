@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from shared.adapters.records import LINK_CLASSES, Appointment
+from shared.core import date_range
 from shared.core.api_check import checked
 from shared.core.api_requests import MAX_ATTENDEES, AppointmentBody
 from shared.core.errors import InvalidInput, UnknownTimeZone
@@ -35,6 +36,7 @@ def when(field_name: str, value: Any, tz_name: str, all_day: bool, prefix: str) 
         raise InvalidInput(
             prefix + field_name, f"{prefix + field_name}: {value!r} is not an ISO 8601 date-time"
         ) from None
+    date_range.check(prefix + field_name, parsed)  # before any zone conversion, which could overflow
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(zone(tz_name)).replace(tzinfo=None)
     return parsed.replace(microsecond=0)

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.adapters.records import Appointment, Target
+from shared.core import date_range
 from shared.core.api_check import checked
 from shared.core.api_requests import OccurrenceBody
 from shared.core.errors import Conflict, InvalidInput, NotFound
@@ -33,6 +34,7 @@ async def _series(services: Services, org_id: str, appointment_id: str, day: str
         wanted = date.fromisoformat(day)
     except ValueError:
         raise InvalidInput("date", f"date must be an occurrence's original date, YYYY-MM-DD; got {day!r}") from None
+    date_range.check("date", wanted)
     for found in occurrence_dates(parse_recurrence(appt.recurrence)):
         if found >= wanted:
             break

@@ -26,7 +26,7 @@ from typing import Any
 
 from shared.adapters.inbound_records import STAGE, SeenEvent, StagedSnapshot
 from shared.core import inbound
-from shared.core.errors import ConcurrencyConflict, StoreError
+from shared.core.errors import ConcurrencyConflict, StoreError, StoreUnavailable
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.inbound")
@@ -148,12 +148,16 @@ async def move(services: Services, rows: list[StagedSnapshot]) -> None:
         chunk = rows[start : start + PAIRS_PER_TRANSACTION]
         try:
             await services.store.submit([op for row in chunk for op in _pair(row)])
+        except StoreUnavailable:
+            raise  # not a row another mover took: the round fails, and is retried
         except (StoreError, ConcurrencyConflict):
             # Another mover took some of them (its deletion of a staged row makes ours fail):
             # one at a time, each of those failing alone.
             for row in chunk:
                 try:
                     await services.store.submit(_pair(row))
+                except StoreUnavailable:
+                    raise
                 except (StoreError, ConcurrencyConflict):
                     continue
 

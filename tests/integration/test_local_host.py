@@ -86,6 +86,16 @@ def test_urls_past_the_functions_host_limits_are_a_414_problem(client: httpx.Cli
     assert client.get("/api/echo/acme/items", params={"q": "x" * 4000}).status_code == 201  # the echo answers 201
 
 
+def test_a_body_past_the_functions_host_limit_is_a_413_problem(client: httpx.Client) -> None:
+    # Issue #25: the host answered aiohttp's text/plain 413.
+    from devtools.host.server import MAX_REQUEST_BYTES
+
+    r = client.post("/api/echo/acme/items", content=b"x" * (MAX_REQUEST_BYTES + 1))
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "payload_too_large" and "100 MB" in r.json()["detail"]
+
+
 def test_method_not_allowed_and_unknown_route(client: httpx.Client) -> None:
     assert client.put("/api/echo/acme/items/1").status_code == 405
     assert client.get("/api/nope").status_code == 404

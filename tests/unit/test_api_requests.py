@@ -10,6 +10,7 @@ import pytest
 from shared.core.api_check import checked, field_path
 from shared.core.api_requests import (
     AppointmentBody,
+    BatchRow,
     OccurrenceBody,
     OrgBody,
     PushCalendarBody,
@@ -74,6 +75,9 @@ def test_paths_name_list_items_and_nested_fields() -> None:
             "appointments[1].end",
             "must be a string",
         ),
+        # An id with "/" could never be addressed by a route (issue #25): refused where it enters.
+        (PushCalendarBody, {"appointments": [{"appointment": "a/b", **APPT}]}, "appointments[0].appointment", "'/'"),
+        (BatchRow, {"worker": "w/1"}, "worker", "'/'"),
         (OccurrenceBody, {"title": None}, "title", "must be a string"),
         (OccurrenceBody, {"colour": "red"}, "colour", "unknown field"),
     ],
@@ -118,3 +122,11 @@ def test_the_schema_says_what_the_checks_say() -> None:
     assert schema["required"] == ["m365TenantId"] and schema["additionalProperties"] is False
     props = AppointmentBody.model_json_schema(by_alias=True)["properties"]
     assert props["title"]["maxLength"] == 255 and props["isAllDay"]["type"] == "boolean"
+
+
+def test_an_id_with_a_slash_is_refused_wherever_it_enters() -> None:
+    from shared.core.validation import identifier
+
+    with pytest.raises(InvalidInput) as caught:
+        identifier("rows[2].worker", "team/alice")
+    assert caught.value.field == "rows[2].worker" and "'/'" in caught.value.message
