@@ -10,6 +10,7 @@ from functions.graph_webhooks import bp as graph_webhooks_bp
 from functions.health import bp as health_bp
 from functions.inbound import bp as inbound_bp
 from functions.jobs import bp as jobs_bp
+from functions.keys import bp as keys_bp
 from functions.maintenance import bp as maintenance_bp
 from functions.openapi import bp as openapi_bp
 from functions.openapi import publish
@@ -23,7 +24,8 @@ from shared.adapters.settings import get_settings
 # start-up with a message naming it, instead of failing on the first request.
 get_settings()
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+# calsync checks keys itself (functions.http.authorized): the host lets requests through.
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 blueprints = (
     health_bp,
     orgs_bp,
@@ -33,6 +35,7 @@ blueprints = (
     availability_bp,
     tasks_bp,
     jobs_bp,
+    keys_bp,
     graph_webhooks_bp,
     inbound_bp,
     maintenance_bp,

@@ -1,8 +1,11 @@
-// The documented API (docs/api.md), called with the function key in x-functions-key.
-// The key lives in sessionStorage only: it is never put in a URL.
+// The documented API (docs/api.md), called with the app's function key (x-functions-key) or an
+// org key (Authorization: Bearer csk_…). The key lives in sessionStorage only: never in a URL.
 
 const KEY = "calsync.functionKey";
 const BASE = new URL("../", import.meta.url); // /api/ (the console is served at /api/console/…)
+
+/** An org key (docs/operations.md): it reaches one organisation's screens. */
+export const isOrgKey = (value) => /^csk_/.test(value || "");
 
 export const key = {
   get: () => sessionStorage.getItem(KEY) || "",
@@ -18,7 +21,7 @@ export class ApiError extends Error {
     super(body.detail || `HTTP ${status}`);
     this.status = status;
     this.code = body.code || (status === 401 ? "unauthorized" : `http_${status}`);
-    this.detail = body.detail || (status === 401 ? "the function key was refused" : `the API answered ${status}`);
+    this.detail = body.detail || (status === 401 ? "the key was refused" : `the API answered ${status}`);
     this.field = body.field || null;
     this.problem = body;
   }
@@ -43,7 +46,9 @@ export async function call(method, route, { query = {}, body, contentType } = {}
   for (const [name, value] of Object.entries(query)) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, String(value));
   }
-  const headers = { "x-functions-key": key.get(), Accept: "application/json, application/problem+json" };
+  const headers = { Accept: "application/json, application/problem+json" };
+  if (isOrgKey(key.get())) headers.Authorization = `Bearer ${key.get()}`;
+  else headers["x-functions-key"] = key.get();
   let payload;
   if (typeof body === "string") {
     payload = body;

@@ -1,4 +1,5 @@
-// The console's shell: the function key, the router (#/orgs, #/orgs/{org}/{screen}) and the nav.
+// The console's shell: the key (the app's function key, or an org key for one organisation),
+// the router (#/orgs, #/orgs/{org}/{screen}) and the nav.
 
 import { ApiError, get, key, onUnauthorized } from "./api.js";
 import { changesScreen, healthScreen } from "./feed.js";
@@ -21,6 +22,7 @@ const nav = document.getElementById("nav");
 const forget = document.getElementById("forget-key");
 let cleanup = null;
 let keyMessage = "";
+let credential = { kind: "platform" }; // GET /api/credential: what the key reaches
 
 /** `#key=…` in the address: keep the key for this tab, then take it out of the address bar
  * (and the history) so it is never shown, bookmarked or sent anywhere. */
@@ -55,7 +57,7 @@ function route() {
 function renderNav(current) {
   clear(nav);
   nav.hidden = false;
-  const items = [h("li", {}, link("#/orgs", "Organisations", current.screen === "orgs"))];
+  const items = credential.org ? [] : [h("li", {}, link("#/orgs", "Organisations", current.screen === "orgs"))];
   if (current.org) {
     items.push(h("li", { class: "org-name" }, h("span", { class: "muted", text: "Org " }), h("strong", { text: current.org })));
     for (const [name, screen] of Object.entries(SCREENS)) {
@@ -75,7 +77,9 @@ function keyScreen() {
   clear(main);
   const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false", required: true });
   const control = field("Function key", input, {
-    hint: "The function key of this calsync app (sent as x-functions-key; kept only in this browser tab).",
+    hint:
+      "The function key of this calsync app, or an organisation's key (csk_…) for that organisation only " +
+      "(kept only in this browser tab).",
   });
   const box = messageBox();
   const form = h(
@@ -111,8 +115,9 @@ function keyScreen() {
 
 async function start() {
   if (!key.get()) return keyScreen();
+  credential = { kind: "platform" };
   try {
-    await get("orgs", { limit: 1 }); // is the key good?
+    credential = await get("credential"); // is the key good, and what does it reach?
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return; // onUnauthorized shows the form
     // Anything else: the screens say it where it matters.
@@ -126,6 +131,30 @@ function show() {
   if (cleanup) cleanup();
   cleanup = null;
   const current = route();
+  if (credential.org && current.org !== credential.org) {
+    // An org key reaches its own org only: the org list and other orgs need the platform's key.
+    if (current.screen === "orgs" && !location.hash.startsWith("#/orgs/")) {
+      location.replace(href(credential.org, "workers"));
+      return;
+    }
+    renderNav({ screen: "", org: credential.org });
+    clear(main);
+    document.title = "Not with this key — calsync console";
+    main.append(
+      h(
+        "section",
+        { class: "card narrow" },
+        h("h1", { text: "Not with this key" }),
+        h("p", {
+          text: `This organisation key reaches ${credential.org} only. The organisation list and other organisations need the app's function key.`,
+        }),
+        h("p", {}, h("a", { href: href(credential.org, "workers"), text: `Open ${credential.org}` })),
+      ),
+    );
+    main.querySelector("h1").setAttribute("tabindex", "-1");
+    main.querySelector("h1").focus();
+    return;
+  }
   renderNav(current);
   clear(main);
   const screen = current.screen === "orgs" ? { title: "Organisations", render: orgsScreen } : SCREENS[current.screen];
@@ -142,7 +171,7 @@ onUnauthorized(() => {
   key.clear();
   if (cleanup) cleanup();
   cleanup = null;
-  keyMessage = "The function key was refused (401 Unauthorized). Enter a valid key.";
+  keyMessage = "The key was refused (401 Unauthorized). Enter a valid key.";
   keyScreen();
 });
 

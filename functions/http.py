@@ -10,6 +10,7 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from shared.bootstrap import services
+from shared.core import api_keys
 from shared.core.api_check import problem_of
 from shared.core.api_queries import Query
 from shared.core.clock import json_default
@@ -17,6 +18,7 @@ from shared.core.errors import CalsyncError
 from shared.core.logcontext import log_context
 from shared.core.openapi import Route
 from shared.core.validation import parse_json_object
+from shared.service import org_keys
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.http")
@@ -39,14 +41,16 @@ class Blueprint(func.Blueprint):
         self.http_routes: list[Route] = []
 
     def route(self, route: str | None = None, *args: Any, **kwargs: Any) -> Callable[..., Any]:
-        register = super().route(route, *args, **kwargs)
         methods = [str(getattr(m, "value", m)).upper() for m in kwargs.get("methods") or ALL_METHODS]
         anonymous = kwargs.get("auth_level") in (func.AuthLevel.ANONYMOUS, "anonymous", "ANONYMOUS")
+        # calsync checks keys itself (the app's function key or an org key, docs/operations.md):
+        # the Functions host lets every request through to it.
+        register = super().route(route, *args, **{**kwargs, "auth_level": func.AuthLevel.ANONYMOUS})
 
         def record(fn: Callable[..., Any]) -> Any:
             for method in methods:
                 self.http_routes.append(Route(fn.__name__, method, route or fn.__name__, anonymous, fn.__doc__ or ""))
-            return register(fn)
+            return register(fn if anonymous else authorized(fn))
 
         return record
 
@@ -93,9 +97,7 @@ def operation(name: str) -> Callable[[Operation], HttpFunction]:
                 try:
                     return await fn(req, services())
                 except CalsyncError as exc:
-                    wait = getattr(exc, "retry_after", None) if exc.status == 503 else None
-                    headers = {"Retry-After": str(max(1, round(wait)))} if wait else None
-                    return problem(exc.status, exc.code, exc.message, headers, **exc.details)
+                    return problem(exc.status, exc.code, exc.message, _retry_after(exc), **exc.details)
                 except Exception:
                     log.exception("unhandled error in %s", name)
                     return problem(500, "internal_error", "calsync failed to handle the request; it has been logged")
@@ -105,6 +107,45 @@ def operation(name: str) -> Callable[[Operation], HttpFunction]:
         return handler
 
     return wrap
+
+
+UNAUTHORIZED = (
+    "a valid key is required: the app's function key (x-functions-key header or ?code=) or an org key "
+    "(Authorization: Bearer csk_…)"
+)
+FORBIDDEN = "an org key reaches only its own organisation's routes, and not key management or the list of orgs"
+
+
+def authorized(fn: HttpFunction) -> HttpFunction:
+    """Run `fn` only for a caller its route allows (shared.core.api_keys): 401 without a valid
+    key, 403 for an org key outside its org — the same whether that org exists or not."""
+
+    async def req_handler(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+        try:
+            who = await org_keys.caller(services(), *credentials(req))
+        except CalsyncError as exc:  # storage unavailable: 503 with Retry-After
+            return problem(exc.status, exc.code, exc.message, _retry_after(exc))
+        if who is None:
+            return problem(401, "unauthorized", UNAUTHORIZED)
+        if not api_keys.allowed(who, fn.__name__, req.route_params.get("org")):
+            return problem(403, "forbidden", FORBIDDEN)
+        return await fn(req, context)
+
+    req_handler.__name__, req_handler.__qualname__, req_handler.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    req_handler.__module__ = fn.__module__
+    return req_handler
+
+
+def credentials(req: func.HttpRequest) -> tuple[str, str]:
+    """(the function key given, the bearer token given), each "" when absent."""
+    scheme, _, token = (req.headers.get("authorization") or "").partition(" ")
+    given = req.headers.get("x-functions-key") or req.params.get("code") or ""
+    return given, token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _retry_after(exc: CalsyncError) -> dict[str, str] | None:
+    wait = getattr(exc, "retry_after", None) if exc.status == 503 else None
+    return {"Retry-After": str(max(1, round(wait)))} if wait else None
 
 
 def read_json(req: func.HttpRequest) -> dict[str, Any]:

@@ -130,6 +130,35 @@ class OrgDeleted(ResponseModel):
     subscriptions_deleted: int = Field(description="Links that held a Graph subscription")
 
 
+# -- keys ---------------------------------------------------------------------------------------------
+class OrgKeyView(ResponseModel):
+    """An org key as listed: never its secret."""
+
+    id: str
+    prefix: str = Field(description="csk_<id>: how the key starts, to recognise it (e.g. in a scanner's report)")
+    created_at: dt.datetime
+
+
+class NewOrgKeyView(OrgKeyView):
+    """A key just issued: `key` is the secret, shown this once (calsync keeps only a hash)."""
+
+    key: str = Field(description="Send as `Authorization: Bearer <key>`")
+
+
+class OrgKeyList(ResponseModel):
+    """The org's keys, oldest first."""
+
+    keys: list[OrgKeyView]
+
+
+class CredentialView(ResponseModel):
+    """What the key a request carries is."""
+
+    kind: Literal["platform", "org"]
+    org: str | None = Field(default=None, description="The org an org key reaches")
+    prefix: str | None = None
+
+
 # -- health -------------------------------------------------------------------------------------------
 class LinkHealthCounts(ResponseModel):
     """How many of the org's links are in each health state (unlinked ones are not counted)."""
@@ -292,6 +321,10 @@ RESPONSES: dict[str, dict[int, type[BaseModel] | None]] = {
     "graph_notifications": {200: ValidationToken, 202: None},
     "graph_lifecycle": {200: ValidationToken, 202: None},
     "openapi_document": {200: OpenApiDocument},
+    "create_org_key": {201: NewOrgKeyView},
+    "list_org_keys": {200: OrgKeyList},
+    "revoke_org_key": {204: None},
+    "get_credential": {200: CredentialView},
 }
 
 # Answers that are not application/json (problems are application/problem+json).
@@ -369,4 +402,8 @@ ERRORS: dict[str, list[Error]] = {
     "graph_lifecycle": _errors(_BAD, (400, "key_too_long"), _500),
     # Not an `operation`: a failure is the host's own 500, not a problem.
     "openapi_document": [],
+    "create_org_key": _errors(_ORG, _500),
+    "list_org_keys": _errors(_ORG, _500),
+    "revoke_org_key": _errors(_BAD, _ORG, (404, "key_not_found"), _500),
+    "get_credential": _errors(_500),
 }

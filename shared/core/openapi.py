@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from shared.core import api_keys
 from shared.core.api_availability import AvailabilityBody
 from shared.core.api_queries import QUERIES
 from shared.core.api_requests import REQUESTS as BODIES
@@ -104,13 +105,18 @@ def build(routes: list[Route], *, title: str, version: str, server: str = "/api"
             "Errors are RFC 9457 problem+json with a stable `code`.",
         },
         "servers": [{"url": server}],
-        "security": [{"functionKey": []}, {"functionKeyQuery": []}],
+        "security": [{"functionKey": []}, {"functionKeyQuery": []}, {"orgKey": []}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+                "orgKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An org key (csk_…): its own org's routes only (docs/operations.md)",
+                },
             },
         },
     }
@@ -176,6 +182,9 @@ def _responses(route: Route) -> dict[str, Any]:
     # The host's limits (URL 8 KB, query string 4 KB); the local host answers problem+json.
     out["414"] = {"description": "the URL or its query string is longer than the Functions host takes"}
     if not route.anonymous:
-        # Answered by the host, not by us: Azure's is empty, the local host's problem+json.
-        out["401"] = {"description": "no valid function key (x-functions-key header or ?code=)"}
+        # Answered before the operation runs (functions.http.authorized).
+        auth = {"application/problem+json": {"schema": PROBLEM_REF}}
+        out["401"] = {"description": "unauthorized: no valid function key or org key", "content": auth}
+        if route.name not in api_keys.ANY_CALLER:
+            out["403"] = {"description": "forbidden: an org key outside its own org's routes", "content": auth}
     return out

@@ -13,6 +13,7 @@ from shared.adapters.records import (
     Target,
 )
 from shared.adapters.task_records import Task, TaskList, TaskRef
+from shared.service import org_keys
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 from shared.service.subscriptions import release
@@ -23,6 +24,7 @@ async def delete_org(services: Services, org_id: str) -> dict[str, int]:
     Events and To Do tasks we wrote stay with the people: they are theirs now."""
     store = services.store
     org = await require_org(services, org_id)
+    await org_keys.revoke_all(services, org_id)  # first: no key of it works from here on
     released = 0
     mailboxes: set[str] = set()
     for cls in LINK_CLASSES.values():

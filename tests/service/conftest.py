@@ -68,6 +68,9 @@ def _fresh_process_caches() -> None:
     round_marks._marked_here.clear()
 
 
+PLATFORM_KEY = "test-platform-key"  # the app's function key in the use-case tests
+
+
 def new_world() -> World:
     clock = Clock()
     settings = load(
@@ -76,6 +79,7 @@ def new_world() -> World:
             "GRAPH_AUTH_MODE": "emulator",
             "GRAPH_BASE_URL": "http://127.0.0.1:9/v1.0",
             "CALSYNC_PUBLIC_BASE_URL": "http://127.0.0.1:7071",
+            "CALSYNC_FUNCTION_KEY": PLATFORM_KEY,
         }
     )
     store, queues, graph, webhooks = FakeStore(), FakeQueues(now=clock.now), FakeGraph(), FakeWebhooks()

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import TEST_KEY
 from tests.integration.browser.conftest import Console
-from tests.integration.conftest import Stack
+from tests.integration.conftest import OrgFixture, Stack
 
 
 def test_the_key_from_the_fragment_is_kept_and_taken_out_of_the_address(console: Console) -> None:
@@ -99,3 +99,33 @@ def test_connect_an_org_by_keyboard_see_consent_and_field_errors_then_delete(con
     expect(page.get_by_text(f"{other} deleted")).to_be_visible()
     assert stack.api.get(f"/orgs/{other}").status_code == 404
     assert stack.api.get(f"/orgs/{org_id}").json()["status"] == "connected"
+
+
+def test_an_org_key_opens_its_own_org_and_says_what_needs_the_platform_key(
+    console: Console, stack: Stack, linked: OrgFixture
+) -> None:
+    """Issue #25: an org's admin signs in with the org's key (issued with the platform's)."""
+    made = stack.api.post(f"/orgs/{linked.id}/keys")
+    assert made.status_code == 201, made.text
+    org_key = made.json()["key"]
+    page = console.open("/orgs", key=org_key)
+    # Straight to its own org (the org list needs the platform's key).
+    expect(page.get_by_role("heading", name="Workers", level=1)).to_be_visible()
+    assert page.url.endswith(f"#/orgs/{linked.id}/workers")
+    expect(console.link("w-ada")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('calsync.functionKey')") == org_key
+    expect(page.get_by_role("link", name="Organisations")).to_have_count(0)
+    console.labelled()
+    page.goto(f"{console.base}/api/console#/orgs/someone-else/workers")
+    expect(page.get_by_role("heading", name="Not with this key", level=1)).to_be_visible()
+    expect(page.locator("main")).to_contain_text(f"reaches {linked.id} only")
+    console.shot("org-key")
+    # Revoked: refused from then on, back to the key form.
+    key_id = made.json()["id"]
+    assert stack.api.delete(f"/orgs/{linked.id}/keys/{key_id}").status_code == 204
+    page.goto(f"{console.base}/api/console#/orgs/{linked.id}/settings")
+    page.reload()
+    expect(page.get_by_role("form", name="Sign in with the function key").get_by_role("alert")).to_contain_text(
+        "refused (401 Unauthorized)"
+    )
+    assert not [u for u in console.requests if org_key in u], "the org key went into a URL"
