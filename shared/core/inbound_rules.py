@@ -185,7 +185,14 @@ def plan_series(
     # Our series is known from its first round on: what Outlook changed before it is news too.
     first = prior is None and role != "ours"
     changes, kept, forget = occurrence_changes(
-        one, mine, change, first_sight=first, as_series=as_series, reported=reported
+        one,
+        mine,
+        change,
+        first_sight=first,
+        as_series=as_series,
+        reported=reported,
+        master_before=prior.content if prior is not None else None,
+        ours=role == "ours",
     )
     changes += [change("occurrence_deleted", one.master_id, {"occurrence": day}) for day in one.missing]
     if not first and (prior is None or "cancelled" in prior.content):  # else: a snapshot from before we kept them

@@ -107,6 +107,8 @@ def occurrence_changes(
     first_sight: bool,
     as_series: bool = False,
     reported: frozenset[str] = frozenset(),
+    master_before: dict[str, Any] | None = None,
+    ours: bool = False,
 ) -> tuple[list[NewChange], list[tuple[str, str | None, dict[str, Any]]], list[str]]:
     """The occurrence-level changes of a known series: (changes, snapshots to keep as
     (event id, changeKey, content), event ids to forget). `prior_of`: event id → its
@@ -114,7 +116,11 @@ def occurrence_changes(
     `as_series`: an occurrence that is as its series has it (its original time, the
     master's fields) is no change either — our series in oneWay, where calsync puts edited
     occurrences back so. `reported`: dates whose deletion was reported from the master's
-    cancelledOccurrences already (a removal seen later is no news)."""
+    cancelledOccurrences already (a removal seen later is no news). An exception keeps only
+    what it changed ([MS-OXOCAL] ExceptionInfo), so a change of the series reaches it: a field
+    that followed its series (as the series was before, and is now: `master_before`) is the
+    series' change, not the occurrence's; and for `ours`, a field that is as the series has it
+    now, where the booking product set nothing else for that date, is no news either."""
     changes: list[NewChange] = []
     keep: list[tuple[str, str | None, dict[str, Any]]] = []
     forget: list[str] = []
@@ -160,14 +166,23 @@ def occurrence_changes(
         if not exception_before and before:
             before = {**before, **{f: v for f, v in override.items() if f in before}}
         changed = [f for f in FIELDS if f in before and content[f] != before[f]] if before else list(FIELDS)
-        ours = series.written.get(day or "", {})
+        last_write = series.written.get(day or "", {})
         if _after(item, series.written_at.get(event_id)):
             # Changed after our last write of it: what differs from that write is news, even
             # where it equals a snapshot taken before the write.
-            changed += [f for f in FIELDS if f in ours and f not in changed and content[f] != ours[f]]
+            changed += [f for f in FIELDS if f in last_write and f not in changed and content[f] != last_write[f]]
         wanted = series.overrides.get(day or "", {})
         if as_series:
             wanted = {**_as_series(item, series.master), **wanted}
+        elif ours:
+            wanted = {**_inheritable(series.master), **wanted}
+        if exception_before and master_before is not None and series.master is not None:
+            now = normalize(series.master)
+            changed = [
+                f
+                for f in changed
+                if not (f in INHERITABLE and before.get(f) == master_before.get(f) and content[f] == now[f])
+            ]
         # What is as our own exception (or the occurrence we put back) says is not Outlook's.
         changed = [f for f in changed if f not in wanted or wanted[f] != content[f]]
         if changed:
@@ -183,6 +198,14 @@ def _after(item: dict[str, Any], written_at: str | None) -> bool:
     return bool(written_at and modified) and utc_instant(str(modified), precise=True) > utc_instant(
         str(written_at), precise=True
     )
+
+
+INHERITABLE = ("title", "location", "body")  # what an exception takes from its series unless it changed it
+
+
+def _inheritable(master: dict[str, Any] | None) -> dict[str, Any]:
+    base = normalize(master) if master is not None else {}
+    return {f: base[f] for f in INHERITABLE if f in base}
 
 
 def _as_series(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str, Any]:

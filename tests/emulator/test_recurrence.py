@@ -708,3 +708,33 @@ async def test_faults_throttling_and_batching_reach_instances(tenant: Tenant) ->
         r = await raw.post("/$batch", json=batch)
     item = r.json()["responses"][0]
     assert item["status"] == 200 and [o["type"] for o in item["body"]["value"]] == ["occurrence"] * 2
+
+
+async def test_a_change_of_the_series_reaches_exceptions_that_did_not_change_it(tenant: Tenant) -> None:
+    # [MS-OXOCAL] 2.2.1.44.2 ExceptionInfo: an exception stores what it overrides (subject,
+    # location, busy status, body flags); the rest comes from its master. A renamed series
+    # renames its moved occurrence, in the organizer's and the attendee's calendar, and the
+    # exception shows in delta; one renamed on its own keeps its name.
+    await weekly_meeting(tenant, 3)
+    occs = await view(tenant, "ada")
+    ada = tenant.client().users.by_user_id(tenant.uid("ada"))
+    later = (START + timedelta(weeks=1, hours=2)).strftime(FMT)
+    later_end = (START + timedelta(weeks=1, hours=2, minutes=30)).strftime(FMT)
+    await ada.events.by_event_id(occs[1].id).patch(
+        Event(
+            start=DateTimeTimeZone(date_time=later, time_zone="UTC"),
+            end=DateTimeTimeZone(date_time=later_end, time_zone="UTC"),
+        )
+    )
+    await ada.events.by_event_id(occs[2].id).patch(Event(subject="Its own"))
+    _, link = await delta(tenant, "ada", None)
+    await ada.events.by_event_id(occs[0].series_master_id).patch(Event(subject="Weekly sync (renamed)"))
+    by_start = {o.original_start: o for o in await view(tenant, "ada")}
+    assert by_start[occs[1].original_start].subject == "Weekly sync (renamed)"
+    assert by_start[occs[1].original_start].start.date_time.startswith(later)
+    assert by_start[occs[2].original_start].subject == "Its own"
+    bob = {o.original_start: o for o in await view(tenant, "bob")}
+    assert bob[occs[1].original_start].subject == "Weekly sync (renamed)"
+    assert bob[occs[2].original_start].subject == "Its own"
+    items, _ = await delta(tenant, "ada", link)
+    assert occs[1].id in {i.id for i in items}

@@ -610,3 +610,41 @@ def test_an_occurrence_deleted_in_outlook_with_no_sign_in_delta_is_reported_once
         assert again.count("occurrence_deleted") == 2 and again[-1] == "created"
     finally:
         stack.graph.post("/_emulator/faults", json={"deltaOccurrenceRemovals": False, "deltaSeriesMasters": True})
+
+
+def test_an_outlook_move_of_an_exception_after_the_series_was_renamed_reports_the_move_only(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """The soak's a98 (seed 947332): the booking product moved an occurrence, then renamed the
+    series; a person moved that occurrence again in Outlook. An exception keeps only what it
+    changed ([MS-OXOCAL] ExceptionInfo's override flags), so the rename reached it: the move is
+    the news, not the title."""
+    from tests.integration.conftest import now
+    from tests.integration.test_inbound import changes
+
+    series = weekly(count=3, attendees=[], resources=[], timeZone="UTC")
+    since = now()
+    pushed = stack.api.put(f"/orgs/{linked.id}/appointments/renamed", json=series).json()
+    ada, master = linked.users[f"ada@{D}"], pushed["targets"][0]["eventId"]
+    stack.notified_round(linked, "w-ada", since)
+    second = MONDAY + timedelta(weeks=1)
+    since = now()
+    moved = {"start": f"{second}T11:00:00", "end": f"{second}T12:00:00"}
+    assert stack.api.put(f"/orgs/{linked.id}/appointments/renamed/occurrences/{second}", json=moved).status_code == 200
+    stack.notified_round(linked, "w-ada", since)
+    since = now()
+    renamed = {**series, "title": "Team meeting (renamed)"}
+    assert stack.api.put(f"/orgs/{linked.id}/appointments/renamed", json=renamed).status_code == 200
+    stack.notified_round(linked, "w-ada", since)
+    with graph(stack, linked) as g:
+        one = instance_on(g, ada, master, second)
+        assert one["subject"] == "Team meeting (renamed)"  # the rename reached the exception
+        since = now()
+        later = {
+            "start": {"dateTime": f"{second}T14:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": f"{second}T15:00:00", "timeZone": "UTC"},
+        }
+        assert g.patch(f"/users/{ada}/events/{one['id']}", json=later).status_code == 200
+    stack.notified_round(linked, "w-ada", since)
+    found = [(c["type"], c["data"].get("changed")) for c in changes(stack, linked) if c["type"] == "occurrence_updated"]
+    assert found == [("occurrence_updated", ["start", "end"])]

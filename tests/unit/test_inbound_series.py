@@ -387,3 +387,36 @@ def test_an_occurrence_moved_just_after_its_series_changed_reports_the_move_only
     ours_now = Known(ours="a1", bases=(normalize(relocated),))  # our write of the location
     [change] = run(Series("M", relocated, (moved,)), seen, ours_now).changes
     assert (change.type, change.data["changed"]) == ("occurrence_updated", ["start", "end"])
+
+
+def test_a_series_rename_that_reaches_its_exceptions_is_the_series_change_only() -> None:
+    """An exception keeps only what it changed ([MS-OXOCAL] ExceptionInfo): a person renames an
+    Outlook series and its moved occurrence takes the new title too, so delta lists both. One
+    `updated` for the series; the exception's own rename later is still news."""
+    late = {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"}
+    moved = {**occurrence(8, "o2", type="exception"), "start": late}
+    seen = remember(run(Series("M", master(), (occurrence(1), moved)), {}))
+    followed = {**moved, "changeKey": "o3", "subject": "Renamed"}
+    result = run(Series("M", master("m2", subject="Renamed"), (followed,)), seen)
+    assert [(c.type, c.data["changed"]) for c in result.changes] == [("updated", ["title"])]
+    seen = remember(result, seen)
+    own = {**followed, "changeKey": "o4", "subject": "Its own"}
+    [change] = run(Series("M", master("m2", subject="Renamed"), (own,)), seen).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["title"])
+
+
+def test_our_series_renamed_by_the_booking_product_reaching_an_exception_is_no_news() -> None:
+    """The soak's a98: we renamed our series; its exception (moved by the booking product)
+    took the new title: no news. A person's own title for the date still is."""
+    ours = Known(ours="a1", bases=(normalize(master(subject="Renamed")),))
+    late = {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"}
+    moved = {**occurrence(8, "o2", type="exception"), "start": late}
+    moved_only = {"2026-12-08": {"start": "2026-12-08T12:00:00Z"}}
+    seen = remember(run(Series("M", master(), (occurrence(1), moved), overrides=moved_only), {}, ours))
+    followed = {**moved, "changeKey": "o3", "subject": "Renamed"}
+    renamed = run(Series("M", master("m2", subject="Renamed"), (followed,), overrides=moved_only), seen, ours)
+    assert renamed.changes == []
+    seen = remember(renamed, seen)
+    own = {**followed, "changeKey": "o4", "subject": "Its own"}
+    edited = run(Series("M", master("m2", subject="Renamed"), (own,), overrides=moved_only), seen, ours)
+    assert [c.data["changed"] for c in edited.changes] == [["title"]]

@@ -122,9 +122,13 @@ def sync_meeting(
         elif copy.is_cancelled:
             continue
         else:
+            before = series.values(copy)
             _fill_copy(copy, org, user)
             if retimed:
                 series.drop_instances(world, copy, notify)
+            else:
+                after = series.values(copy)
+                series.inherit(world, copy, {k for k in after if after[k] != before[k]}, notify)
             world.touch(copy)
             notify(copy, "updated")
     current = {a.address.lower() for a in org.attendees}
@@ -171,6 +175,7 @@ def sync_occurrence(world: World, org_master: Event, org_inst: Event, notify: No
             continue
         generated = inst.kind == "occurrence"
         _fill_copy(inst, org_inst, user)
+        inst.overrides = set(org_inst.overrides)
         if user.user_purpose in ("room", "equipment") and not _room_is_free(world, user, inst):
             # The booking attendant declines the changed occurrence: it leaves the room's calendar.
             series.cancel_occurrence(world, inst)

@@ -62,6 +62,8 @@ class Event:
     original_start: datetime | None = None  # an occurrence's or exception's, aware UTC
     cancelled: set[datetime] = field(default_factory=set)  # a master's deleted occurrences
     exceptions: dict[datetime, str] = field(default_factory=dict)  # a master's: original start → rest id
+    # An exception's own values (series.INHERITED keys): the others follow its master.
+    overrides: set[str] = field(default_factory=set)
     series_key: str = field(default_factory=new_change_key)  # a master's version, for its occurrences
     # Online meeting (online.py): the provider and the join information, once initialised.
     online_provider: str = "unknown"

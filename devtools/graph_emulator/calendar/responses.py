@@ -130,6 +130,8 @@ class EventsApi:
                     event.series_key = new_change_key()  # every occurrence changes with it
                     if retimed:
                         series.drop_instances(self.host.world, event, self.host.notify)
+                    else:
+                        series.inherit(self.host.world, event, changed, self.host.notify)
                 self.host.world.touch(event)
                 self.host.notify(event, "updated")
                 if event.is_organizer and (event.attendees or before):
@@ -149,6 +151,7 @@ class EventsApi:
         changed = apply_body(self.host.world, event, body, creating=False)
         if not changed:
             return
+        event.overrides |= changed & series.INHERITED.keys()
         if event.kind == "occurrence":
             series.make_exception(self.host.world, event)
         else:

@@ -188,6 +188,39 @@ def cancelled_occurrences(master: Event, master_id: str) -> list[str]:
     return [f"OID.{master_id}.{at.astimezone(tz).date().isoformat()}" for at in sorted(master.cancelled)]
 
 
+# [MS-OXOCAL] 2.2.1.44.2 ExceptionInfo: an exception stores what it overrides (OverrideFlags
+# ARO_SUBJECT, ARO_LOCATION, ARO_BUSYSTATUS, ARO_EXCEPTIONAL_BODY); the rest comes from its
+# master, so a later change of the series reaches every exception that did not change it.
+INHERITED = {
+    "subject": ("subject",),
+    "location": ("location", "location_email"),
+    "showAs": ("show_as",),
+    "body": ("body", "body_type"),
+}
+
+
+def values(ev: Event) -> dict[str, tuple[object, ...]]:
+    """The inheritable values of an event, by wire name."""
+    return {key: tuple(getattr(ev, attr) for attr in attrs) for key, attrs in INHERITED.items()}
+
+
+def inherit(world: World, master: Event, changed: set[str], notify: Notify) -> None:
+    """The master's `changed` fields reach each of its exceptions that does not override them."""
+    fields = [key for key in INHERITED if key in changed]
+    mailbox = world.mailbox(master.mailbox_id)
+    for rest_id in list(master.exceptions.values()) if fields else ():
+        exc = mailbox.get(rest_id)
+        if exc is None or exc.is_cancelled:
+            continue
+        taken = [key for key in fields if key not in exc.overrides]
+        for key in taken:
+            for attr in INHERITED[key]:
+                setattr(exc, attr, getattr(master, attr))
+        if taken:
+            world.touch(exc)
+            notify(exc, "updated")
+
+
 def drop_instances(world: World, master: Event, notify: Notify) -> None:
     """The series was re-timed: its exceptions and cancellations are gone (Outlook discards
     them when a series' pattern or time changes; the docs are silent)."""

@@ -123,8 +123,7 @@ def test_an_org_key_opens_its_own_org_and_says_what_needs_the_platform_key(
     # Revoked: refused from then on, back to the key form.
     key_id = made.json()["id"]
     assert stack.api.delete(f"/orgs/{linked.id}/keys/{key_id}").status_code == 204
-    page.goto(f"{console.base}/api/console#/orgs/{linked.id}/settings")
-    page.reload()
+    page.goto(f"{console.base}/api/console#/orgs/{linked.id}/settings")  # its next call is refused
     expect(page.get_by_role("form", name="Sign in with the function key").get_by_role("alert")).to_contain_text(
         "refused (401 Unauthorized)"
     )
