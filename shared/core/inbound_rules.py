@@ -193,6 +193,7 @@ def plan_series(
         reported=reported,
         master_before=prior.content if prior is not None else None,
         ours=role == "ours",
+        series_writes=(*k.bases, *k.earlier.values()) if role == "ours" else (),
     )
     changes += [change("occurrence_deleted", one.master_id, {"occurrence": day}) for day in one.missing]
     if not first and (prior is None or "cancelled" in prior.content):  # else: a snapshot from before we kept them

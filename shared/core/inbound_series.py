@@ -109,6 +109,7 @@ def occurrence_changes(
     reported: frozenset[str] = frozenset(),
     master_before: dict[str, Any] | None = None,
     ours: bool = False,
+    series_writes: tuple[dict[str, Any], ...] = (),
 ) -> tuple[list[NewChange], list[tuple[str, str | None, dict[str, Any]]], list[str]]:
     """The occurrence-level changes of a known series: (changes, snapshots to keep as
     (event id, changeKey, content), event ids to forget). `prior_of`: event id → its
@@ -120,7 +121,9 @@ def occurrence_changes(
     what it changed ([MS-OXOCAL] ExceptionInfo), so a change of the series reaches it: a field
     that followed its series (as the series was before, and is now: `master_before`) is the
     series' change, not the occurrence's; and for `ours`, a field that is as the series has it
-    now, where the booking product set nothing else for that date, is no news either."""
+    now, or as one of our writes of the series set it (`series_writes`: delta may read the
+    exception before or after the master), where the booking product set nothing else for that
+    date, is no news either."""
     changes: list[NewChange] = []
     keep: list[tuple[str, str | None, dict[str, Any]]] = []
     forget: list[str] = []
@@ -176,6 +179,10 @@ def occurrence_changes(
             wanted = {**_as_series(item, series.master), **wanted}
         elif ours:
             wanted = {**_inheritable(series.master), **wanted}
+            inherited = [
+                f for f in INHERITABLE if f not in override and any(w.get(f) == content[f] for w in series_writes)
+            ]
+            changed = [f for f in changed if f not in inherited]
         if exception_before and master_before is not None and series.master is not None:
             now = normalize(series.master)
             changed = [

@@ -420,3 +420,22 @@ def test_our_series_renamed_by_the_booking_product_reaching_an_exception_is_no_n
     own = {**followed, "changeKey": "o4", "subject": "Its own"}
     edited = run(Series("M", master("m2", subject="Renamed"), (own,), overrides=moved_only), seen, ours)
     assert [c.data["changed"] for c in edited.changes] == [["title"]]
+
+
+def test_an_exception_read_between_two_renames_of_our_series_is_no_news() -> None:
+    """The soak's a76 (seed 767086): we renamed our series twice; delta read the moved
+    occurrence with the first new title, the master was read after the second. A title one of
+    our series writes set is ours, reaching the exception."""
+    late = {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"}
+    moved = {**occurrence(8, "o2", type="exception"), "start": late}
+    moved_only = {"2026-12-08": {"start": "2026-12-08T12:00:00Z"}}
+    first = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), moved), overrides=moved_only), {}, first))
+    between = {**moved, "changeKey": "o3", "subject": "First rename"}
+    twice = Known(
+        ours="a1",
+        bases=(normalize(master(subject="Second rename")),),
+        earlier={"m2": normalize(master(subject="First rename"))},
+    )
+    result = run(Series("M", master("m3", subject="Second rename"), (between,), overrides=moved_only), seen, twice)
+    assert [c for c in result.changes if c.type == "occurrence_updated"] == []
