@@ -179,9 +179,12 @@ def occurrence_changes(
             wanted = {**_as_series(item, series.master), **wanted}
         elif ours:
             wanted = {**_inheritable(series.master), **wanted}
-            inherited = [
-                f for f in INHERITABLE if f not in override and any(w.get(f) == content[f] for w in series_writes)
-            ]
+        if ours:
+            # A value the series had (before this round, now, or as one of our writes set it),
+            # where the booking product set nothing else for the date: it reached the exception
+            # from its series (a person's series edit is reported, or put back, at the master).
+            had = [*series_writes, master_before or {}, _inheritable(series.master)]
+            inherited = [f for f in INHERITABLE if f not in override and any(w.get(f) == content[f] for w in had)]
             changed = [f for f in changed if f not in inherited]
         if exception_before and master_before is not None and series.master is not None:
             now = normalize(series.master)

@@ -439,3 +439,18 @@ def test_an_exception_read_between_two_renames_of_our_series_is_no_news() -> Non
     )
     result = run(Series("M", master("m3", subject="Second rename"), (between,), overrides=moved_only), seen, twice)
     assert [c for c in result.changes if c.type == "occurrence_updated"] == []
+
+
+def test_one_way_a_persons_series_rename_reaching_an_exception_is_put_back_once_at_the_series() -> None:
+    """The soak's a8479 (seed 963346, oneWay): a person renamed our series; the moved occurrence
+    took the name too. The round that read the exception after our restore of the master (the
+    master as we put it back, its snapshot as the person left it) reported the occurrence's
+    title as well: the series' edit is put back once, at the master."""
+    late = {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"}
+    moved = {**occurrence(8, "o2", type="exception"), "start": late}
+    moved_only = {"2026-12-08": {"start": "2026-12-08T12:00:00Z"}}
+    seen = remember(one_way(Series("M", master(), (occurrence(1), moved), overrides=moved_only), {}))
+    seen["M"] = Seen("M", "a1", "ours", "m2", {**seen["M"].content, "title": "Person's name"})  # as it read it
+    followed = {**moved, "changeKey": "o3", "subject": "Person's name"}
+    result = one_way(Series("M", master("m3"), (followed,), overrides=moved_only), seen)
+    assert [c for c in result.changes if c.data.get("occurrence")] == []
