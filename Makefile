@@ -4,20 +4,30 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 AZURITE := devtools/azurite/node_modules/.bin/azurite
 CHROMIUM := /usr/bin/chromium
+# checkov has a venv of its own: its pins conflict with requirements-dev.txt's (requirements-checkov.txt).
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: run test bootstrap lint unit clean
+.PHONY: run test bootstrap lint unit clean checkov
 
 run: bootstrap
 	$(BIN)/python -m devtools.run
 
-test: bootstrap $(CHROMIUM) lint
-	$(BIN)/python -m pytest
+test: bootstrap $(CHROMIUM) lint $(CHECKOV_VENV)/.installed
+	CALSYNC_CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) $(BIN)/python -m pytest
 
 bootstrap: $(VENV)/.installed $(AZURITE)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The offline policy check of infra/ (tests/deploy/test_checkov.py).
+checkov: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 $(AZURITE): devtools/azurite/package.json devtools/azurite/package-lock.json
@@ -41,4 +51,4 @@ unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit tests/service
 
 clean:
-	rm -rf $(VENV) devtools/azurite/node_modules .pytest_cache .ruff_cache .run
+	rm -rf $(VENV) $(CHECKOV_VENV) devtools/azurite/node_modules .pytest_cache .ruff_cache .run

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import azure.functions as func
 from pydantic import ValidationError
 
+from shared.adapters import telemetry
 from shared.bootstrap import services
 from shared.core import api_keys
 from shared.core.api_check import problem_of
@@ -93,14 +94,24 @@ def operation(name: str) -> Callable[[Operation], HttpFunction]:
 
     def wrap(fn: Operation) -> HttpFunction:
         async def handler(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-            with log_context(operation=name, invocation=context.invocation_id, org=req.route_params.get("org")):
+            with (
+                log_context(operation=name, invocation=context.invocation_id, org=req.route_params.get("org")),
+                telemetry.span(
+                    f"http {name}",
+                    parent=telemetry.invocation_parent(context),
+                    attributes={"calsync.operation": name, "calsync.http.method": req.method},
+                ) as span,
+            ):
                 try:
-                    return await fn(req, services())
+                    response = await fn(req, services())
                 except CalsyncError as exc:
-                    return problem(exc.status, exc.code, exc.message, _retry_after(exc), **exc.details)
-                except Exception:
+                    response = problem(exc.status, exc.code, exc.message, _retry_after(exc), **exc.details)
+                except Exception as exc:
                     log.exception("unhandled error in %s", name)
-                    return problem(500, "internal_error", "calsync failed to handle the request; it has been logged")
+                    telemetry.failed(span, exc)
+                    response = problem(500, "internal_error", INTERNAL_ERROR)
+                span.set_attribute("calsync.http.status", response.status_code)
+                return response
 
         handler.__name__, handler.__qualname__, handler.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
         handler.__module__ = fn.__module__
@@ -109,6 +120,7 @@ def operation(name: str) -> Callable[[Operation], HttpFunction]:
     return wrap
 
 
+INTERNAL_ERROR = "calsync failed to handle the request; it has been logged"
 UNAUTHORIZED = (
     "a valid key is required: the app's function key (x-functions-key header or ?code=) or an org key "
     "(Authorization: Bearer csk_…)"

@@ -4,6 +4,7 @@ import azure.functions as func
 
 from functions import queue
 from functions.http import Blueprint, json_response, operation
+from shared.adapters import telemetry
 from shared.adapters.messages import OrgReconcile, RenewSubscription, SubscriptionLifecycle
 from shared.bootstrap import services
 from shared.core.logcontext import log_context
@@ -16,13 +17,19 @@ bp = Blueprint()
 
 @bp.timer_trigger(schedule="%CALSYNC_RENEW_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def renew_subscriptions(timer: func.TimerRequest, context: func.Context) -> None:
-    with log_context(operation="renew_subscriptions", invocation=context.invocation_id):
+    with (
+        log_context(operation="renew_subscriptions", invocation=context.invocation_id),
+        telemetry.timer_span("renew_subscriptions", context),
+    ):
         await maintenance.enqueue_renewals(services())
 
 
 @bp.timer_trigger(schedule="%CALSYNC_RECONCILE_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def reconcile(timer: func.TimerRequest, context: func.Context) -> None:
-    with log_context(operation="reconcile", invocation=context.invocation_id):
+    with (
+        log_context(operation="reconcile", invocation=context.invocation_id),
+        telemetry.timer_span("reconcile", context),
+    ):
         await maintenance.enqueue_reconcile(services())
 
 

@@ -13,6 +13,7 @@ from shared.adapters.graph import GraphGateway
 from shared.adapters.queues import QueueSender
 from shared.adapters.settings import get_settings
 from shared.adapters.tables import TableStore
+from shared.adapters.telemetry import metrics_port, quiet_libraries
 from shared.adapters.webhook_http import HttpWebhookClient
 from shared.core.clock import SystemClock
 from shared.core.settings import Settings
@@ -30,6 +31,7 @@ def build(settings: Settings) -> Services:
         graph=GraphGateway(settings),
         webhooks=HttpWebhookClient(allow_loopback=settings.development),
         clock=SystemClock(),
+        metrics=metrics_port,
     )
 
 
@@ -42,6 +44,7 @@ def services() -> Services:
         settings = get_settings()
         if not _logging_installed:
             log_setup.install(settings.secrets())
+            quiet_libraries()
             _logging_installed = True
         found = _by_loop[loop_id] = build(settings)
     return found

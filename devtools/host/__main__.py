@@ -25,6 +25,29 @@ log = logging.getLogger("devtools.host")
 MAX_LINE = 64 * 1024
 
 
+def configure_telemetry() -> bool:
+    """What the Python worker does at start (DEPLOY-FACTS §3): with
+    PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true and a connection string, traces, metrics
+    and logs go to Application Insights through azure-monitor-opentelemetry. Off by default."""
+    if os.environ.get("PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY", "").lower() != "true":
+        return False
+    connection = os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    if not connection:
+        log.warning("PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY is set without APPLICATIONINSIGHTS_CONNECTION_STRING")
+        return False
+    os.environ.setdefault("OTEL_EXPERIMENTAL_RESOURCE_DETECTORS", "azure_functions")
+    try:
+        from azure.monitor.opentelemetry import configure_azure_monitor
+    except ImportError as exc:
+        log.error("telemetry stays off: %s", exc)
+        return False
+    configure_azure_monitor(
+        connection_string=connection, logger_name=os.environ.get("PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME", "")
+    )
+    log.info("telemetry: exporting to Application Insights")
+    return True
+
+
 async def serve(args: argparse.Namespace) -> None:
     from devtools.host.server import LocalHost, find_app
     from shared.adapters import log_setup
@@ -83,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     used = load_local_settings(Path(args.settings) if args.settings else None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log.info("settings from %s", used.name if used else "the environment only")
+    configure_telemetry()
     from shared.core.errors import SettingsError
 
     try:

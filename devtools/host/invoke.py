@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
@@ -15,6 +16,9 @@ from typing import Any
 
 import azure.functions as func
 from azure.functions._abc import RetryContext, TraceContext
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 log = logging.getLogger("devtools.host")
 
@@ -34,8 +38,8 @@ class Out(func.Out):
 
 
 class _Trace(TraceContext):
-    def __init__(self) -> None:
-        self._parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+    def __init__(self, parent: str | None = None) -> None:
+        self._parent = parent or f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
 
     @property
     def trace_parent(self) -> str:
@@ -65,10 +69,10 @@ class _Retry(RetryContext):
 
 
 class Context(func.Context):
-    def __init__(self, name: str, invocation_id: str) -> None:
+    def __init__(self, name: str, invocation_id: str, trace_parent: str | None = None) -> None:
         self._name = name
         self._id = invocation_id
-        self._trace = _Trace()
+        self._trace = _Trace(trace_parent)
         self._retry = _Retry()
 
     @property
@@ -111,6 +115,35 @@ def _wants_context(user_fn: Any) -> bool:
     return "context" in inspect.signature(user_fn).parameters
 
 
+_host_tracer = trace.get_tracer("devtools.host")
+_KINDS = {"http": SpanKind.SERVER, "queue": SpanKind.CONSUMER}
+
+
+def invocation_span(name: str, trigger_kind: str, invocation_id: str, traceparent: str | None) -> Span:
+    """The host's span for one invocation, as the Functions host makes in OpenTelemetry mode
+    (`faas.*` attributes; an HTTP request's traceparent continued). Recorded only where an
+    OpenTelemetry SDK is configured; otherwise a no-op that costs nothing."""
+    trigger = trigger_kind.split("(")[0]
+    parent = propagate.extract({"traceparent": traceparent}) if traceparent else otel_context.Context()
+    return _host_tracer.start_span(
+        name,
+        context=parent,
+        kind=_KINDS.get(trigger, SpanKind.INTERNAL),
+        attributes={
+            "faas.name": name,
+            "faas.trigger": {"queue": "pubsub"}.get(trigger, trigger),
+            "faas.execution": invocation_id,
+        },
+    )
+
+
+def traceparent_of(span: Span) -> str | None:
+    """The W3C traceparent the worker passes in `context.trace_context` (None: no SDK)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")
+
+
 class Invoker:
     """Runs functions; on success writes their queue output bindings (a failed output
     write fails the invocation, as in Azure)."""
@@ -120,7 +153,10 @@ class Invoker:
         self._timeout = timeout_s
         self._write_outputs = write_outputs
 
-    async def invoke(self, fn: func.Function, trigger_kind: str, trigger_value: Any) -> Outcome:
+    async def invoke(
+        self, fn: func.Function, trigger_kind: str, trigger_value: Any, *, traceparent: str | None = None
+    ) -> Outcome:
+        """`traceparent`: an HTTP request's W3C header, which the host's span continues."""
         name = fn.get_function_name()
         user_fn = fn.get_user_function()
         invocation_id = str(uuid.uuid4())
@@ -130,21 +166,29 @@ class Invoker:
         for binding in fn.get_bindings():
             if binding.direction == OUT and binding.name != "$return":
                 outs[binding.name] = kwargs[binding.name] = Out()
+        span = invocation_span(name, trigger_kind, invocation_id, traceparent)
         if _wants_context(user_fn):
-            kwargs["context"] = Context(name, invocation_id)
+            kwargs["context"] = Context(name, invocation_id, traceparent_of(span))
         started = time.perf_counter()
         error: BaseException | None = None
         result: Any = None
+        # The worker runs the function inside the host's invocation context (DEPLOY-FACTS §3).
+        token = otel_context.attach(trace.set_span_in_context(span))
         try:
             if inspect.iscoroutinefunction(user_fn):
                 call = user_fn(**kwargs)
             else:
-                call = asyncio.get_running_loop().run_in_executor(self._pool, lambda: user_fn(**kwargs))
+                ctx = contextvars.copy_context()
+                call = asyncio.get_running_loop().run_in_executor(self._pool, lambda: ctx.run(user_fn, **kwargs))
             result = await (asyncio.wait_for(call, self._timeout) if self._timeout else call)
             if self._write_outputs is not None:
                 await self._write_outputs(fn, {k: o.get() for k, o in outs.items()}, result)
         except Exception as exc:  # a failed invocation is an outcome, not a host crash
             error = exc
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        finally:
+            otel_context.detach(token)
+            span.end()
         duration = (time.perf_counter() - started) * 1000
         status = "Succeeded" if error is None else "Failed"
         log.info(

@@ -206,7 +206,7 @@ class LocalHost:
             route_params=values,
             body=body,
         )
-        outcome = await self.invoker.invoke(fn, "http", req)
+        outcome = await self.invoker.invoke(fn, "http", req, traceparent=request.headers.get("traceparent"))
         if outcome.error is not None:
             return web.Response(status=500)
         return to_web_response(outcome.result)

@@ -16,6 +16,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
 from msgraph import GraphRequestAdapter, GraphServiceClient
 
+from shared.adapters.settings import certificate_bytes
 from shared.core.settings import Settings
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -47,6 +48,13 @@ def credential_for(settings: Settings, tenant_id: str) -> AsyncTokenCredential:
     if mode == "client_secret":
         return identity.ClientSecretCredential(tenant_id, client_id, settings.graph_client_secret or "")
     if mode == "certificate":
+        if settings.graph_certificate:
+            return identity.CertificateCredential(
+                tenant_id,
+                client_id,
+                certificate_data=certificate_bytes(settings.graph_certificate),
+                password=settings.graph_certificate_password,
+            )
         return identity.CertificateCredential(
             tenant_id,
             client_id,

@@ -26,6 +26,7 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_core import GraphClientFactory
 
+from shared.adapters import telemetry
 from shared.adapters.graph_auth import GRAPH_SCOPE, credential_for
 from shared.adapters.graph_errors import translate
 from shared.core.settings import Settings
@@ -81,7 +82,8 @@ class GraphTransport:
         auth = AzureIdentityAuthenticationProvider(credential_for(self.settings, tenant_id), scopes=[GRAPH_SCOPE])
         http = GraphClientFactory.create_with_default_middleware(
             client=httpx.AsyncClient(
-                timeout=httpx.Timeout(REQUEST_TIMEOUT_S, connect=10.0), transport=self.http_transport
+                timeout=httpx.Timeout(REQUEST_TIMEOUT_S, connect=10.0),
+                transport=ObservedTransport(self.http_transport or httpx.AsyncHTTPTransport()),
             )
         )
         adapter = GraphRequestAdapter(auth, http)
@@ -109,17 +111,20 @@ class GraphTransport:
         With `mailbox`, at most 4 requests to that mailbox are in flight from this process."""
         _, adapter = self.client(tenant_id)
         info.add_request_options([RetryHandlerOption(max_retries=self.max_retries if retries is None else retries)])
-        try:
-            if mailbox is None:
-                raw = await adapter.send_primitive_async(info, "bytes", ERRORS)
-            else:
-                async with self._gate(tenant_id, mailbox):
+        method = info.http_method.value if info.http_method else "GET"
+        route = telemetry.graph_route(info.url_template, None if info.url_template else _set_url(info))
+        with telemetry.graph_request(method, route):
+            try:
+                if mailbox is None:
                     raw = await adapter.send_primitive_async(info, "bytes", ERRORS)
-        except Exception as exc:
-            error = translate(exc)
-            if error is None:
-                raise  # not a Graph failure: a bug, and seen as one
-            raise error from exc
+                else:
+                    async with self._gate(tenant_id, mailbox):
+                        raw = await adapter.send_primitive_async(info, "bytes", ERRORS)
+            except Exception as exc:
+                error = translate(exc)
+                if error is None:
+                    raise  # not a Graph failure: a bug, and seen as one
+                raise error from exc
         return json.loads(raw) if raw else None
 
     async def pages(
@@ -164,8 +169,32 @@ class GraphTransport:
             page = await self.send(tenant_id, info, mailbox=mailbox)
 
 
+class ObservedTransport(httpx.AsyncBaseTransport):
+    """Below the SDK's retry middleware: sees every try of a request (a 429 the retry got
+    past included) for the request's span and the throttling metric."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        telemetry.graph_response(response.status_code, response.headers.get("Retry-After"))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 async def _close_adapter(adapter: GraphRequestAdapter) -> None:
     await adapter._http_client.aclose()  # the SDK exposes no close of its own
+
+
+def _set_url(info: RequestInformation) -> str | None:
+    """A URL set directly (a raw POST, a nextLink); None where the request has none yet."""
+    try:
+        return str(info.url)
+    except Exception:  # kiota raises a bare Exception for a request with neither
+        return None
 
 
 def with_body(

@@ -8,6 +8,7 @@ naming it; nothing here does I/O but reading host.json.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -37,6 +38,13 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
+    if value and value.strip().startswith("@Microsoft.KeyVault("):
+        # App Service leaves a reference it could not resolve as its literal text.
+        raise SettingsError(
+            name,
+            "is a Key Vault reference the platform could not resolve: check that the secret exists and "
+            "that the app's identity (keyVaultReferenceIdentity) has Key Vault Secrets User on the vault",
+        )
     return value.strip() if value and value.strip() else None
 
 
@@ -90,6 +98,43 @@ def _storage(env: Mapping[str, str]) -> StorageSettings:
     )
 
 
+def certificate_bytes(value: str) -> bytes:
+    """GRAPH_CLIENT_CERTIFICATE as azure-identity wants it: PEM text as is; otherwise the
+    base64 PKCS#12 that a Key Vault reference to a certificate's secret gives."""
+    if "-----BEGIN" in value:
+        return value.encode()
+    return base64.b64decode(value, validate=True)
+
+
+def _certificate(env: Mapping[str, str]) -> str | None:
+    """GRAPH_CLIENT_CERTIFICATE, loaded once here so that a wrong one stops start-up rather
+    than the first Graph call: a certificate with its RSA private key (azure-identity signs
+    its assertions RS256), PEM or base64 PKCS#12."""
+    value = _get(env, "GRAPH_CLIENT_CERTIFICATE")
+    if value is None:
+        return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+
+    raw = _get(env, "GRAPH_CLIENT_CERTIFICATE_PASSWORD")
+    password = raw.encode() if raw else None
+    try:
+        data = certificate_bytes(value)
+        if data.startswith(b"-----BEGIN"):
+            key, cert = load_pem_private_key(data, password), x509.load_pem_x509_certificate(data)
+        else:
+            key, cert, _ = pkcs12.load_key_and_certificates(data, password)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(
+            "GRAPH_CLIENT_CERTIFICATE",
+            f"must be PEM text or base64 PKCS#12 that GRAPH_CLIENT_CERTIFICATE_PASSWORD opens ({type(exc).__name__})",
+        ) from None
+    if cert is None or not isinstance(key, rsa.RSAPrivateKey):
+        raise SettingsError("GRAPH_CLIENT_CERTIFICATE", "must hold a certificate and its RSA private key")
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = _get(env, name)
     if raw is None:
@@ -116,7 +161,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("GRAPH_AUTH_MODE", f"must be one of {', '.join(AUTH_MODES)}; got {mode!r}")
 
     client_id = _get(env, "GRAPH_CLIENT_ID")
-    secret = cert = token_file = None
+    secret = cert = cert_data = token_file = None
     if mode != "emulator":
         why = f"when GRAPH_AUTH_MODE is {mode}"
         client_id = _require(env, "GRAPH_CLIENT_ID", why)
@@ -125,7 +170,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if mode == "client_secret":
             secret = _require(env, "GRAPH_CLIENT_SECRET", why)
         elif mode == "certificate":
-            cert = _require(env, "GRAPH_CLIENT_CERTIFICATE_PATH", why)
+            cert_data = _certificate(env)
+            if cert_data is None:
+                cert = _require(env, "GRAPH_CLIENT_CERTIFICATE_PATH", f"{why} (or GRAPH_CLIENT_CERTIFICATE)")
         elif mode == "workload_identity":
             token_file = _require(env, "AZURE_FEDERATED_TOKEN_FILE", why)
     elif urlsplit(graph_base_url).hostname not in _LOCAL_HOSTS:
@@ -164,6 +211,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         public_base_url=public,
         graph_client_secret=secret,
         graph_certificate_path=cert,
+        graph_certificate=cert_data,
         graph_certificate_password=_get(env, "GRAPH_CLIENT_CERTIFICATE_PASSWORD"),
         managed_identity_client_id=_get(env, "GRAPH_MANAGED_IDENTITY_CLIENT_ID"),
         federated_token_file=token_file,

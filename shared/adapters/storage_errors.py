@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterator
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
+from shared.adapters.telemetry import storage_span
 from shared.core.errors import StoreUnavailable
 
 P = ParamSpec("P")
@@ -35,11 +36,28 @@ def unavailable(exc: BaseException) -> StoreUnavailable:
 
 
 def guarded(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """A storage call whose transient failures raise StoreUnavailable."""
+    """A storage call whose transient failures raise StoreUnavailable, in a span of its own."""
+    operation = fn.__name__
 
     @functools.wraps(fn)
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        with translated():
+        service, target = target_of(args[1:])
+        with storage_span(operation, target, service), translated():
             return await fn(*args, **kwargs)
 
     return call
+
+
+def target_of(args: Sequence[Any]) -> tuple[str, str | None]:
+    """("table" | "queue", its name) from a storage call's arguments: an entity, its class,
+    a queue message, or a batch of (op, entity)."""
+    for arg in args:
+        if isinstance(arg, Sequence) and arg and isinstance(arg[0], tuple) and len(arg[0]) == 2:
+            arg = arg[0][1]
+        table = getattr(arg, "TABLE", None)
+        if isinstance(table, str):
+            return "table", table
+        queue = getattr(arg, "QUEUE", None)
+        if isinstance(queue, str):
+            return "queue", queue
+    return "storage", None

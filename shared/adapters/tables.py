@@ -31,6 +31,7 @@ from shared.adapters.entity import Entity
 from shared.adapters.storage_errors import guarded, translated
 from shared.adapters.storage_http import use_env_settings
 from shared.adapters.table_codec import from_table, record_key, row_key_prefix, to_table
+from shared.adapters.telemetry import storage_span
 from shared.core.errors import ConcurrencyConflict, StoreError
 from shared.core.settings import StorageSettings
 
@@ -211,7 +212,7 @@ class TableStore:
 
         `filter` uses Table filter syntax over field names with `@name` parameters
         (keep spaces around them: the SDK splits on spaces)."""
-        with translated():
+        with storage_span("query", cls.TABLE, "table"), translated():
             async for record in self._query(
                 cls, filter, parameters, page_size, row_prefix, row_after, row_between, partition
             ):

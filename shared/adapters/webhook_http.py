@@ -16,6 +16,10 @@ import socket
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from shared.adapters import telemetry
 
 TIMEOUT_S = 10.0
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -54,6 +58,14 @@ class HttpWebhookClient:
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> str | None:
         """None when the receiver answered 2xx, else what went wrong (`HTTP 500`, `ConnectTimeout`,
         `refused: …`)."""
+        # The receiver's address is the customer's: the span names neither it nor the body.
+        with telemetry.span("webhook POST", kind=SpanKind.CLIENT) as span:
+            problem = await self._post(url, body, headers)
+            if problem is not None:
+                span.set_status(Status(StatusCode.ERROR, problem.split(":")[0]))
+            return problem
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> str | None:
         parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
         try:
@@ -70,15 +82,18 @@ class HttpWebhookClient:
         host_header = f"{host}:{parts.port}" if parts.port else host
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False, transport=self._transport)
+        traced = {**headers, "Host": host_header}
+        telemetry.inject(traced)  # W3C traceparent: the product may continue the trace
         try:
             response = await self._client.post(
                 pinned,
                 content=body,
-                headers={**headers, "Host": host_header},
+                headers=traced,
                 extensions={"sni_hostname": host},  # TLS checks the certificate for the name
             )
         except httpx.HTTPError as exc:
             return type(exc).__name__
+        trace.get_current_span().set_attribute("calsync.webhook.status", response.status_code)
         return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
     async def close(self) -> None:

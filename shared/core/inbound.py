@@ -106,10 +106,12 @@ def plan(
                 delete(event_id, appointment, role, k)
             continue
         if prior is not None and prior.change_key and prior.change_key == item.get("changeKey"):
+            out.echoes += 1
             continue  # nothing new (our own write included)
         content = normalize(item)
         older = k.earlier.get(item.get("changeKey") or "")
         if older is not None and all(content[f] == older.get(f) for f in FIELDS):
+            out.echoes += 1
             continue  # a stale read of an earlier write of ours
         if appointment is None:
             if box.owner_kind == "resource" and people.get(content["organizer"], ("", ""))[0] == "worker":
@@ -134,6 +136,8 @@ def plan(
             content = {**content, "writes": k.writes}
         out.upsert.append(Seen(event_id, appointment, role or "ours", item.get("changeKey"), content))
         if not changed or (role == "ours" and k.retiring):
+            if role == "ours" and not changed:
+                out.echoes += 1  # our own write coming back
             continue  # nothing new, or an edit of an event we are removing ourselves
         if box.restricted and box.owner_kind == "worker" and role == "ours":
             if settings.restricted_edit is RestrictedPolicy.DETACH:

@@ -72,6 +72,9 @@ class Plan:
     # Meetings made in Outlook this round reports first: iCalUId → appointment. Claimed
     # before the commit, so another mailbox's copy of the meeting is only a copy.
     claims: dict[str, str] = field(default_factory=dict)
+    # Items not reported because they hold nothing new: our own writes coming back (the
+    # content we wrote, or the changeKey we stored), or a stale read of an earlier write.
+    echoes: int = 0
 
 
 def who(box: Mailbox) -> dict[str, str]:

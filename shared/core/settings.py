@@ -64,6 +64,9 @@ class Settings:
     public_base_url: str
     graph_client_secret: str | None = field(default=None, repr=False)
     graph_certificate_path: str | None = None
+    # The certificate itself (PEM, or base64 PKCS#12 as Key Vault gives a certificate's
+    # secret): in Azure a Key Vault reference, since Flex cannot load certificates.
+    graph_certificate: str | None = field(default=None, repr=False)
     graph_certificate_password: str | None = field(default=None, repr=False)
     managed_identity_client_id: str | None = None
     federated_token_file: str | None = None
@@ -87,7 +90,7 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value in effect, so log redaction can scrub them."""
-        values = [self.graph_client_secret, self.graph_certificate_password, self.function_key]
+        values = [self.graph_client_secret, self.graph_certificate_password, self.function_key, self.graph_certificate]
         if self.storage.connection_string:
             values.append(parse_connection_string(self.storage.connection_string).get("accountkey"))
         return [v for v in values if v]

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.adapters.inbound_records import HeldDeletion
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org
+from shared.core import metric_names
 from shared.core.changes import NewChange
 from shared.service import feed, webhooks
 from shared.service.links import get_link, update_link
@@ -64,6 +65,8 @@ async def confirm_deletions(services: Services, org_id: str, kind: str, owner: s
         for h in held
     ]
     await feed.commit(services.store, org_id, changes, None)
+    for change in changes:
+        services.metrics.add(metric_names.CHANGES, type=change.type)
     if held:
         for h in held:
             h.etag = None

@@ -18,7 +18,7 @@ from typing import Any
 
 from shared.adapters.inbound_records import DeltaState, MeetingClaim, SeenEvent
 from shared.adapters.records import EventRef, MailboxLink, Org
-from shared.core import delta_window, inbound
+from shared.core import delta_window, inbound, metric_names
 from shared.core.errors import (
     ConcurrencyConflict,
     ConsentRequired,
@@ -98,7 +98,12 @@ async def run(
                 except ConcurrencyConflict:
                     read = None  # read again what another writer changed
                     if attempt == 2:
+                        services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="failed")
                         raise
+                except Exception:
+                    services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="failed")
+                    raise
+            services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="skipped" if result is None else "ok")
             if key not in _again:
                 return result
     finally:
@@ -227,7 +232,20 @@ async def _round(
             snapshots.finished(mailbox, staged[0].round)
         if result.changes:
             log.info("%d change(s) from %d item(s)", len(result.changes), len(items))
+        _measure(services, kind, len(items), result, notified_at, now)
         return RoundResult(len(result.changes), len(result.held), len(items), fresh)
+
+
+def _measure(
+    services: Services, kind: str, items: int, result: inbound.Plan, notified_at: datetime | None, now: datetime
+) -> None:
+    metrics = services.metrics
+    metrics.record(metric_names.ROUND_ITEMS, items, kind=kind)
+    metrics.add(metric_names.ECHOES, result.echoes, kind=kind)
+    for change in result.changes:
+        metrics.add(metric_names.CHANGES, type=change.type)
+    if result.changes and notified_at is not None:
+        metrics.record(metric_names.FEED_LATENCY, max(0.0, (now - notified_at).total_seconds()), kind=kind)
 
 
 async def _after_commit(services: Services, org: Org, mailbox: str, result: inbound.Plan, nudge: bool) -> None:

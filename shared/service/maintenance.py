@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 
 from shared.adapters.messages import MailboxSync, OrgReconcile, QueueMessage, RenewSubscription, SubscriptionLifecycle
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org, SubscriptionRecord
+from shared.core import metric_names
 from shared.core.errors import ConsentRequired, GraphError, GraphNotFound, GraphRejected, GraphUnavailable
+from shared.core.link_health import health
 from shared.core.logcontext import log_context
 from shared.service import reconcile_rounds, task_rounds, webhooks
 from shared.service.links import load_link, save_link_fields
@@ -220,15 +222,30 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
             if not ok:
                 await recreate(services, org, link)
                 recreated += 1
+        failing: list[MailboxLink] = []
         for cls in LINK_CLASSES.values():  # links whose subscription failed: again, with backoff
             async for failed in services.store.query(cls, org=org_id, filter="status eq @s", parameters={"s": "error"}):
+                failing.append(failed)
                 if retry_due(failed, now):
                     await recreate(services, org, failed)
                     recreated += 1
+        _count_health(services, links, failing, now)
         held = {link.subscription_id for link in links if link.subscription_id}
         orphans = await delete_orphans(services, org, held, at_graph) if at_graph is not None else 0
         await webhooks.catch_up(services, org)  # a delivery whose message was lost starts again
     return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans, "taskLists": len(task_lists)}
+
+
+def _count_health(services: Services, links: list[MailboxLink], failing: list[MailboxLink], now: datetime) -> None:
+    """The links metric: each org's pass counts its links by health state (as read at the
+    start of the pass: a recreate above shows in the next one)."""
+    counts: dict[tuple[str, str], int] = {}
+    for link in [*links, *failing]:
+        state = health(link, now)
+        if state is not None:
+            counts[(link.KIND, state)] = counts.get((link.KIND, state), 0) + 1
+    for (kind, state), count in counts.items():
+        services.metrics.add(metric_names.LINKS, count, kind=kind, state=state)
 
 
 async def _still_watched(services: Services, link: MailboxLink, now: datetime) -> bool:

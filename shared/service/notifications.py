@@ -19,6 +19,7 @@ from typing import Any
 
 from shared.adapters.messages import MailboxSync, SubscriptionLifecycle
 from shared.adapters.records import SubscriptionRecord
+from shared.core import metric_names
 from shared.core.errors import InvalidInput
 from shared.core.validation import load_json
 from shared.service import round_marks
@@ -99,6 +100,9 @@ async def receive(services: Services, raw: bytes, *, lifecycle: bool) -> Receipt
     for message in events:
         await services.queues.send(message)
         sent += 1
+    kind = "lifecycle" if lifecycle else "change"
+    services.metrics.add(metric_names.NOTIFICATIONS, len(items) - ignored, kind=kind, outcome="accepted")
+    services.metrics.add(metric_names.NOTIFICATIONS, ignored, kind=kind, outcome="ignored")
     if ignored:
         log.warning(
             "ignored %d of %d notification(s): unknown subscription, wrong clientState or tenant", ignored, len(items)

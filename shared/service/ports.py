@@ -16,6 +16,7 @@ from shared.adapters.entity import Entity
 from shared.adapters.messages import QueueMessage
 from shared.core.clock import SystemClock
 from shared.core.graph_types import DirectoryUser, SubscriptionInfo
+from shared.core.metric_names import Metric
 from shared.core.settings import Settings
 
 E = TypeVar("E", bound=Entity)
@@ -159,6 +160,23 @@ class WebhookClient(Protocol):
     async def close(self) -> None: ...
 
 
+class Metrics(Protocol):
+    """Counters and histograms declared in shared.core.metric_names."""
+
+    def add(self, metric: Metric, amount: int = 1, **attributes: str) -> None: ...
+    def record(self, metric: Metric, value: float, **attributes: str) -> None: ...
+
+
+class NoMetrics:
+    """Records nothing: the use cases' default where no telemetry is wired (unit tests)."""
+
+    def add(self, metric: Metric, amount: int = 1, **attributes: str) -> None:
+        return None
+
+    def record(self, metric: Metric, value: float, **attributes: str) -> None:
+        return None
+
+
 @dataclass
 class Services:
     """What a use case is given: the settings and one of each port."""
@@ -169,6 +187,7 @@ class Services:
     graph: Graph
     webhooks: WebhookClient
     clock: Clock = field(default_factory=SystemClock)
+    metrics: Metrics = field(default_factory=NoMetrics)
 
     async def close(self) -> None:
         await self.store.close()

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from shared.adapters.messages import TaskRound
 from shared.adapters.records import Org, WorkerLink
 from shared.adapters.task_records import Task, TaskDelta, TaskList, TaskRef
+from shared.core import metric_names
 from shared.core.changes import NewChange
 from shared.core.errors import ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
 from shared.core.logcontext import log_context
@@ -122,6 +123,10 @@ async def run(services: Services, org_id: str, worker: str, name: str) -> int:
         if changes:
             await webhooks.nudge(services, org)
             log.info("%d task change(s) from %d item(s)", len(changes), len(items))
+        services.metrics.add(metric_names.ROUNDS, kind="tasks", outcome="ok")
+        services.metrics.record(metric_names.ROUND_ITEMS, len(items), kind="tasks")
+        for change in changes:
+            services.metrics.add(metric_names.CHANGES, type=change.type)
         return len(changes)
 
 

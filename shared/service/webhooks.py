@@ -27,6 +27,7 @@ from standardwebhooks import Webhook
 from shared.adapters.inbound_records import FeedChange, FeedCounter, WebhookCursor
 from shared.adapters.messages import WebhookDelivery
 from shared.adapters.records import Org
+from shared.core import metric_names
 from shared.core.clock import json_default
 from shared.core.errors import ConcurrencyConflict, InvalidInput
 from shared.core.webhook_secret import check_secret
@@ -134,6 +135,7 @@ async def _deliver_batch(services: Services, org_id: str, attempt: int) -> dict[
         error: str | None = BAD_SECRET
     else:
         error = await services.webhooks.post(config.webhook_url, body, headers)
+    services.metrics.add(metric_names.WEBHOOK_DELIVERIES, outcome="delivered" if error is None else "failed")
     now = services.clock.now()
     cursor.last_attempt_at = now
     delay = backoff_s(attempt)

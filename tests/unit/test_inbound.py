@@ -53,6 +53,17 @@ def test_new_change_key_with_what_we_wrote_is_not_a_change() -> None:
     assert plan(BOX, [item("e1", "ck9")], known, seen, SETTINGS, full_round=False, people={}).changes == []
 
 
+def test_echoes_are_counted_and_an_outlook_edit_is_not_one() -> None:
+    # What the echoes metric reports (docs/operations.md): our writes coming back, nothing else.
+    known, seen = ours()
+    same_key = plan(BOX, [item("e1", "ck1")], known, seen, SETTINGS, full_round=False, people={})
+    new_key = plan(BOX, [item("e1", "ck9")], known, seen, SETTINGS, full_round=False, people={})
+    edited = plan(BOX, [item("e1", "ck9", subject="New")], known, seen, SETTINGS, full_round=False, people={})
+    stranger = plan(BOX, [item("e7", "ck1", subject="Lunch")], {}, {}, SETTINGS, full_round=False, people={})
+    assert (same_key.echoes, new_key.echoes, edited.echoes, stranger.echoes) == (1, 1, 0, 0)
+    assert len(edited.changes) == 1 and len(stranger.changes) == 1
+
+
 def test_outlook_edit_is_updated_with_the_changed_fields() -> None:
     known, seen = ours()
     [change] = plan(

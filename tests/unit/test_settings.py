@@ -2,6 +2,7 @@ import pytest
 
 from shared.adapters.settings import AZURITE_CONNECTION_STRING, load
 from shared.core.errors import SettingsError
+from tests import certificates
 
 BASE = {
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
@@ -100,3 +101,50 @@ def test_the_widest_window_graph_allows_is_accepted() -> None:
 def test_the_last_try_follows_host_json_and_its_override() -> None:
     assert load(env()).max_dequeue_count == 5  # host.json's queues.maxDequeueCount
     assert load(env(AzureFunctionsJobHost__extensions__queues__maxDequeueCount="8")).max_dequeue_count == 8
+
+
+def test_a_certificate_given_as_a_key_vault_secret_is_used_and_kept_out_of_sight() -> None:
+    pkcs12 = certificates.key_vault_certificate()  # base64, as Key Vault gives it
+    s = load(env(GRAPH_AUTH_MODE="certificate", GRAPH_CLIENT_SECRET=None, GRAPH_CLIENT_CERTIFICATE=pkcs12))
+    assert s.graph_certificate == pkcs12 and s.graph_certificate_path is None
+    assert pkcs12 in s.secrets()
+    assert pkcs12 not in repr(s) + repr(s.describe())
+
+
+@pytest.mark.parametrize(
+    "value, password",
+    [
+        ("not a certificate!", None),  # not base64
+        ("MIIKCAIBAzCCCcQGCSqGSIb3DQEHAaCCCbUEggmxMIIJrTCCBh4GCSqG", None),  # base64, not PKCS#12
+        ("with the wrong password", "wrong"),
+    ],
+)
+def test_a_certificate_that_cannot_be_loaded_stops_start_up(value: str, password: str | None) -> None:
+    if value == "with the wrong password":
+        value = certificates.key_vault_certificate(b"right")
+    with pytest.raises(SettingsError) as err:
+        load(
+            env(
+                GRAPH_AUTH_MODE="certificate",
+                GRAPH_CLIENT_CERTIFICATE=value,
+                **({"GRAPH_CLIENT_CERTIFICATE_PASSWORD": password} if password else {}),
+            )
+        )
+    assert err.value.name == "GRAPH_CLIENT_CERTIFICATE"
+    assert value not in str(err.value)  # never the secret itself
+
+
+def test_certificate_mode_without_a_certificate_names_both_ways_to_give_one() -> None:
+    with pytest.raises(SettingsError) as err:
+        load(env(GRAPH_AUTH_MODE="certificate"))
+    assert err.value.name == "GRAPH_CLIENT_CERTIFICATE_PATH"
+    assert "GRAPH_CLIENT_CERTIFICATE" in str(err.value)
+
+
+def test_an_unresolved_key_vault_reference_stops_start_up_naming_the_setting() -> None:
+    # App Service leaves a reference it cannot resolve as its literal text.
+    ref = "@Microsoft.KeyVault(SecretUri=https://kv-calsync.vault.azure.net/secrets/calsync-function-key)"
+    with pytest.raises(SettingsError) as err:
+        load(env(CALSYNC_FUNCTION_KEY=ref))
+    assert err.value.name == "CALSYNC_FUNCTION_KEY"
+    assert "Key Vault" in str(err.value)
