@@ -2,10 +2,9 @@
 
 calsync never configures an exporter: in Azure the Python worker does it (with
 PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true it calls azure-monitor-opentelemetry's
-`configure_azure_monitor`, DEPLOY-FACTS §3), locally the local host does the same when
-APPLICATIONINSIGHTS_CONNECTION_STRING is set, and tests install the SDK's in-memory
-exporters. Without any of them the API is a no-op: no span is recorded, nothing leaves
-the process.
+`configure_azure_monitor`, DEPLOY-FACTS §3), locally the local host does the same with the
+same two settings, and tests install the SDK's in-memory exporters. Without any of them
+the API is a no-op: no span is recorded, nothing leaves the process.
 
 Attributes are `calsync.*`: Application Insights' exporter drops the semantic-convention
 ones (`http.*`, `messaging.*`, `error.type`) from customDimensions and renames a CLIENT span

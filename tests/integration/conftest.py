@@ -55,9 +55,9 @@ def eventually(check: Callable[[], Any], timeout: float = 15, what: str = "condi
         time.sleep(0.1)
 
 
-def start_app(storage_conn: str, emulator: Service, **extra: str) -> Service:
-    port = free_port()
-    env = app_env(
+def stack_env(storage_conn: str, emulator: Service, port: int) -> dict[str, str]:
+    """The app's settings for a host on `port` over this Azurite and emulator."""
+    return app_env(
         storage_conn,
         GRAPH_BASE_URL=f"{emulator.url}/v1.0",
         CALSYNC_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
@@ -67,7 +67,11 @@ def start_app(storage_conn: str, emulator: Service, **extra: str) -> Service:
         CALSYNC_RECONCILE_SCHEDULE=NEVER,
         CALSYNC_RENEW_SCHEDULE=NEVER,
     )
-    return start_host({**env, **extra}, port=port)
+
+
+def start_app(storage_conn: str, emulator: Service, **extra: str) -> Service:
+    port = free_port()
+    return start_host({**stack_env(storage_conn, emulator, port), **extra}, port=port)
 
 
 @pytest.fixture(scope="session")
