@@ -13,14 +13,17 @@ Reports, through the real local stack (host + Azurite + emulator):
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import httpx
 
 from bench.reconcile import link_workers, pct, wait_quiet
 from bench.stack import KEY, BenchStack, stack
+from devtools.services import ROOT
 
 
 def requests_total(s: BenchStack) -> int:
@@ -46,21 +49,33 @@ def report(name: str, latencies: list[float], statuses: list[int], graph: int) -
     )
 
 
+HOST_LOG = ROOT / ".run" / "bench-host.log"
+
+
+def executions() -> Counter[str]:
+    """Function executions so far, from the host's log (`Executed 'Functions.<name>'`)."""
+    return Counter(re.findall(r"Executed 'Functions\.(\w+)'", HOST_LOG.read_text(errors="replace")))
+
+
 def reconcile_once(s: BenchStack, label: str, workers: int, rooms: int) -> None:
     wait_quiet(s.graph, s=s)
     s.graph.delete("/_emulator/requests")
+    ran_before = executions()
     started = time.perf_counter()
     httpx.post(f"{s.app_url}/admin/functions/reconcile", json={"input": ""}, headers={"x-functions-key": KEY})
     time.sleep(0.5)  # the timer's message is on its way; then wait for the rounds to drain
-    while any(s.queue_depth(q) for q in ("org-reconcile", "task-rounds", "mailbox-sync-batch")):
+    while any(s.queue_depth(q) for q in ("org-reconcile", "task-round-batches", "task-rounds", "mailbox-sync-batch")):
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
     total = wait_quiet(s.graph)
     items = s.graph.get("/_emulator/requests").json()["items"]
     deltas = sum(i["count"] for i in items if "todo" in i["pattern"] and "delta" in i["pattern"])
+    ran = executions() - ran_before
+    tasks = {name: n for name, n in ran.items() if name.startswith("task_round")}
     print(
         f"{label:<28} {workers} task lists + {workers + rooms} mailboxes in {elapsed:.1f} s; "
-        f"Graph requests {total}, To Do delta calls {deltas} ({deltas / workers:.2f} per list)"
+        f"Graph requests {total}, To Do delta calls {deltas} ({deltas / workers:.2f} per list); "
+        f"task-round executions {tasks}"
     )
 
 

@@ -5,7 +5,7 @@ import azure.functions as func
 
 from functions import queue
 from functions.http import Blueprint, json_response, operation, read_json
-from shared.adapters.messages import TaskRetry, TaskRound
+from shared.adapters.messages import TaskRetry, TaskRound, TaskRoundBatch
 from shared.service import task_rounds, tasks
 from shared.service.ports import Services
 
@@ -50,3 +50,10 @@ async def retry_task(work: TaskRetry, svc: Services, final: bool) -> None:
 async def task_round(work: TaskRound, svc: Services, final: bool) -> None:
     """One delta round of a worker's task list (Graph failures raise: the queue retries)."""
     await task_rounds.run(svc, work.org, work.worker, work.name)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=TaskRoundBatch.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(TaskRoundBatch, "task_round_batch")
+async def task_round_batch(work: TaskRoundBatch, svc: Services, final: bool) -> None:
+    """The reconcile timer's rounds of up to 50 task lists (a failed one is queued again alone)."""
+    await task_rounds.run_batch(svc, work)

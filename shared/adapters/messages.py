@@ -115,6 +115,16 @@ class TaskRound(QueueMessage):
 
 
 @dataclass(frozen=True)
+class TaskRoundBatch(QueueMessage):
+    """Task-list rounds for up to 50 lists of one org (the reconcile timer's fan-out, as
+    MailboxSyncBatch does for mailboxes): one message and one read of the org per batch."""
+
+    QUEUE: ClassVar[str] = "task-round-batches"
+    org: str
+    lists: list[list[str]]  # [worker, list name], in the TaskList table's row order
+
+
+@dataclass(frozen=True)
 class PushChunk(QueueMessage):
     """Up to 20 appointments of one bulk push job."""
 
@@ -177,6 +187,7 @@ MESSAGES: tuple[type[QueueMessage], ...] = (
     AppointmentRetry,
     TaskRetry,
     TaskRound,
+    TaskRoundBatch,
     PushChunk,
     ImportDiscover,
     ImportChunk,

@@ -35,6 +35,9 @@ class Org(Entity):
     error_code: str | None = None
     error_message: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # OrgSettings, stored by API name
+    # Every link's address is in PersonAddress (orgs from before the index are indexed by
+    # their first round that needs it).
+    addresses_indexed: bool = False
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
@@ -126,6 +129,23 @@ class MailboxClaim(Entity):
 
     org: str
     user_id: str
+    owner_kind: str
+    owner_id: str
+
+
+@dataclass(kw_only=True)
+class PersonAddress(Entity):
+    """The org's link that holds an address (lower-cased), so a round can look up the people
+    its events name with point reads instead of reading every link of the org. A superset:
+    written before a link takes the address, removed after it gives it up; every look-up
+    checks the link itself (shared.service.people)."""
+
+    TABLE: ClassVar[str] = "Addresses"
+    PARTITION: ClassVar[tuple[str, ...]] = ("org",)
+    ROW: ClassVar[tuple[str, ...]] = ("address",)
+
+    org: str
+    address: str
     owner_kind: str
     owner_id: str
 
@@ -322,6 +342,7 @@ ORG_PARTITIONED: tuple[type[Entity], ...] = (
     WorkerLink,
     ResourceLink,
     MailboxClaim,
+    PersonAddress,
     Appointment,
     Target,
     Job,

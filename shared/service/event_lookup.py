@@ -5,23 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.inbound_records import MeetingClaim
-from shared.adapters.records import LINK_CLASSES, Appointment, EventRef, IcalRef, Org, Target
+from shared.adapters.records import Appointment, EventRef, IcalRef, Org, Target
 from shared.core import inbound
 from shared.core.mapping import PROPERTY_ID, desired_content, tagged_appointment, written_content
 from shared.service.ports import Services
-
-
-async def linked_people(services: Services, org_id: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """Linked workers and resources by lower-cased address: (kind, id), and their user ids."""
-    out: dict[str, tuple[str, str]] = {}
-    users: dict[str, str] = {}
-    for cls in LINK_CLASSES.values():
-        async for link in services.store.query(cls, org=org_id, filter="status eq @s", parameters={"s": "linked"}):
-            if link.account and link.m365_user_id:
-                out[link.account.lower()] = (link.KIND, link.owner_id)
-                users[link.account.lower()] = link.m365_user_id
-    return out, users
-
 
 FOREIGN = inbound.Known(foreign=True)
 

@@ -14,6 +14,7 @@ from shared.adapters.messages import MailboxSync
 from shared.adapters.records import MailboxClaim, MailboxLink, Org, ResourceLink, WorkerLink
 from shared.core.errors import ConcurrencyConflict, Conflict, GraphError, GraphNotFound, MailboxNotEnabled
 from shared.core.logcontext import log_context
+from shared.service import people
 from shared.service.link_requests import ResourceRequest, WorkerRequest
 from shared.service.orgs import require_org
 from shared.service.ports import Services
@@ -88,6 +89,7 @@ async def apply_account(
     caller's own edits; default: now); True if anything changed."""
     before = snapshot(link) if before is None else before
     was_linked_to = link.m365_user_id if link.status == "linked" else None
+    held = link.account if link.etag is not None else None  # the address the stored link holds
     same = (account or "").casefold() == (link.account or "").casefold()
     with log_context(org=org.org, mailbox=account or link.account, operation=f"link_{link.KIND}"):
         if account is None:
@@ -100,7 +102,10 @@ async def apply_account(
         changed = snapshot(link) != before
         if changed or link.etag is None:
             link.updated_at = services.clock.now()
+            await people.index(services, link)  # before the link holds it: the index is a superset
             await services.store.upsert(link)
+            if held and held.lower() != (link.account or "").lower():
+                await people.unindex(services, link, held)
         if link.status == "linked" and link.m365_user_id != was_linked_to:
             # Newly linked to this mailbox: the first delta round sets the baseline (and the
             # link's health) right away. A name change alone needs no round.

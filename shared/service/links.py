@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from shared.adapters.records import LINK_CLASSES, MailboxLink
 from shared.core.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.core.link_health import LINK_STATUSES
+from shared.service import people
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 from shared.service.subscriptions import release
@@ -36,6 +37,7 @@ async def delete_link(services: Services, cls: type[MailboxLink], org_id: str, o
         return
     await release(services, org, link)
     await services.store.delete(link)
+    await people.unindex(services, link, link.account)
 
 
 async def update_link(

@@ -31,10 +31,11 @@ from shared.core.logcontext import log_context
 from shared.core.mapping import normalize
 from shared.core.org_settings import SyncMode
 from shared.service import feed, round_marks, snapshots, webhooks
-from shared.service.event_lookup import know, linked_people
+from shared.service.event_lookup import know
 from shared.service.held_deletions import hold
 from shared.service.links import load_link, save_link_fields, update_link
 from shared.service.meeting_claims import hand_over
+from shared.service.people import RoundPeople, addresses_of_contents, addresses_of_items
 from shared.service.ports import Services
 from shared.service.round_targets import mark_lost, note_responses, restore
 from shared.service.series_lookup import changed_masters, gather_series, series_master
@@ -143,23 +144,21 @@ async def _round(
             await save_link_fields(services, link, status="error", error_code=code, error_message=exc.message)
             return None
         items, new_link, fresh = delta.items, delta.link, delta.fresh
+        found = RoundPeople(services, org)  # the linked people this round's events name
+        delta.people, delta.users = found.people, found.users
         if state.staged and (rest := await snapshots.leftover(services, mailbox, state.staged)):
             # The round that committed it stopped short: finish its work before reading snapshots.
             done, nudge = snapshots.effects(rest)
             await _after_commit(services, org, mailbox, done, nudge)
             await snapshots.move(services, rest)
-        seen, known, left_window, items = await _gather(services, org, mailbox, delta)
+        seen, known, left_window, items = await _gather(services, org, mailbox, delta, found)
         unseen = list(link.unseen_series)
         changed: list[str] = []
         if state.series and not fresh and state.last_sync_at is not None:  # fresh: reads every series it knows
             changed = await changed_masters(services, org, mailbox, state.last_sync_at - MASTERS_LOOKBACK)
         items, series, series_known = await gather_series(
-            services, org, mailbox, items, seen, fresh, (delta.start, delta.end), unseen, changed
+            services, org, mailbox, items, seen, fresh, (delta.start, delta.end), unseen, changed, found
         )
-        if series and not delta.people:
-            # A series read with no delta item (a changed or unseen master): its attendees'
-            # answers need the linked people too.
-            delta.people, delta.users = await linked_people(services, org_id)
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
         mapped = None
@@ -186,7 +185,7 @@ async def _round(
             series_known=series_known,
         )
 
-        await hand_over(services, org, mailbox, result, seen, delta.people, delta.users)
+        await hand_over(services, org, mailbox, result, seen, found)
         for ical_uid, appointment in result.claims.items():
             # Another mailbox's round that claimed it first wins: this round is retried and
             # then sees a copy (ConcurrencyConflict).
@@ -299,7 +298,7 @@ async def _read_delta(services: Services, org: Org, mailbox: str, state: DeltaSt
 
 
 async def _gather(
-    services: Services, org: Org, mailbox: str, delta: _Delta
+    services: Services, org: Org, mailbox: str, delta: _Delta, found: RoundPeople
 ) -> tuple[dict[str, inbound.Seen], dict[str, inbound.Known], frozenset[str], list[dict[str, Any]]]:
     """Snapshots and what we know of each event; removals of events we know confirmed.
 
@@ -321,8 +320,8 @@ async def _gather(
         for s in rows
         if s.org == org_id
     }
-    if items:
-        delta.people, delta.users = await linked_people(services, org_id)
+    # The linked people these events name, now and as we saw them: one point read each.
+    await found.learn(addresses_of_items(items) | addresses_of_contents(s.content for s in seen.values()))
     known: dict[str, inbound.Known] = {}
 
     async def learn(item: dict[str, Any] | None, event_id: str) -> None:

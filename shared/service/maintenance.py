@@ -233,7 +233,8 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
         held = {link.subscription_id for link in links if link.subscription_id}
         orphans = await delete_orphans(services, org, held, at_graph) if at_graph is not None else 0
         await webhooks.catch_up(services, org)  # a delivery whose message was lost starts again
-    return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans, "taskLists": len(task_lists)}
+    lists = sum(len(batch.lists) for batch in task_lists)
+    return {"mailboxes": len(links), "recreated": recreated, "orphansDeleted": orphans, "taskLists": lists}
 
 
 def _count_health(services: Services, links: list[MailboxLink], failing: list[MailboxLink], now: datetime) -> None:

@@ -10,7 +10,7 @@ from shared.adapters.records import Org
 from shared.core import inbound
 from shared.core.changes import NewChange
 from shared.core.mapping import FIELDS, normalize, values
-from shared.service.event_lookup import linked_people
+from shared.service.people import RoundPeople
 from shared.service.ports import Services
 
 
@@ -20,8 +20,7 @@ async def hand_over(
     mailbox: str,
     result: inbound.Plan,
     seen: dict[str, inbound.Seen],
-    people: dict[str, tuple[str, str]],
-    users: dict[str, str],
+    found: RoundPeople,
 ) -> None:
     """A meeting made in Outlook left the calendar that reports it (a room declined a move, an
     attendee deleted it): while another linked calendar of the org still holds it, that one
@@ -38,11 +37,9 @@ async def hand_over(
         claim = await services.store.get(MeetingClaim, org=org.org, kind="meeting", ical_uid=ical)
         if claim is None or claim.mailbox != mailbox:
             continue
-        if not users:  # a round with no items did not read them
-            found_people, found_users = await linked_people(services, org.org)
-            people.update(found_people)
-            users.update(found_users)
         addresses = (prior.content.get("organizer"), *prior.content.get("attendees", {}))
+        await found.learn(a for a in addresses if a)
+        people, users = found.people, found.users
         others = {users[a] for a in addresses if a in users} - {mailbox}
         for other in sorted(others):
             held = [

@@ -71,7 +71,8 @@ async def require_org(services: Services, org_id: str) -> Org:
 
 async def connect(services: Services, org_id: str, tenant_id: str, display_name: str) -> Org:
     """Store the org and check that we can read its tenant with one cheap Graph call."""
-    org = await services.store.get(Org, org=org_id) or Org(org=org_id, m365_tenant_id=tenant_id)
+    # A new org has no links yet: its address index is complete from the start.
+    org = await services.store.get(Org, org=org_id) or Org(org=org_id, m365_tenant_id=tenant_id, addresses_indexed=True)
     org.m365_tenant_id, org.display_name, org.updated_at = tenant_id, display_name, services.clock.now()
     try:
         await services.graph.probe(tenant_id)

@@ -14,7 +14,8 @@ from shared.core.inbound_series import Series, occurrence_date
 from shared.core.mapping import GRAPH_FIELDS, written_content
 from shared.core.recurrence import occurrence_dates, parse_recurrence
 from shared.core.timezones import to_utc
-from shared.service.event_lookup import know, linked_people
+from shared.service.event_lookup import know
+from shared.service.people import RoundPeople, addresses_of_contents, addresses_of_items
 from shared.service.ports import Services
 
 
@@ -28,6 +29,7 @@ async def gather_series(
     window: tuple[datetime, datetime] | None = None,
     unseen: list[str] | None = None,
     changed: list[str] | None = None,
+    found: RoundPeople | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[Series, ...], dict[str, inbound.Known]]:
     """Split the round: (single events, series, what we know of each series' master). The
     masters' snapshots are added to `seen`. `unseen`: masters of our series no round has read
@@ -64,7 +66,8 @@ async def gather_series(
     if not groups:
         return singles, (), {}
     tenant = org.m365_tenant_id
-    people, users = await linked_people(services, org.org)
+    found = found or RoundPeople(services, org)
+    people, users = found.people, found.users  # filled below with what each series names
     series: list[Series] = []
     known: dict[str, inbound.Known] = {}
     for master_id, members in groups.items():
@@ -82,6 +85,12 @@ async def gather_series(
                 continue
             confirmed.append(item)
         prior = seen.get(master_id)
+        await found.learn(
+            addresses_of_items([master, *confirmed] if master else confirmed)
+            | addresses_of_contents(
+                s.content for e, s in seen.items() if e == master_id or s.content.get("series") == master_id
+            )
+        )
         # Our series whose index we dropped: our own deletion, unless the target still names it.
         before = prior.appointment if prior is not None and prior.role == "ours" else None
         k = await know(services, org, mailbox, master_id, master, people, users, before)

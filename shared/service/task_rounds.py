@@ -2,24 +2,26 @@
 
 Graph has no change notifications for To Do with application permissions (GD:
 api-reference/v1.0/api/subscription-post-subscriptions.md, todoTask: Application "Not
-supported"), so the reconcile timer fans out one TaskRound per list and each reads the
-list's delta. Gather (the delta, our task records) → plan (pure: `shared.core.tasks.heard`,
-which drops our own writes coming back) → apply: the changes and the new deltaLink in one
-feed transaction, then the task records. A round that loses the feed race changes nothing
-(the winner reported the same items).
+supported"), so the reconcile timer fans out the org's lists, 50 to a TaskRoundBatch, and
+each round reads its list's delta (a failed one is queued again alone, as a TaskRound).
+Gather (the delta, our task records) → plan (pure: `shared.core.tasks.heard`, which drops
+our own writes coming back) → apply: the changes and the new deltaLink in one feed
+transaction, then the task records. A round that loses the feed race changes nothing (the
+winner reported the same items).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
-from shared.adapters.messages import TaskRound
+from shared.adapters.messages import TaskRound, TaskRoundBatch
 from shared.adapters.records import Org, WorkerLink
 from shared.adapters.task_records import Task, TaskDelta, TaskList, TaskRef
 from shared.core import metric_names
 from shared.core.changes import NewChange
-from shared.core.errors import ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
+from shared.core.errors import CalsyncError, ConcurrencyConflict, DeltaTokenExpired, GraphNotFound
 from shared.core.logcontext import log_context
 from shared.core.org_settings import SyncMode
 from shared.core.tasks import TaskChange, completed_on, external_id, heard, todo_fields
@@ -28,32 +30,78 @@ from shared.service.ports import Services
 
 log = logging.getLogger("calsync.task_rounds")
 
+BATCH = 50  # task lists per message, as reconcile batches mailboxes
+CONCURRENCY = 10  # rounds of one batch side by side
+
 
 def rounds_wanted(org: Org) -> bool:
     """Tasks on and both ways: oneWay and off hear nothing back from To Do."""
     return org.config.sync_tasks and org.config.sync_mode is SyncMode.TWO_WAY
 
 
-async def rounds(services: Services, org: Org) -> list[TaskRound]:
-    """A TaskRound for every task list of the org: the reconcile timer's part for tasks (it
-    sends them, side by side)."""
+async def rounds(services: Services, org: Org) -> list[TaskRoundBatch]:
+    """The reconcile timer's part for tasks: every task list of the org, BATCH to a message
+    (10,000 task-using workers: 200 messages and 200 reads of the org, not 10,000)."""
     if not rounds_wanted(org):
         return []
-    return [
-        TaskRound(org.org, record.worker, record.name)
-        async for record in services.store.query(TaskList, org=org.org)
-        if record.list_id
-    ]
+    lists = [[r.worker, r.name] async for r in services.store.query(TaskList, org=org.org) if r.list_id]
+    return [TaskRoundBatch(org.org, lists[i : i + BATCH]) for i in range(0, len(lists), BATCH)]
 
 
-async def run(services: Services, org_id: str, worker: str, name: str) -> int:
-    """One round; the number of changes it added to the feed."""
+async def run_batch(services: Services, batch: TaskRoundBatch) -> dict[tuple[str, str], int | None]:
+    """The batch's rounds, side by side: per list the changes it added, or None when it
+    failed and was queued again on its own (TaskRound: the usual retries and poison)."""
+    org = await services.store.get(Org, org=batch.org) if batch.lists else None
+    if org is None:
+        return {}
+    (first_worker, first_name), (last_worker, last_name) = batch.lists[0], batch.lists[-1]
+    # The batch's lists with one query (consecutive rows); each worker's link with a point
+    # read in its round's turn (a range of links could span workers without lists).
+    records = {
+        (r.worker, r.name): r
+        async for r in services.store.query(
+            TaskList,
+            org=batch.org,
+            row_between=({"worker": first_worker, "name": first_name}, {"worker": last_worker, "name": last_name}),
+            page_size=min(1000, 2 * len(batch.lists)),
+        )
+    }
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(worker: str, name: str) -> int | None:
+        async with gate:
+            try:
+                record = records.get((worker, name))
+                link = await services.store.get(WorkerLink, org=batch.org, worker=worker) if record else None
+                return await run(services, batch.org, worker, name, read=(org, record, link))
+            except (CalsyncError, OSError) as exc:
+                log.warning("task round failed, queued again on its own: %s", type(exc).__name__)
+                await services.queues.send(TaskRound(batch.org, worker, name))
+                return None
+
+    keys = [(worker, name) for worker, name in batch.lists]
+    return dict(zip(keys, await asyncio.gather(*(one(*key) for key in keys)), strict=True))
+
+
+async def run(
+    services: Services,
+    org_id: str,
+    worker: str,
+    name: str,
+    *,
+    read: tuple[Org | None, TaskList | None, WorkerLink | None] | None = None,
+) -> int:
+    """One round; the number of changes it added to the feed. `read`: the org, list and
+    link as a batch just read them (run_batch)."""
     store = services.store
-    org = await store.get(Org, org=org_id)
-    record = await store.get(TaskList, org=org_id, worker=worker, name=name)
+    if read is None:
+        org = await store.get(Org, org=org_id)
+        record = await store.get(TaskList, org=org_id, worker=worker, name=name)
+        link = await store.get(WorkerLink, org=org_id, worker=worker) if record is not None else None
+    else:
+        org, record, link = read
     if org is None or record is None or not record.list_id or not rounds_wanted(org):
         return 0
-    link = await store.get(WorkerLink, org=org_id, worker=worker)
     if link is None or link.status != "linked" or link.m365_user_id != record.mailbox:
         return 0  # unlinked (or linked to another mailbox): their To Do is not ours to read
     with log_context(org=org_id, operation="task_round"):

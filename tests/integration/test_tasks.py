@@ -39,7 +39,7 @@ def test_a_task_pushed_twice_is_one_todo_task_and_its_completion_one_change(link
     assert made["dueDateTime"]["dateTime"].startswith("2026-12-18")
 
     reconcile(stack, linked)  # a first round of the list: our own task, nothing to report
-    eventually(lambda: stack.queued("task-rounds") == 0 and stack.queued("org-reconcile") == 0, what="rounds done")
+    eventually(lambda: stack.queued("task-round-batches", "task-rounds", "org-reconcile") == 0, what="rounds done")
 
     # The worker completes it in To Do; the next reconcile reads the list's delta.
     with stack.graph_as(linked.tenant, WORKER_IN_TODO) as g:
@@ -54,7 +54,7 @@ def test_a_task_pushed_twice_is_one_todo_task_and_its_completion_one_change(link
     # To Do records the day of a completion, not the moment (ada's mailbox is in UTC).
     assert done["data"]["status"] == "completed" and done["data"]["completedOn"] == str(datetime.now(UTC).date())
     reconcile(stack, linked)  # read again: nothing new
-    eventually(lambda: stack.queued("task-rounds") == 0 and stack.queued("org-reconcile") == 0, what="rounds done")
+    eventually(lambda: stack.queued("task-round-batches", "task-rounds", "org-reconcile") == 0, what="rounds done")
     assert [c["type"] for c in changes(stack, linked)] == ["task_completed"]
     shown = stack.api.get(f"/orgs/{linked.id}/tasks/t1").json()
     assert (shown["status"], shown["state"]) == ("completed", "synced")

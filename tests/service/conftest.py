@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.adapters.records import Org
+from shared.adapters.records import MailboxLink, Org
 from shared.adapters.settings import load
+from shared.service import people
 from shared.service.ports import Services
 from tests.fakes.graph import FakeGraph
 from tests.fakes.queues import FakeQueues
@@ -88,6 +89,13 @@ def new_world() -> World:
 
 
 async def make_org(world: World, org: str = "o1", **settings: object) -> Org:
-    record = Org(org=org, m365_tenant_id=TENANT, status="connected")
+    record = Org(org=org, m365_tenant_id=TENANT, status="connected", addresses_indexed=True)  # as orgs.connect
     record.settings = record.config.merged(dict(settings)).to_stored()
     return await world.store.insert(record)
+
+
+async def store_link(world: World, link: MailboxLink) -> MailboxLink:
+    """A link written straight to the store (no Graph calls), with its address index row, as
+    linking.apply_account writes them (shared.service.people)."""
+    await people.index(world.svc, link)
+    return await world.store.insert(link)

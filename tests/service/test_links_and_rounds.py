@@ -12,7 +12,7 @@ from shared.adapters.messages import AppointmentRetry, MailboxSync, MailboxSyncB
 from shared.adapters.records import ResourceLink, SubscriptionRecord, Target, WorkerLink
 from shared.service import feed, linking, mailbox_rounds, notifications, reconcile_rounds
 from shared.service.link_requests import WorkerRequest
-from tests.service.conftest import TENANT, World, make_org
+from tests.service.conftest import TENANT, World, make_org, store_link
 
 DAY = "2026-12-08"
 
@@ -141,8 +141,8 @@ async def test_a_meeting_booking_two_linked_rooms_is_one_created_appointment(
     await make_org(world)
     for room in ("r1", "r2"):
         address = f"{room}@fabrikam.test"
-        await world.store.insert(
-            ResourceLink(org="o1", resource=room, m365_user_id=users[address], mailbox=address, status="linked")
+        await store_link(
+            world, ResourceLink(org="o1", resource=room, m365_user_id=users[address], mailbox=address, status="linked")
         )
     meeting = {
         "subject": "Offsite",

@@ -20,7 +20,7 @@ from shared.service import appointments
 from shared.service.appointment_input import check_references
 from shared.service.orgs import update_settings
 from tests.fakes.graph import Faults
-from tests.service.conftest import TENANT, World, make_org, new_world
+from tests.service.conftest import TENANT, World, make_org, new_world, store_link
 
 WORKERS = ["w1", "w2", "w3"]
 ROOMS = ["r1", "r2"]
@@ -51,12 +51,12 @@ async def _setup(world: World, linked: set[str]) -> dict[str, str]:
         status = "linked" if uid else "unlinked"
         address = f"{name}@fabrikam.test" if uid else None
         if name in WORKERS:
-            await world.store.insert(
-                WorkerLink(org="o1", worker=name, m365_user_id=uid, m365_account=address, status=status)
+            await store_link(
+                world, WorkerLink(org="o1", worker=name, m365_user_id=uid, m365_account=address, status=status)
             )
         else:
-            await world.store.insert(
-                ResourceLink(org="o1", resource=name, m365_user_id=uid, mailbox=address, status=status)
+            await store_link(
+                world, ResourceLink(org="o1", resource=name, m365_user_id=uid, mailbox=address, status=status)
             )
     return users
 

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.adapters.messages import TaskRound
+from shared.adapters.messages import TaskRoundBatch
 from shared.adapters.records import WorkerLink
 from shared.adapters.task_records import Task, TaskList
 from shared.service import feed, task_rounds, tasks
@@ -69,8 +69,8 @@ async def _rounds(world: World) -> list[str]:
     before = len(await feed.read(world.store, "o1", 0, 1000))
     for message in await task_rounds.rounds(world.svc, org):
         await world.svc.queues.send(message)
-    for work in world.queues.take(TaskRound.QUEUE):
-        await task_rounds.run(world.svc, work.org, work.worker, work.name)
+    for work in world.queues.take(TaskRoundBatch.QUEUE):
+        await task_rounds.run_batch(world.svc, work)
     return [c.type for c in (await feed.read(world.store, "o1", 0, 1000))[before:]]
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from shared.adapters.messages import TaskRetry, TaskRound
+from shared.adapters.messages import TaskRetry, TaskRound, TaskRoundBatch
 from shared.adapters.task_records import Task, TaskList
 from shared.core.errors import Conflict, InvalidInput
 from shared.service import feed, maintenance, task_rounds, tasks
@@ -26,14 +26,14 @@ async def _list_id(world: World) -> str:
 
 
 async def _round(world: World) -> int:
-    """What the reconcile timer does for tasks: a TaskRound per list, each run."""
+    """What the reconcile timer does for tasks: its batches of lists, each run."""
     org = await world.store.get(maintenance.Org, org="o1")
     assert org is not None
     for message in await task_rounds.rounds(world.svc, org):
         await world.svc.queues.send(message)
     added = 0
-    for work in world.queues.take(TaskRound.QUEUE):
-        added += await task_rounds.run(world.svc, work.org, work.worker, work.name)
+    for work in world.queues.take(TaskRoundBatch.QUEUE):
+        added += sum(n or 0 for n in (await task_rounds.run_batch(world.svc, work)).values())
     return added
 
 
@@ -370,3 +370,45 @@ async def test_a_round_between_anothers_commit_and_its_task_updates_reports_no_d
     assert others == [0]
     assert [(c.type, c.task) for c in await feed.read(world.store, "o1", 0, 10)] == [("task_deleted", "t1")]
     assert (await tasks.get(world.svc, "o1", "t1"))["state"] == "deleted_in_todo"
+
+
+async def test_the_reconcile_reads_task_lists_fifty_to_a_message_and_requeues_a_failed_one_alone(
+    world: World,
+) -> None:
+    # 10,000 task-using workers would be 200 messages and 200 reads of the org, not 10,000.
+    await make_org(world)
+    for i in range(60):
+        await linked_worker(world, f"w-{i:03}", f"u{i:03}@fabrikam.test")
+        await tasks.put(world.svc, "o1", f"t{i:03}", {**BODY, "worker": f"w-{i:03}"})
+    org = await world.store.get(maintenance.Org, org="o1")
+    assert org is not None
+    batches = await task_rounds.rounds(world.svc, org)
+    assert [len(b.lists) for b in batches] == [50, 10]
+    listed = [worker for b in batches for worker, _ in b.lists]
+    assert listed == sorted(listed) == [f"w-{i:03}" for i in range(60)]  # each list once, in row order
+
+    # Each worker completes their task in To Do; one list's delta read fails.
+    for i in range(60):
+        uid = (await world.store.get(TaskList, org="o1", worker=f"w-{i:03}", name="Bookings")).mailbox
+        pushed = await tasks.get(world.svc, "o1", f"t{i:03}")
+        world.graph.todo_edit(
+            TENANT, uid, await _list_id_of(world, f"w-{i:03}"), pushed["todoTaskId"], {"status": "completed"}
+        )
+    failing = (await world.store.get(TaskList, org="o1", worker="w-007", name="Bookings")).mailbox
+    world.graph.fail_next(1, "unavailable", operation="todo_delta", mailbox=failing)
+    results: dict = {}
+    for batch in batches:
+        results.update(await task_rounds.run_batch(world.svc, batch))
+    assert results[("w-007", "Bookings")] is None
+    assert sum(1 for n in results.values() if n == 1) == 59
+    [alone] = world.queues.take(TaskRound.QUEUE)  # queued again on its own: the usual retries apply
+    assert (alone.worker, alone.name) == ("w-007", "Bookings")
+    assert await task_rounds.run(world.svc, alone.org, alone.worker, alone.name) == 1
+    done = [c for c in await feed.read(world.store, "o1", 0, 1000) if c.type == "task_completed"]
+    assert sorted(c.worker for c in done) == [f"w-{i:03}" for i in range(60)]  # each once
+
+
+async def _list_id_of(world: World, worker: str) -> str:
+    record = await world.store.get(TaskList, org="o1", worker=worker, name="Bookings")
+    assert record is not None and record.list_id
+    return record.list_id
