@@ -110,9 +110,14 @@ class RoundPeople:
         links: list[MailboxLink] = []
         for cls in LINK_CLASSES.values():
             links += [link async for link in store.query(cls, org=org_id)]
-        for link in links:
+        # One row per address (a transaction refuses two writes of one row), the link that
+        # holds it first; in transactions of 100: an org of 20,000 is 200 writes, once.
+        rows: dict[str, PersonAddress] = {}
+        for link in sorted(links, key=lambda one: not _holds(one, (one.account or "").lower())):
             if link.account:
-                await store.upsert(_entry(link))
+                rows.setdefault(link.account.lower(), _entry(link))
+        await store.submit([("upsert", row) for row in rows.values()])
+        for link in links:
             if _holds(link, (link.account or "").lower()):
                 address = (link.account or "").lower()
                 self.people[address] = (link.KIND, link.owner_id)

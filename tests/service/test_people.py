@@ -139,3 +139,19 @@ async def test_an_org_from_before_the_index_is_indexed_by_its_first_round_that_n
     later = RoundPeople(world.svc, await world.store.get(Org, org="o1"))
     await later.learn(["ada@fabrikam.test"])  # by the index now
     assert later.people == {"ada@fabrikam.test": ("worker", "w-ada")}
+
+
+async def test_indexing_an_old_org_where_two_links_name_one_address_keeps_the_linked_one(world: World) -> None:
+    # A link left in error keeps the address it was given; another worker now holds it.
+    await make_org(world)
+    await linked_worker(world, "w-bob", "bob@fabrikam.test")
+    await world.store.insert(WorkerLink(org="o1", worker="w-old", m365_account="Bob@fabrikam.test", status="error"))
+    await world.store.delete_partition(PersonAddress, org="o1")
+    org = await world.store.get(Org, org="o1")
+    org.addresses_indexed = False
+    await world.store.update(org)
+    found = RoundPeople(world.svc, org)
+    await found.learn(["bob@fabrikam.test"])  # one transaction: one row for the address
+    assert found.people == {"bob@fabrikam.test": ("worker", "w-bob")}
+    row = await world.store.get(PersonAddress, org="o1", address="bob@fabrikam.test")
+    assert row is not None and row.owner_id == "w-bob"
