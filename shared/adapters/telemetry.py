@@ -66,17 +66,10 @@ class OtelMetrics:
 
     def add(self, metric: Metric, amount: int = 1, **attributes: str) -> None:
         if amount:
-            _instruments[metric.name].add(amount, _attributes(metric, attributes))
+            _instruments[metric.name].add(amount, metric.points(attributes))
 
     def record(self, metric: Metric, value: float, **attributes: str) -> None:
-        _instruments[metric.name].record(value, _attributes(metric, attributes))
-
-
-def _attributes(metric: Metric, given: Mapping[str, str]) -> dict[str, str]:
-    unknown = set(given) - set(metric.attributes)
-    if unknown:  # a programming error: attributes are declared, closed sets
-        raise ValueError(f"{metric.name} has no attribute {sorted(unknown)}")
-    return {k: str(v) for k, v in given.items()}
+        _instruments[metric.name].record(value, metric.points(attributes))
 
 
 metrics_port = OtelMetrics()

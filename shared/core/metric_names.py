@@ -20,6 +20,14 @@ class Metric:
     description: str
     attributes: tuple[str, ...] = ()
 
+    def points(self, given: dict[str, str]) -> dict[str, str]:
+        """`given` as the attributes of a point; an undeclared one is a programming error
+        (the attributes are closed sets), the same with telemetry on or off."""
+        unknown = set(given) - set(self.attributes)
+        if unknown:
+            raise ValueError(f"{self.name} has no attribute {sorted(unknown)}")
+        return {k: str(v) for k, v in given.items()}
+
 
 NOTIFICATIONS = Metric(
     "calsync.notifications",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,7 +145,6 @@ async def _round(
             return None
         items, new_link, fresh = delta.items, delta.link, delta.fresh
         found = RoundPeople(services, org)  # the linked people this round's events name
-        delta.people, delta.users = found.people, found.users
         if state.staged and (rest := await snapshots.leftover(services, mailbox, state.staged)):
             # The round that committed it stopped short: finish its work before reading snapshots.
             done, nudge = snapshots.effects(rest)
@@ -157,7 +156,7 @@ async def _round(
         if state.series and not fresh and state.last_sync_at is not None:  # fresh: reads every series it knows
             changed = await changed_masters(services, org, mailbox, state.last_sync_at - MASTERS_LOOKBACK)
         items, series, series_known = await gather_series(
-            services, org, mailbox, items, seen, fresh, (delta.start, delta.end), unseen, changed, found
+            services, org, mailbox, items, seen, fresh, (delta.start, delta.end), unseen, changed, found=found
         )
         box = inbound.Mailbox(org_id, kind, owner, mailbox, bool(getattr(link, "restricted", False)))
         settings = org.config
@@ -178,7 +177,7 @@ async def _round(
             seen,
             settings,
             full_round=fresh,
-            people=delta.people,
+            people=found.people,
             mapped=mapped,
             left_window=left_window,
             series=series,
@@ -266,8 +265,6 @@ class _Delta:
     fresh: bool
     start: datetime
     end: datetime
-    people: dict[str, tuple[str, str]] = field(default_factory=dict)
-    users: dict[str, str] = field(default_factory=dict)
 
 
 async def _read_delta(services: Services, org: Org, mailbox: str, state: DeltaState) -> _Delta:
@@ -329,7 +326,7 @@ async def _gather(
             return  # an occurrence: known through its series (shared.service.series_lookup)
         prior = seen.get(event_id)
         before = prior.appointment if prior is not None and prior.role == "ours" else None
-        known[event_id] = await know(services, org, mailbox, event_id, item, delta.people, delta.users, before)
+        known[event_id] = await know(services, org, mailbox, event_id, item, found.people, found.users, before)
 
     confirmed: list[dict[str, Any]] = []
     for item in items:

@@ -168,13 +168,14 @@ class Metrics(Protocol):
 
 
 class NoMetrics:
-    """Records nothing: the use cases' default where no telemetry is wired (unit tests)."""
+    """Records nothing: the use cases' default where no telemetry is wired (unit tests). It
+    refuses an undeclared attribute as the real one does, so the tests over it catch one."""
 
     def add(self, metric: Metric, amount: int = 1, **attributes: str) -> None:
-        return None
+        metric.points(attributes)
 
     def record(self, metric: Metric, value: float, **attributes: str) -> None:
-        return None
+        metric.points(attributes)
 
 
 @dataclass

@@ -29,7 +29,8 @@ async def gather_series(
     window: tuple[datetime, datetime] | None = None,
     unseen: list[str] | None = None,
     changed: list[str] | None = None,
-    found: RoundPeople | None = None,
+    *,
+    found: RoundPeople,
 ) -> tuple[list[dict[str, Any]], tuple[Series, ...], dict[str, inbound.Known]]:
     """Split the round: (single events, series, what we know of each series' master). The
     masters' snapshots are added to `seen`. `unseen`: masters of our series no round has read
@@ -66,7 +67,6 @@ async def gather_series(
     if not groups:
         return singles, (), {}
     tenant = org.m365_tenant_id
-    found = found or RoundPeople(services, org)
     people, users = found.people, found.users  # filled below with what each series names
     series: list[Series] = []
     known: dict[str, inbound.Known] = {}

@@ -320,7 +320,7 @@ def test_every_declared_metric_moves_reconcile_counts_links_and_poison_is_counte
     assert all(not EMAIL.search(str(p.attributes)) for m in metric_names.ALL for p in metric_points(m.name))
 
 
-def test_without_an_sdk_nothing_is_recorded(storage_conn: str) -> None:
+def test_without_an_sdk_nothing_is_recorded() -> None:
     """The app's spans cost nothing and go nowhere where no SDK is configured: in a fresh
     process, a span is a no-op and its context invalid."""
     import subprocess

@@ -46,6 +46,7 @@ from shared.core.inbound_series import Series, cancelled_dates, occurrence_date,
 from shared.core.mapping import Desired, attendee, event_body, normalize, written_content
 from shared.core.org_settings import OrgSettings
 from shared.service import appointments, notifications
+from shared.service.people import RoundPeople
 from shared.service.ports import Graph
 from shared.service.room_import import _address_book
 from shared.service.series_lookup import gather_series
@@ -513,7 +514,9 @@ async def test_a_series_master_in_delta_is_grouped_as_its_series() -> None:
     world = new_world()
     org = await make_org(world)
     ada = world.graph.seed(TENANT, [{"userPrincipalName": "ada@fabrikam.test"}])["ada@fabrikam.test"]
-    singles, series, _ = await gather_series(world.svc, org, ada, [master], {}, False)
+    singles, series, _ = await gather_series(
+        world.svc, org, ada, [master], {}, False, found=RoundPeople(world.svc, org)
+    )
     assert master not in singles and [s.master_id for s in series] == [master["id"]]
 
 
