@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -30,6 +34,7 @@ ROUND_QUEUES = ("org-reconcile", "mailbox-sync-batch", "mailbox-sync")  # the fa
 # bind here: the ceiling is the per-app one.
 APP_LIMIT_PER_S = 130_000 / 10
 GOAL_S, GOAL_RSS_MB = 60, 300
+GOAL_MS_PER_MAILBOX, GOAL_HOST_CPU_MS = 6, 3  # #27: per idle mailbox, at 3,000 and 10,000
 
 
 def durations(name: str, since: int) -> list[float]:
@@ -101,7 +106,9 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mailboxes", type=int, default=1000)
-    n = parser.parse_args().mailboxes
+    parser.add_argument("--profile", type=Path, help="py-spy's folded stacks of the host during the reconcile, here")
+    args = parser.parse_args()
+    n = args.mailboxes
     LOG.parent.mkdir(exist_ok=True)
     LOG.write_text("")
     with stack() as s:
@@ -118,6 +125,13 @@ def main() -> None:
         after_link = memory_mb(s.host_pid)
         s.graph.delete("/_emulator/requests")
         mark = log_mark()
+        cpu_before = s.cpu()
+        spy = None
+        if args.profile:
+            spy_bin = str(Path(sys.executable).parent / "py-spy")
+            command = [spy_bin, "record", "--format", "raw", "--rate", "200", "--nonblocking"]
+            command += ["--pid", str(s.host_pid), "-o", str(args.profile)]
+            spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started = time.perf_counter()
         httpx.post(f"{s.app_url}/admin/functions/reconcile", json={"input": ""}, headers={"x-functions-key": KEY})
         # Poll the queues (cheap) and ask the emulator (a 1-item-per-mailbox log) only once
@@ -127,6 +141,10 @@ def main() -> None:
                 break
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
+        cpu = {name: used - cpu_before[name] for name, used in s.cpu().items()}
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            spy.wait(30)
         total = wait_quiet(s.graph)  # anything after the last round would show up here
         after_reconcile = memory_mb(s.host_pid)
         delta = delta_calls(s.graph)
@@ -165,6 +183,13 @@ def main() -> None:
         print(
             f"round batches         {len(batches)} sync_mailboxes succeeded, {batches_failed} failed; duration "
             f"p50 {pct(batches, 0.5):.0f} ms, p99 {pct(batches, 0.99):.0f} ms"
+        )
+        print(
+            "cpu per mailbox       "
+            + ", ".join(f"{name} {1000 * used / n:.2f} ms" for name, used in cpu.items())
+            + f" (process CPU from the timer to the last round; goal: host ≤ {GOAL_HOST_CPU_MS} ms, "
+            f"all in ≤ {GOAL_MS_PER_MAILBOX} ms of wall time: {1000 * elapsed / n:.2f} ms → "
+            f"{'pass' if 1000 * elapsed / n <= GOAL_MS_PER_MAILBOX else 'FAIL'})"
         )
         print(f"timer function        {durations('reconcile', mark)} ms")
         print(f"org fan-out worker    {durations('reconcile_org', mark)} ms")

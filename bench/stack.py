@@ -9,6 +9,7 @@ alternate between instances, as in Azure after a scale-out (bench/soak.py).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,25 @@ def memory_mb(pid: int) -> dict[str, float]:
     return {name: int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM")}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    family, total = {pid}, 0.0
+    for _ in range(4):  # descendants a few levels down (npx → node)
+        family |= {p for p, (parent, _) in stats.items() if parent in family}
+    for p in family:
+        total += stats.get(p, (0, 0.0))[1]
+    return total
+
+
 @dataclass
 class BenchStack:
     api: httpx.Client
@@ -37,6 +57,11 @@ class BenchStack:
     app_url: str
     host_pid: int = 0  # the local host process (stack() only): its /proc status gives the app's RSS
     storage: str = ""  # Azurite's connection string (the app's queues and tables)
+    pids: dict[str, int] = field(default_factory=dict)  # host, emulator, azurite (stack() only)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each process of the stack (with its children)."""
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
     def queue_depth(self, queue: str) -> int:
         """Messages in one of the app's queues, visible or not (a running one still counts)."""
@@ -105,6 +130,7 @@ def stack(**host_env: str) -> Iterator[BenchStack]:
                 host.url,
                 host_pid=host.proc.pid,
                 storage=azurite.env["AzureWebJobsStorage"],
+                pids={"host": host.proc.pid, "emulator": emulator.proc.pid, "azurite": azurite.proc.pid},
             )
     finally:
         for service in (host, emulator, azurite):

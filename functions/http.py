@@ -48,9 +48,15 @@ class Blueprint(func.Blueprint):
         # the Functions host lets every request through to it.
         register = super().route(route, *args, **{**kwargs, "auth_level": func.AuthLevel.ANONYMOUS})
 
-        def record(fn: Callable[..., Any]) -> Any:
+        def record(fn: Any) -> Any:
+            # Under an output binding's decorator `fn` is already the library's FunctionBuilder.
+            user_fn = fn._function.get_user_function() if hasattr(fn, "_function") else fn
             for method in methods:
-                self.http_routes.append(Route(fn.__name__, method, route or fn.__name__, anonymous, fn.__doc__ or ""))
+                self.http_routes.append(
+                    Route(user_fn.__name__, method, route or user_fn.__name__, anonymous, user_fn.__doc__ or "")
+                )
+            if not anonymous and user_fn is not fn:
+                raise TypeError("a keyed route with output bindings: put the key check inside the function")
             return register(fn if anonymous else authorized(fn))
 
         return record
@@ -85,33 +91,40 @@ def problem(
     )
 
 
+async def respond(
+    name: str, req: func.HttpRequest, context: func.Context, call: Callable[[Services], Awaitable[func.HttpResponse]]
+) -> func.HttpResponse:
+    """Run `call(services)` as HTTP operation `name`: log context (operation, invocation,
+    org), our errors as problem+json, anything else a logged 500."""
+    with (
+        log_context(operation=name, invocation=context.invocation_id, org=req.route_params.get("org")),
+        telemetry.span(
+            f"http {name}",
+            parent=telemetry.invocation_parent(context),
+            attributes={"calsync.operation": name, "calsync.http.method": req.method},
+        ) as span,
+    ):
+        try:
+            response = await call(services())
+        except CalsyncError as exc:
+            response = problem(exc.status, exc.code, exc.message, _retry_after(exc), **exc.details)
+        except Exception as exc:
+            log.exception("unhandled error in %s", name)
+            telemetry.failed(span, exc)
+            response = problem(500, "internal_error", INTERNAL_ERROR)
+        span.set_attribute("calsync.http.status", response.status_code)
+        return response
+
+
 def operation(name: str) -> Callable[[Operation], HttpFunction]:
-    """Make `fn(req, services)` an HTTP function: log context (operation, invocation, org),
-    our errors as problem+json, anything else a logged 500.
+    """Make `fn(req, services)` an HTTP function run by `respond`.
 
     The function keeps the worker's `(req, context)` signature and `fn`'s name (the
     function's name in the app), so it is decorated with `@bp.route` like any other."""
 
     def wrap(fn: Operation) -> HttpFunction:
         async def handler(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-            with (
-                log_context(operation=name, invocation=context.invocation_id, org=req.route_params.get("org")),
-                telemetry.span(
-                    f"http {name}",
-                    parent=telemetry.invocation_parent(context),
-                    attributes={"calsync.operation": name, "calsync.http.method": req.method},
-                ) as span,
-            ):
-                try:
-                    response = await fn(req, services())
-                except CalsyncError as exc:
-                    response = problem(exc.status, exc.code, exc.message, _retry_after(exc), **exc.details)
-                except Exception as exc:
-                    log.exception("unhandled error in %s", name)
-                    telemetry.failed(span, exc)
-                    response = problem(500, "internal_error", INTERNAL_ERROR)
-                span.set_attribute("calsync.http.status", response.status_code)
-                return response
+            return await respond(name, req, context, lambda svc: fn(req, svc))
 
         handler.__name__, handler.__qualname__, handler.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
         handler.__module__ = fn.__module__

@@ -7,20 +7,17 @@ azure-storage-queue client sends plain text unless told otherwise.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
+from shared.adapters.message_wire import encode
 from shared.adapters.messages import QueueMessage
 from shared.adapters.storage_errors import guarded
 from shared.adapters.storage_http import use_env_settings
-from shared.adapters.telemetry import inject
 from shared.core.settings import StorageSettings
-
-MAX_MESSAGE_BYTES = 48 * 1024  # 64 KiB after Base64 is ~48 KiB of payload
 
 
 class QueueSender:
@@ -83,11 +80,7 @@ class QueueSender:
     @guarded
     async def send(self, message: QueueMessage, *, delay_seconds: int | None = None) -> None:
         """Durable when this returns: the message is in its queue (hidden for delay_seconds)."""
-        wire = message.to_wire()
-        inject(wire)  # the work continues this trace (functions.queue)
-        text = json.dumps(wire, separators=(",", ":"))
-        if len(text.encode()) > MAX_MESSAGE_BYTES:
-            raise ValueError(f"queue message of {len(text.encode())} bytes exceeds {MAX_MESSAGE_BYTES}")
+        text = encode(message)
         client = await self.queue(message.QUEUE)
         await client.send_message(text, visibility_timeout=delay_seconds)
 

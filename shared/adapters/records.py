@@ -68,6 +68,9 @@ class MailboxLink(Entity):
     attention: str | None = None  # why an admin must look (held deletions)
     held_deletions: int = 0
     last_sync_at: datetime | None = None  # the last successful delta round
+    # When that round began reading the delta: a notification that arrived before it (by a
+    # margin for clocks) needs no round of its own (shared.service.mailbox_rounds).
+    round_began_at: datetime | None = None
     last_notification_at: datetime | None = None
     # Series masters calsync made here that no round has read yet: delta never names a master,
     # nor an occurrence it never listed, so one deleted in Outlook before any round saw it

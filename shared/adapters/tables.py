@@ -302,7 +302,9 @@ class TableStore:
                 "EntityAlreadyExists",
                 "UpdateConditionNotSatisfied",
             ):
-                raise ConcurrencyConflict(f"batch operation {exc.index} lost a race: {exc.error_code}") from exc
+                raise ConcurrencyConflict(
+                    f"batch operation {exc.index} lost a race: {exc.error_code}", operation=exc.index
+                ) from exc
             raise StoreError(f"batch operation {exc.index} failed: {exc.error_code}") from exc
         for (_kind, entity, _row), meta in zip(chunk, results, strict=False):
             entity.etag = meta.get("etag") if _kind != "delete" else None

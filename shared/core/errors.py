@@ -103,6 +103,10 @@ class ConcurrencyConflict(StoreError):
     code = "concurrent_update"
     status = 409
 
+    def __init__(self, message: str, *, operation: int | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation  # in a transaction: the index of the operation that lost
+
 
 class KeyTooLong(StoreError):
     code = "key_too_long"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from shared.core.logcontext import log_context
 from shared.core.mapping import normalize
 from shared.core.org_settings import SyncMode
 from shared.service import feed, round_marks, snapshots, webhooks
+from shared.service.coalescing import began_here, covered, remember_began
 from shared.service.event_lookup import know
 from shared.service.held_deletions import hold
 from shared.service.links import load_link, save_link_fields, update_link
@@ -50,12 +52,17 @@ KEEP_DELTA_LINK = timedelta(hours=1)
 MASTERS_LOOKBACK = timedelta(minutes=10)
 
 
+# A batch's deferred link stamps: (org, kind, owner) → the link as read, stamped, and the stamp.
+Stamps = dict[tuple[str, str, str], tuple[MailboxLink, Callable[[MailboxLink], None]]]
+
+
 @dataclass(frozen=True)
 class RoundResult:
     changes: int
     held: int
     items: int
     fresh: bool
+    covered: bool = False  # not run: a round that began after the notification read its change
 
 
 _running: dict[tuple[str, str, str], asyncio.Event] = {}
@@ -72,15 +79,23 @@ async def run(
     notified_at: datetime | None = None,
     marked: bool = False,
     read: tuple[Org, MailboxLink | None] | None = None,
+    stamps: Stamps | None = None,
 ) -> RoundResult | None:
-    """Rounds for one mailbox, coalesced in this process: a request that arrives while a
-    round runs makes that round go once more instead of racing it. A race with another
-    instance is retried here a few times, then left to the queue. A `marked` request's mark
-    (shared.service.round_marks) is cleared before the delta is read. `read`: the org and
-    link as a batch just read them (shared.service.reconcile_rounds), for the first try."""
+    """Rounds for one mailbox, coalesced: a notification (`notified_at`) that a round which
+    began after it has read needs none (known here, or from the link's stamp, whichever
+    instance ran it); a request that arrives while a round runs makes that round go once
+    more instead of racing it. A race with another instance is retried here a few times,
+    then left to the queue. A `marked` request's mark (shared.service.round_marks, written
+    by acknowledgements before 2026-12-07) is cleared before the delta is read. `read`: the
+    org and link as a batch just read them (shared.service.reconcile_rounds), for the first
+    try; `stamps`: that batch's, where an idle round leaves its link's stamp to be written
+    with the others' in one transaction."""
     key = (org_id, kind, owner)
     if marked:
         _marked.add(key)
+    if covered(began_here(key), notified_at):
+        services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="covered")
+        return RoundResult(0, 0, 0, False, covered=True)
     if key in _running:
         _again.add(key)
         return None
@@ -94,7 +109,7 @@ async def run(
                 await round_marks.started(services, org_id, kind, owner)
             for attempt in range(3):
                 try:
-                    result = await _round(services, org_id, kind, owner, notified_at, read)
+                    result = await _round(services, org_id, kind, owner, notified_at, read, stamps)
                     break
                 except ConcurrencyConflict:
                     read = None  # read again what another writer changed
@@ -104,7 +119,8 @@ async def run(
                 except Exception:
                     services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="failed")
                     raise
-            services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="skipped" if result is None else "ok")
+            outcome = "skipped" if result is None else "covered" if result.covered else "ok"
+            services.metrics.add(metric_names.ROUNDS, kind=kind, outcome=outcome)
             if key not in _again:
                 return result
     finally:
@@ -118,6 +134,7 @@ async def _round(
     owner: str,
     notified_at: datetime | None = None,
     read: tuple[Org, MailboxLink | None] | None = None,
+    stamps: Stamps | None = None,
 ) -> RoundResult | None:
     """One round for the mailbox of worker/resource `owner`; None if it is not linked."""
     store = services.store
@@ -127,6 +144,8 @@ async def _round(
         org, link = await store.get(Org, org=org_id), await load_link(services, org_id, kind, owner)
     if org is None or link is None or link.status != "linked" or not link.m365_user_id:
         return None
+    if covered(link.round_began_at, notified_at):  # another instance's round read it
+        return RoundResult(0, 0, 0, False, covered=True)
     if org.config.sync_mode is SyncMode.OFF:
         return None  # off: no reads either; the deltaLink waits, so turning on reports what happened
     mailbox = link.m365_user_id
@@ -134,6 +153,7 @@ async def _round(
         state = await store.get(DeltaState, org=org_id, kind="delta", mailbox=mailbox) or DeltaState(
             org=org_id, mailbox=mailbox, owner_kind=kind, owner_id=owner, series=False
         )
+        began = services.clock.now()
         try:
             delta = await _read_delta(services, org, mailbox, state)
         except (MailboxNotEnabled, ConsentRequired, GraphNotFound) as exc:
@@ -192,7 +212,8 @@ async def _round(
         now = services.clock.now()
         stale = not state.etag or not state.last_sync_at or now - state.last_sync_at >= KEEP_DELTA_LINK
         staged = snapshots.staged_rows(org_id, mailbox, snapshots.new_round(), result)
-        if items or fresh or result.changes or stale or staged:
+        idle = not (items or fresh or result.changes or stale or staged)
+        if not idle:
             state.delta_link, state.last_sync_at, state.rounds = new_link, now, state.rounds + 1
             state.window_start, state.window_end = delta.start, delta.end
             state.owner_kind, state.owner_id = kind, owner
@@ -216,6 +237,8 @@ async def _round(
 
         def stamp(current: MailboxLink) -> None:
             current.last_sync_at = synced_at
+            if current.round_began_at is None or began > current.round_began_at:
+                current.round_began_at = began
             if unseen:  # read by this round: seen now, or reported gone
                 current.unseen_series = [m for m in current.unseen_series if m not in unseen]
             if notified_at is not None and (
@@ -223,7 +246,13 @@ async def _round(
             ):
                 current.last_notification_at = notified_at
 
-        await update_link(services, link, stamp, as_read=True)
+        if idle and stamps is not None and link.etag:
+            # Nothing else to write: the batch writes this stamp with its other idle rounds'.
+            stamp(link)
+            stamps[(org_id, kind, owner)] = (link, stamp)
+        else:
+            await update_link(services, link, stamp, as_read=True)
+        remember_began((org_id, kind, owner), began)
         await _after_commit(services, org, mailbox, result, bool(result.changes))
         await snapshots.move(services, staged)
         if staged:

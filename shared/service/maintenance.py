@@ -22,7 +22,8 @@ from shared.core.logcontext import log_context
 from shared.service import reconcile_rounds, task_rounds, webhooks
 from shared.service.links import load_link, save_link_fields
 from shared.service.ports import Services
-from shared.service.subscriptions import SUBSCRIPTION_MINUTES, drop_subscription, leave, retry_due, subscribe
+from shared.service.subscriptions import SUBSCRIPTION_MINUTES, drop_subscription, retry_due
+from shared.service.watch_checks import recreate
 
 log = logging.getLogger("calsync.maintenance")
 
@@ -68,31 +69,6 @@ async def _watchers(services: Services, record: SubscriptionRecord) -> list[tupl
         if org is not None and link is not None and link.subscription_id == record.subscription_id:
             found.append((org, link))
     return found
-
-
-async def _save_subscription(services: Services, link: MailboxLink) -> None:
-    await save_link_fields(
-        services,
-        link,
-        status=link.status,
-        mode=link.mode,
-        error_code=link.error_code,
-        error_message=link.error_message,
-        subscription_id=link.subscription_id,
-        subscription_expires_at=link.subscription_expires_at,
-        subscribe_attempts=link.subscribe_attempts,
-        updated_at=services.clock.now(),
-    )
-
-
-async def recreate(services: Services, org: Org, link: MailboxLink) -> None:
-    """Watch the link's mailbox again (joining another link's subscription when there is
-    one, else a new one), then a delta round to catch up on what was missed."""
-    await leave(services, link)
-    await subscribe(services, org, link)
-    await _save_subscription(services, link)
-    if link.status == "linked":
-        await services.queues.send(MailboxSync(org.org, link.KIND, link.owner_id, reason="catch-up"))
 
 
 async def _recreate_all(
@@ -195,14 +171,9 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
             log.warning("could not list subscriptions: %s", exc.code)
             at_graph = None
         live = {s["id"] for s in at_graph} if at_graph is not None else None
-        # The rounds first: they need no subscription, and the checks below take a table
-        # read per link (16 s for 10,000 links on the standard machine) that they need not wait for.
-        await _send_all(services, reconcile_rounds.batches(org_id, links))
-        # To Do has no notifications for us: each task list's delta is read on this timer.
-        task_lists = await task_rounds.rounds(services, org)
-        await _send_all(services, task_lists)
         # Graph dropped a subscription and its lifecycle notification was lost: every link
-        # watching through it subscribes again (not only this org's).
+        # watching through it subscribes again (not only this org's). Before the rounds are
+        # sent, so their batches read the links as this left them.
         lost = {link.subscription_id for link in links if live is not None and link.subscription_id}
         lost -= live or set()
         for subscription_id in lost:
@@ -212,16 +183,12 @@ async def reconcile_org(services: Services, org_id: str) -> dict[str, int]:
                 recreated += 1
         if lost:  # read again what _recreate_all changed
             links = [await load_link(services, org_id, link.KIND, link.owner_id) or link for link in links]
-        gate = asyncio.Semaphore(SEND_CONCURRENCY)
-
-        async def watched(link: MailboxLink) -> bool:
-            async with gate:  # one table read per link: side by side, not one after another
-                return link.mode != "push" or await _still_watched(services, link, now)
-
-        for link, ok in zip(links, await asyncio.gather(*(watched(link) for link in links)), strict=True):
-            if not ok:
-                await recreate(services, org, link)
-                recreated += 1
+        # The rounds, 50 links a message; each batch also checks its links' subscriptions
+        # (shared.service.watch_checks), so the fan-out reads nothing per link.
+        await _send_all(services, reconcile_rounds.batches(org_id, links))
+        # To Do has no notifications for us: each task list's delta is read on this timer.
+        task_lists = await task_rounds.rounds(services, org)
+        await _send_all(services, task_lists)
         failing: list[MailboxLink] = []
         for cls in LINK_CLASSES.values():  # links whose subscription failed: again, with backoff
             async for failed in services.store.query(cls, org=org_id, filter="status eq @s", parameters={"s": "error"}):
@@ -247,15 +214,6 @@ def _count_health(services: Services, links: list[MailboxLink], failing: list[Ma
             counts[(link.KIND, state)] = counts.get((link.KIND, state), 0) + 1
     for (kind, state), count in counts.items():
         services.metrics.add(metric_names.LINKS, count, kind=kind, state=state)
-
-
-async def _still_watched(services: Services, link: MailboxLink, now: datetime) -> bool:
-    """Whether the link's subscription is live and still counts the link among its watchers
-    (another org's unlinking must not leave it without one)."""
-    if not link.subscription_id or (link.subscription_expires_at is not None and link.subscription_expires_at < now):
-        return False
-    record = await services.store.get(SubscriptionRecord, subscription_id=link.subscription_id)
-    return record is not None and (link.org, link.KIND, link.owner_id) in record.watching()
 
 
 async def delete_orphans(services: Services, org: Org, known: set[str | None], subscriptions: list[dict]) -> int:

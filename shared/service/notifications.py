@@ -2,10 +2,15 @@
 
 No Graph call happens here and nothing slow: each item's subscription is looked up in our
 table (cached briefly), its clientState compared in constant time and its tenant checked;
-good items become one queue message per mailbox (duplicates coalesced, and none at all
-for a mailbox whose round is already queued and not started: shared.service.round_marks). Bad items are
-ignored and counted. The messages are durable before we answer; if the queue write fails
-the caller answers 5xx and Graph retries.
+good items become one queue message per mailbox (duplicates in one delivery coalesced).
+Bad items are ignored and counted.
+
+Nothing is written here: the messages go back to the function, which hands them to its
+queue output binding, so the Functions host writes them — after the function returns and
+before it answers, failing the request (5xx, Graph delivers again) if it cannot. The
+worker's CPU per acknowledgement is then parsing and checking, no storage call. Coalescing
+happens where the messages are read (shared.service.mailbox_rounds): a message whose
+notification came before a round of its mailbox began is covered by that round.
 """
 
 from __future__ import annotations
@@ -14,15 +19,14 @@ import hmac
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from shared.adapters.messages import MailboxSync, SubscriptionLifecycle
+from shared.adapters.messages import MailboxSync, QueueMessage, SubscriptionLifecycle
 from shared.adapters.records import SubscriptionRecord
 from shared.core import metric_names
 from shared.core.errors import InvalidInput
 from shared.core.validation import load_json
-from shared.service import round_marks
 from shared.service.ports import Services
 
 log = logging.getLogger("calsync.notifications")
@@ -36,7 +40,11 @@ _cache: OrderedDict[str, tuple[float, SubscriptionRecord | None]] = OrderedDict(
 class Receipt:
     accepted: int
     ignored: int
-    messages: int
+    work: list[QueueMessage] = field(default_factory=list)  # for the output bindings to write
+
+    @property
+    def messages(self) -> int:
+        return len(self.work)
 
 
 def parse(raw: bytes) -> list[dict[str, Any]]:
@@ -94,12 +102,6 @@ async def receive(services: Services, raw: bytes, *, lifecycle: bool) -> Receipt
             work.setdefault(
                 (org, kind, owner), MailboxSync(org, kind, owner, reason=event or "notification", at=received)
             )
-    sent = 0
-    for sync in work.values():  # none for a mailbox whose round is queued and not yet started
-        sent += await round_marks.ask(services, sync)
-    for message in events:
-        await services.queues.send(message)
-        sent += 1
     kind = "lifecycle" if lifecycle else "change"
     services.metrics.add(metric_names.NOTIFICATIONS, len(items) - ignored, kind=kind, outcome="accepted")
     services.metrics.add(metric_names.NOTIFICATIONS, ignored, kind=kind, outcome="ignored")
@@ -107,4 +109,4 @@ async def receive(services: Services, raw: bytes, *, lifecycle: bool) -> Receipt
         log.warning(
             "ignored %d of %d notification(s): unknown subscription, wrong clientState or tenant", ignored, len(items)
         )
-    return Receipt(len(items) - ignored, ignored, sent)
+    return Receipt(len(items) - ignored, ignored, [*work.values(), *events])

@@ -2,7 +2,9 @@
 links of an org, not one per mailbox. For 10,000 idle mailboxes that is 200 messages, 200
 reads of the org and 200 one-page link queries instead of 10,000 of each; each idle round
 is then its delta-row read, the delta call and its link's stamp (the deltaLink is written
-only when it is an hour old: shared.service.mailbox_rounds).
+only when it is an hour old: shared.service.mailbox_rounds). After its rounds a batch
+checks its links' subscriptions (shared.service.watch_checks): from the link alone every
+pass, and reading the subscription record on one pass in four.
 
 A round that fails with a Graph or store error does not fail the batch: it is queued again
 on its own (MailboxSync), where the usual retries and poison handling apply. Anything else
@@ -17,9 +19,11 @@ import logging
 
 from shared.adapters.messages import MailboxSync, MailboxSyncBatch
 from shared.adapters.records import LINK_CLASSES, MailboxLink, Org
-from shared.core.errors import CalsyncError
+from shared.core.errors import CalsyncError, ConcurrencyConflict
 from shared.service import mailbox_rounds
+from shared.service.links import update_link
 from shared.service.ports import Services
+from shared.service.watch_checks import record_check_due, recreate, still_watched
 
 log = logging.getLogger("calsync.reconcile")
 
@@ -60,18 +64,53 @@ async def run_batch(services: Services, batch: MailboxSyncBatch) -> dict[str, bo
         return {}
     links = await _links(services, batch.org, batch.kind, batch.owners)
     gate = asyncio.Semaphore(CONCURRENCY)
+    stamps: mailbox_rounds.Stamps = {}
 
     async def one(owner: str) -> bool | None:
         async with gate:
             try:
                 # An owner unlinked since the fan-out has no link: its round returns None.
                 read = (org, links.get(owner))
-                return await mailbox_rounds.run(services, batch.org, batch.kind, owner, read=read) is not None
+                ran = await mailbox_rounds.run(services, batch.org, batch.kind, owner, read=read, stamps=stamps)
+                return ran is not None
             except (CalsyncError, OSError) as exc:
                 log.warning("reconcile round failed, queued again on its own: %s", type(exc).__name__)
                 return None
 
     done = dict(zip(batch.owners, await asyncio.gather(*(one(o) for o in batch.owners)), strict=True))
+    await _write_stamps(services, stamps)
     for owner in (o for o, ran in done.items() if ran is None):
         await services.queues.send(MailboxSync(batch.org, batch.kind, owner, reason=batch.reason))
+    if batch.reason == "reconcile":
+        await _check_watched(services, org, [link for link in links.values() if link.status == "linked"])
     return done
+
+
+async def _write_stamps(services: Services, stamps: mailbox_rounds.Stamps) -> None:
+    """The idle rounds' link stamps in one entity group transaction (the links share the
+    org's partition) instead of a write each; if one link changed since the batch read it,
+    each is written alone, read again and stamped again."""
+    if not stamps:
+        return
+    try:
+        await services.store.submit([("update", link) for link, _ in stamps.values()])
+    except ConcurrencyConflict:
+        for link, stamp in stamps.values():
+            await update_link(services, link, stamp)
+
+
+async def _check_watched(services: Services, org: Org, links: list[MailboxLink]) -> None:
+    """Links whose subscription is gone, expired or no longer counts them subscribe again."""
+    now = services.clock.now()
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def watched(link: MailboxLink) -> bool:
+        async with gate:
+            return await still_watched(services, link, now, read_record=record_check_due(link, now))
+
+    for link, ok in zip(links, await asyncio.gather(*(watched(link) for link in links)), strict=True):
+        if not ok:
+            try:
+                await recreate(services, org, link)
+            except (CalsyncError, OSError) as exc:  # the next pass tries again
+                log.warning("could not watch a mailbox again: %s", type(exc).__name__)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.adapters.message_wire import MAX_MESSAGE_BYTES
 from shared.adapters.messages import MESSAGES, QueueMessage
-from shared.adapters.queues import MAX_MESSAGE_BYTES
 from shared.core.clock import utcnow
 
 _BY_QUEUE = {m.QUEUE: m for m in MESSAGES}
@@ -37,6 +37,12 @@ class FakeQueues:
         if len(text.encode()) > MAX_MESSAGE_BYTES:
             raise ValueError(f"queue message of {len(text.encode())} bytes exceeds {MAX_MESSAGE_BYTES}")
         self.sent.append(Sent(message.QUEUE, text, self._now() + timedelta(seconds=delay_seconds or 0)))
+
+    def write_output(self, queue: str, texts: list[str]) -> None:
+        """What the Functions host does with a queue output binding's messages after the function returns."""
+        for text in texts:
+            _BY_QUEUE[queue].from_wire(json.loads(text))  # a message its trigger can read
+            self.sent.append(Sent(queue, text, self._now()))
 
     def take(self, queue: str | None = None, *, visible_only: bool = True) -> list[QueueMessage]:
         """Receive and delete what is in `queue` (every queue if None), in send order."""

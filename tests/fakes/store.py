@@ -154,14 +154,18 @@ class FakeStore:
             seen.add(address)
             held = table.get(address)
             if kind == "insert" and held is not None:
-                raise ConcurrencyConflict(f"batch operation {index} lost a race: EntityAlreadyExists")
+                raise ConcurrencyConflict(f"batch operation {index} lost a race: EntityAlreadyExists", operation=index)
             if kind == "update" and (held is None or held[1] != entity.etag):
-                raise ConcurrencyConflict(f"batch operation {index} lost a race: UpdateConditionNotSatisfied")
+                raise ConcurrencyConflict(
+                    f"batch operation {index} lost a race: UpdateConditionNotSatisfied", operation=index
+                )
             if kind == "delete":
                 if held is None:
                     raise StoreError(f"batch operation {index} failed: ResourceNotFound")
                 if entity.etag and held[1] != entity.etag:
-                    raise ConcurrencyConflict(f"batch operation {index} lost a race: UpdateConditionNotSatisfied")
+                    raise ConcurrencyConflict(
+                        f"batch operation {index} lost a race: UpdateConditionNotSatisfied", operation=index
+                    )
         for kind, entity, row in items:
             address = self._address(row)
             if kind == "delete":

@@ -17,10 +17,12 @@ from multidict import CIMultiDict
 from devtools.graph_emulator.app import Emulator
 from devtools.graph_emulator.calendar.models import Event
 from devtools.graph_emulator.core.wire import Call, Reply
+from devtools.host.invoke import Out
 from functions import graph_webhooks
 from shared.adapters.graph import GraphGateway
+from shared.adapters.messages import MailboxSync, SubscriptionLifecycle
 from shared.adapters.settings import load
-from shared.service import notifications, round_marks
+from shared.service import coalescing, notifications
 from shared.service.ports import Services
 from tests.fakes.queues import FakeQueues
 from tests.fakes.store import FakeStore
@@ -78,7 +80,7 @@ class System:
         # A fresh process as far as per-process caches go: the emulator's ids repeat from one
         # System to the next (virtual_time seeds them), so a cached subscription would too.
         notifications._cache.clear()
-        round_marks._marked_here.clear()
+        coalescing._began.clear()
         self.clock = Clock()
         self.emulator = Emulator()
         self.transport = EmulatorTransport(self.emulator)
@@ -128,7 +130,15 @@ class System:
     async def _handshake(self, url: str, token: str) -> func.HttpResponse:
         assert url.startswith(f"{PUBLIC_BASE}/api/graph/"), url
         req = func.HttpRequest("POST", url, params={"validationToken": token}, body=b"")
-        return await graph_webhooks._receive(req, self.svc, lifecycle=url.endswith("/lifecycle"))
+        return await self._webhook(req, url)
+
+    async def _webhook(self, req: func.HttpRequest, url: str) -> func.HttpResponse:
+        """The function as the host runs it: its queue output bindings written once it returns."""
+        outputs = {queue: Out() for queue in (MailboxSync.QUEUE, SubscriptionLifecycle.QUEUE)}
+        answer = await graph_webhooks._receive(req, self.svc, outputs, lifecycle=url.endswith("/lifecycle"))
+        for queue, out in outputs.items():
+            self.queues.write_output(queue, out.get() or [])
+        return answer
 
     async def deliver_notifications(self) -> int:
         """Graph's POSTs of what changed since the last call (the lost ones are dropped)."""
@@ -140,7 +150,7 @@ class System:
                 continue
             assert url.startswith(f"{PUBLIC_BASE}/api/graph/"), url
             req = func.HttpRequest("POST", url, body=json.dumps(body).encode())
-            answer = await graph_webhooks._receive(req, self.svc, lifecycle=url.endswith("/lifecycle"))
+            answer = await self._webhook(req, url)
             assert answer.status_code == 202, answer.get_body()
         return len(posts)
 

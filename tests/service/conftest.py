@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -63,10 +64,10 @@ def world() -> World:
 def _fresh_process_caches() -> None:
     """Each test is a fresh process as far as per-process caches go (subscription ids of the
     seeded FakeGraph repeat from test to test)."""
-    from shared.service import notifications, round_marks
+    from shared.service import coalescing, notifications
 
     notifications._cache.clear()
-    round_marks._marked_here.clear()
+    coalescing._began.clear()
 
 
 PLATFORM_KEY = "test-platform-key"  # the app's function key in the use-case tests
@@ -99,3 +100,14 @@ async def store_link(world: World, link: MailboxLink) -> MailboxLink:
     linking.apply_account writes them (shared.service.people)."""
     await people.index(world.svc, link)
     return await world.store.insert(link)
+
+
+async def notify(world: World, body: bytes, *, lifecycle: bool = False) -> Any:
+    """Graph's POST as its function handles it: the receipt's messages are then in their
+    queues, as the Functions host writes the output bindings once the function returns."""
+    from shared.service import notifications
+
+    receipt = await notifications.receive(world.svc, body, lifecycle=lifecycle)
+    for message in receipt.work:
+        await world.queues.send(message)
+    return receipt

@@ -10,9 +10,9 @@ import pytest
 
 from shared.adapters.messages import AppointmentRetry, MailboxSync, MailboxSyncBatch
 from shared.adapters.records import ResourceLink, SubscriptionRecord, Target, WorkerLink
-from shared.service import feed, linking, mailbox_rounds, notifications, reconcile_rounds
+from shared.service import feed, linking, mailbox_rounds, reconcile_rounds
 from shared.service.link_requests import WorkerRequest
-from tests.service.conftest import TENANT, World, make_org, store_link
+from tests.service.conftest import TENANT, World, make_org, notify, store_link
 
 DAY = "2026-12-08"
 
@@ -56,12 +56,12 @@ async def test_after_unlinking_this_process_ignores_the_old_subscription_at_once
     record = await world.store.get(SubscriptionRecord, subscription_id=link.subscription_id or "")
     assert record is not None
     world.queues.take()
-    receipt = await notifications.receive(world.svc, notification(record), lifecycle=False)
+    receipt = await notify(world, notification(record), lifecycle=False)
     assert (receipt.accepted, receipt.messages) == (1, 1)  # known: accepted (and now cached)
     assert [m.owner for m in world.queues.take(MailboxSync.QUEUE)] == ["w-ada"]
 
     await linking.put_worker(world.svc, "o1", WorkerRequest("w-ada", None, None, None))  # blank unlinks
-    receipt = await notifications.receive(world.svc, notification(record), lifecycle=False)
+    receipt = await notify(world, notification(record), lifecycle=False)
     assert (receipt.accepted, receipt.ignored, receipt.messages) == (0, 1, 0)
     assert world.queues.take(MailboxSync.QUEUE) == []
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared.adapters.inbound_records import DeltaState
 from shared.adapters.messages import MailboxSync, MailboxSyncBatch
-from shared.adapters.records import WorkerLink
+from shared.adapters.records import SubscriptionRecord, WorkerLink
 from shared.service import feed, linking, maintenance, reconcile_rounds
 from shared.service.link_requests import WorkerRequest
 from tests.service.conftest import TENANT, World, make_org
@@ -102,3 +104,111 @@ async def test_an_idle_round_refreshes_a_delta_link_an_hour_old(world: World, mi
     await drain_rounds(world)
     after = await world.store.get(DeltaState, org="o1", kind="delta", mailbox=mailbox)
     assert after is not None and (after.etag != before.etag) == (minutes >= 60)
+
+
+async def _reconcile_pass(world: World) -> None:
+    await maintenance.reconcile_org(world.svc, "o1")
+    for batch in world.queues.take(MailboxSyncBatch.QUEUE):
+        await reconcile_rounds.run_batch(world.svc, batch)
+
+
+async def test_a_link_its_subscription_no_longer_counts_is_watched_again_within_an_hour(world: World) -> None:
+    links = await _linked(world, 8)
+    lost = links[3]
+    record = await world.store.get(SubscriptionRecord, subscription_id=lost.subscription_id or "")
+    assert record is not None
+    record.watchers = [{"org": "o9", "kind": "worker", "owner": "someone-else"}]  # a race left it out
+    await world.store.upsert(record)
+    for _ in range(4):  # an hour of 15-minute passes
+        world.clock.advance(minutes=15)
+        await _reconcile_pass(world)
+    again = await world.store.get(SubscriptionRecord, subscription_id=lost.subscription_id or "")
+    link = await world.store.get(WorkerLink, org="o1", worker="w003")
+    assert link is not None and link.status == "linked"
+    watched = await world.store.get(SubscriptionRecord, subscription_id=link.subscription_id or "")
+    assert watched is not None and ("o1", "worker", "w003") in watched.watching(), again
+
+
+async def test_an_idle_pass_reads_a_quarter_of_the_subscription_records(world: World) -> None:
+    """The record check is spread over the passes: each link once an hour, not every pass."""
+    links = await _linked(world, 40)
+    ids = {link.subscription_id for link in links}
+    reads: list[str] = []
+    real_get = world.store.get
+
+    async def counting_get(cls, **key):  # type: ignore[no-untyped-def]
+        if cls is SubscriptionRecord and key.get("subscription_id") in ids:
+            reads.append(key["subscription_id"])
+        return await real_get(cls, **key)
+
+    world.store.get = counting_get  # type: ignore[method-assign]
+    per_pass = []
+    for _ in range(4):
+        world.clock.advance(minutes=15)
+        before = len(reads)
+        await _reconcile_pass(world)
+        per_pass.append(len(reads) - before)
+    assert sorted(reads) == sorted(ids)  # every link's record once in the hour
+    assert max(per_pass) < 20  # not all 40 in one pass
+
+
+async def test_an_expired_subscription_is_replaced_on_the_next_pass(world: World) -> None:
+    links = await _linked(world, 2)
+    old = links[0].subscription_id
+    await linking_expire(world, "w000")
+    await _reconcile_pass(world)
+    link = await world.store.get(WorkerLink, org="o1", worker="w000")
+    assert link is not None and link.subscription_id and link.subscription_id != old
+    assert link.subscription_expires_at is not None and link.subscription_expires_at > world.clock.now()
+
+
+async def linking_expire(world: World, worker: str) -> None:
+    link = await world.store.get(WorkerLink, org="o1", worker=worker)
+    assert link is not None
+    link.subscription_expires_at = world.clock.now() - timedelta(minutes=1)
+    await world.store.update(link)
+
+
+async def test_an_idle_batch_stamps_every_link_in_one_write(world: World) -> None:
+    await _linked(world, 30)
+    world.clock.advance(minutes=15)
+    await maintenance.reconcile_org(world.svc, "o1")
+    [batch] = world.queues.take(MailboxSyncBatch.QUEUE)
+    calls: list[str] = []
+    real_update, real_submit = world.store.update, world.store.submit
+
+    async def update(entity):  # type: ignore[no-untyped-def]
+        calls.append(f"update {type(entity).__name__}")
+        return await real_update(entity)
+
+    async def submit(ops):  # type: ignore[no-untyped-def]
+        calls.append(f"transaction of {len(ops)} {type(ops[0][1]).__name__}")
+        return await real_submit(ops)
+
+    world.store.update, world.store.submit = update, submit  # type: ignore[method-assign]
+    assert set((await reconcile_rounds.run_batch(world.svc, batch)).values()) == {True}
+    assert calls == ["transaction of 30 WorkerLink"]
+    stamped = [link async for link in world.store.query(WorkerLink, org="o1")]
+    assert {link.last_sync_at for link in stamped} == {world.clock.now()}
+
+
+async def test_a_link_an_admin_changed_during_the_batch_keeps_the_change_and_its_stamp(world: World) -> None:
+    await _linked(world, 3)
+    world.clock.advance(minutes=15)
+    await maintenance.reconcile_org(world.svc, "o1")
+    [batch] = world.queues.take(MailboxSyncBatch.QUEUE)
+    real_delta = world.graph.delta
+
+    async def delta_while_an_admin_renames(*args, **kwargs):  # type: ignore[no-untyped-def]
+        answer = await real_delta(*args, **kwargs)
+        admin = await world.store.get(WorkerLink, org="o1", worker="w001")
+        if admin is not None and admin.display_name != "Renamed":
+            admin.display_name = "Renamed"
+            await world.store.update(admin)
+        return answer
+
+    world.graph.delta = delta_while_an_admin_renames  # type: ignore[method-assign]
+    await reconcile_rounds.run_batch(world.svc, batch)
+    links = {link.worker: link async for link in world.store.query(WorkerLink, org="o1")}
+    assert links["w001"].display_name == "Renamed"
+    assert {link.last_sync_at for link in links.values()} == {world.clock.now()}

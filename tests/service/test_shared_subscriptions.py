@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from shared.adapters.messages import MailboxSync, MailboxSyncBatch
 from shared.adapters.records import MailboxSubscription, SubscriptionRecord, WorkerLink
-from shared.service import appointments, feed, linking, maintenance, notifications, offboarding
+from shared.service import appointments, feed, linking, maintenance, offboarding
 from shared.service.link_requests import WorkerRequest
-from tests.service.conftest import TENANT, World, make_org
+from tests.service.conftest import TENANT, World, make_org, notify
 from tests.service.test_delta_window import when
 from tests.service.test_links_and_rounds import drain_rounds, notification
 
@@ -34,7 +34,7 @@ async def test_one_subscription_serves_both_orgs_and_a_notification_starts_a_rou
     assert both["demo"].subscription_id == both["demo3"].subscription_id
     record = await world.store.get(SubscriptionRecord, subscription_id=both["demo"].subscription_id)
     assert record is not None and sorted(o for o, _, _ in record.watching()) == ["demo", "demo3"]
-    await notifications.receive(world.svc, notification(record), lifecycle=False)
+    await notify(world, notification(record), lifecycle=False)
     assert sorted(m.org for m in world.queues.take(MailboxSync.QUEUE)) == ["demo", "demo3"]
 
 
@@ -49,7 +49,7 @@ async def test_deleting_one_org_keeps_the_subscription_for_the_other_and_reconci
     await maintenance.reconcile_org(world.svc, "demo")
     assert world.graph.count("create_subscription") == creates  # nothing to recreate: it is healthy
     assert [(m.reason, m.owners) for m in world.queues.take(MailboxSyncBatch.QUEUE)] == [("reconcile", ["alex"])]
-    await notifications.receive(world.svc, notification(record), lifecycle=False)
+    await notify(world, notification(record), lifecycle=False)
     assert [m.org for m in world.queues.take(MailboxSync.QUEUE)] == ["demo"]
 
     # The last watcher leaving deletes it at Graph.

@@ -24,6 +24,7 @@ from pydantic import BaseModel, RootModel
 
 import functions
 import functions.http
+from devtools.host.invoke import OUT, Out
 from shared.adapters.inbound_records import FeedChange
 from shared.adapters.messages import ImportChunk, ImportDiscover, MailboxSync, PushChunk
 from shared.adapters.records import Appointment, ResourceLink, SubscriptionRecord, WorkerLink
@@ -116,7 +117,11 @@ class Api:
         )  # fmt: skip
         handler = fn.get_user_function()
         wrapped = "context" in inspect.signature(handler).parameters
-        resp = await (handler(req, _Context()) if wrapped else handler(req))
+        bindings = [b for b in fn.get_bindings() if b.direction == OUT and b.type == "queue"]
+        outputs = {b.name: Out() for b in bindings}
+        resp = await (handler(req, _Context(), **outputs) if wrapped else handler(req))
+        for b in bindings:  # as the host does once the function returns
+            self.world.queues.write_output(b.queue_name, outputs[b.name].get() or [])
         text = resp.get_body()
         assert resp.status_code == want, text
         if resp.mimetype == "application/problem+json":

@@ -51,7 +51,7 @@ from shared.service.ports import Graph
 from shared.service.room_import import _address_book
 from shared.service.series_lookup import gather_series
 from tests.model.wire import GRAPH_BASE, EmulatorTransport, InProcessNotifier
-from tests.service.conftest import TENANT, World, make_org, new_world
+from tests.service.conftest import TENANT, World, make_org, new_world, notify
 from tests.service.test_links_and_rounds import linked_worker
 
 CORPUS = Path(__file__).resolve().parents[1] / "graph_payloads"
@@ -655,7 +655,7 @@ async def _receive(e: Json, *, lifecycle: bool) -> tuple[notifications.Receipt, 
                 expires_at=world.clock.now() + timedelta(days=2),
             )
         )
-    receipt = await notifications.receive(world.svc, json.dumps(e["body"]).encode(), lifecycle=lifecycle)
+    receipt = await notify(world, json.dumps(e["body"]).encode(), lifecycle=lifecycle)
     for item in e["body"]["value"]:
         notifications.forget(item["subscriptionId"])
     return receipt, world
