@@ -43,7 +43,8 @@ ROUNDS = Metric(
     "{round}",
     "Delta rounds run (mailboxes: kind worker or resource; To Do: kind tasks); outcome ok, "
     "skipped (not linked, sync off, or the mailbox failed for a reason a retry cannot fix), "
-    "covered (a notification's round made unnecessary by a round that began after it) or failed",
+    "covered (a notification's round made unnecessary by a round that began after it), "
+    "conflict (lost a race to another writer and read again) or failed",
     ("kind", "outcome"),
 )
 ROUND_ITEMS = Metric("calsync.round.items", "histogram", "{item}", "Items a delta round read from Graph", ("kind",))

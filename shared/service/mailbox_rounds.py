@@ -111,8 +111,10 @@ async def run(
                 try:
                     result = await _round(services, org_id, kind, owner, notified_at, read, stamps)
                     break
-                except ConcurrencyConflict:
+                except ConcurrencyConflict as exc:
                     read = None  # read again what another writer changed
+                    services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="conflict")
+                    log.info("round lost a race (%s): %s", exc.message, "again" if attempt < 2 else "left to the queue")
                     if attempt == 2:
                         services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="failed")
                         raise
