@@ -10,13 +10,18 @@ never skips a number that is committed later.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from shared.adapters.inbound_records import DeltaState, FeedChange, FeedCounter
 from shared.core.changes import NewChange, encode_cursor
+from shared.core.errors import ConcurrencyConflict
 from shared.service.ports import Store
 
+log = logging.getLogger("calsync.inbound")
+
 MAX_CHANGES_PER_TRANSACTION = 98  # 100 operations less the counter and the delta row
+COUNTER_TRIES = 5
 
 
 def _seq(n: int) -> str:
@@ -25,7 +30,9 @@ def _seq(n: int) -> str:
 
 async def commit(store: Store, org: str, changes: list[NewChange], delta: DeltaState | None) -> list[int]:
     """Append changes and save `delta` atomically (per ≤98 changes); ConcurrencyConflict
-    if the counter or the delta row changed since they were read (retry the round)."""
+    if the delta row changed since it was read (retry the round). A counter another round
+    of the org took meanwhile only moves this round's numbers: read again, and the same
+    changes go in after that round's (COUNTER_TRIES times)."""
     if not changes:  # an idle round: only its delta row, conditional on its etag
         if delta is not None:
             await (store.update(delta) if delta.etag else store.insert(delta))
@@ -33,36 +40,54 @@ async def commit(store: Store, org: str, changes: list[NewChange], delta: DeltaS
     counter = await store.get(FeedCounter, org=org, kind="seq") or FeedCounter(org=org)
     numbers: list[int] = []
     chunks = [changes[i : i + MAX_CHANGES_PER_TRANSACTION] for i in range(0, len(changes), MAX_CHANGES_PER_TRANSACTION)]
-    for index, chunk in enumerate(chunks or [[]]):
-        last = index == len(chunks or [[]]) - 1
-        ops: list[Any] = []
-        if chunk:
-            start = counter.value
-            counter.value += len(chunk)
-            ops.append(("update" if counter.etag else "insert", counter))
-            for offset, change in enumerate(chunk, start=1):
-                numbers.append(start + offset)
-                ops.append(
-                    (
-                        "insert",
-                        FeedChange(
-                            org=org,
-                            seq=_seq(start + offset),
-                            type=change.type,
-                            appointment=change.appointment,
-                            worker=change.worker,
-                            resource=change.resource,
-                            mailbox=change.mailbox,
-                            event_id=change.event_id,
-                            data=change.data,
-                            task=change.task,
-                        ),
-                    )
-                )
-        if last and delta is not None:
-            ops.append(("update" if delta.etag else "insert", delta))
-        if ops:
-            await store.submit(ops)
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        for attempt in range(COUNTER_TRIES):
+            try:
+                numbers += await _append(store, org, counter, chunk, delta if last else None)
+                break
+            except ConcurrencyConflict as exc:
+                # Operation 0 is the counter: another round of the org committed between our
+                # read and write. Anything else (the delta row: this mailbox's round elsewhere)
+                # means this round's reading is stale.
+                if exc.operation != 0 or attempt == COUNTER_TRIES - 1:
+                    raise
+                log.info("feed counter taken by another round of the org; taking the next numbers")
+                counter = await store.get(FeedCounter, org=org, kind="seq") or FeedCounter(org=org)
+    return numbers
+
+
+async def _append(
+    store: Store, org: str, counter: FeedCounter, chunk: list[NewChange], delta: DeltaState | None
+) -> list[int]:
+    """One transaction: the counter moved on by len(chunk), the changes under the numbers it
+    gave (and `delta`); the counter object keeps its new value only if it committed."""
+    start = counter.value
+    numbers = [start + offset for offset in range(1, len(chunk) + 1)]
+    moved = FeedCounter(org=org, value=start + len(chunk), etag=counter.etag)
+    ops: list[Any] = [("update" if counter.etag else "insert", moved)]
+    for number, change in zip(numbers, chunk, strict=True):
+        ops.append(
+            (
+                "insert",
+                FeedChange(
+                    org=org,
+                    seq=_seq(number),
+                    type=change.type,
+                    appointment=change.appointment,
+                    worker=change.worker,
+                    resource=change.resource,
+                    mailbox=change.mailbox,
+                    event_id=change.event_id,
+                    data=change.data,
+                    task=change.task,
+                ),
+            )
+        )
+    if delta is not None:
+        ops.append(("update" if delta.etag else "insert", delta))
+    await store.submit(ops)
+    counter.value, counter.etag = moved.value, moved.etag
     return numbers
 
 

@@ -13,13 +13,51 @@ from shared.adapters.inbound_records import DeltaState, FeedCounter, WebhookCurs
 from shared.adapters.messages import WebhookDelivery
 from shared.adapters.records import Org
 from shared.core.changes import NewChange, encode_cursor
-from shared.core.errors import InvalidInput
+from shared.core.errors import ConcurrencyConflict, InvalidInput
 from shared.service import feed, webhooks
 from shared.service.orgs import update_settings
 from tests.service.conftest import World, make_org
 
 SECRET = "whsec_Y2Fsc3luYy1zZXJ2aWNlLXRlc3RzLXNlY3JldC0wMDAx"
 HOOK = {"webhookUrl": "https://booking.example/hook", "webhookSecret": SECRET}
+
+
+async def test_two_rounds_of_one_org_committing_at_once_both_land_in_order_without_a_retry(world: World) -> None:
+    """Another instance's round of the org takes the counter between this round's read and
+    write: this round's changes go in after that round's, its own delta row as it read it."""
+    await make_org(world)
+    mine = DeltaState(org="o1", mailbox="m1", delta_link="https://graph/delta?token=mine")
+    theirs = DeltaState(org="o1", mailbox="m2", delta_link="https://graph/delta?token=theirs")
+    real_submit = world.store.submit
+    interleaved: list[list[int]] = []
+
+    async def the_other_round_first(ops):  # type: ignore[no-untyped-def]
+        if not interleaved:
+            world.store.submit = real_submit  # type: ignore[method-assign]
+            interleaved.append(await feed.commit(world.store, "o1", [NewChange("created", "b", event_id="e2")], theirs))
+        return await real_submit(ops)
+
+    world.store.submit = the_other_round_first  # type: ignore[method-assign]
+    numbers = await feed.commit(world.store, "o1", [NewChange("created", "a", event_id="e1")], mine)
+    assert (interleaved, numbers) == ([[1]], [2])
+    assert [(r.seq, r.appointment) for r in await feed.read(world.store, "o1", 0, 10)] == [
+        ("0000000000000001", "b"),
+        ("0000000000000002", "a"),
+    ]
+    stored = await world.store.get(DeltaState, org="o1", kind="delta", mailbox="m1")
+    assert stored is not None and stored.delta_link == "https://graph/delta?token=mine"
+
+
+async def test_a_round_whose_own_delta_row_changed_still_loses_and_writes_nothing(world: World) -> None:
+    await make_org(world)
+    state = DeltaState(org="o1", mailbox="m1", delta_link="https://graph/delta?token=1")
+    await feed.commit(world.store, "o1", [], state)  # the row exists
+    stale = dataclasses.replace(state, delta_link="https://graph/delta?token=stale")
+    state.delta_link = "https://graph/delta?token=2"
+    await feed.commit(world.store, "o1", [], state)  # the same mailbox's round elsewhere
+    with pytest.raises(ConcurrencyConflict):
+        await feed.commit(world.store, "o1", [NewChange("created", "a", event_id="e1")], stale)
+    assert await feed.read(world.store, "o1", 0, 10) == []
 
 
 async def test_a_commit_of_250_changes_numbers_them_in_order_and_saves_the_delta_position(world: World) -> None:
