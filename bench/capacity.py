@@ -1,6 +1,6 @@
 """Capacity: what one linked mailbox costs, counted on the real stack (issue #15).
 
-    .venv/bin/python -m bench.capacity [--mailboxes 20] [--json .run/capacity.json]
+    .venv/bin/python -m bench.capacity [--mailboxes 20] [--org-size N] [--json .run/capacity.json]
 
 Azurite, the Graph emulator and one local host, with a counting proxy (bench/storage_counter.py)
 in front of Azurite's Table and Queue endpoints: the app's AzureWebJobsStorage names the proxy,
@@ -9,7 +9,9 @@ Graph requests come from the emulator's request log, function executions from th
 "Executed 'Functions.<name>'" lines. Timers run only when the bench fires them (their schedules
 are set to once a year), with host.json's own maxPollingInterval (2 s).
 
-`--mailboxes` workers are linked in one org (a product webhook set, answered by the bench); then
+`--mailboxes` workers are linked in one org (a product webhook set, answered by the bench) —
+or `--org-size` of them, of which the first `--mailboxes` act in the per-mailbox phases while
+the timers' phases (reconcile, renewal) act on all, to show what grows with the org; then
 each phase resets every counter, acts once per mailbox, and waits for its effect and for quiet
 (no storage request but idle polls, no Graph request, no new execution, every queue empty, for
 2 s):
@@ -64,6 +66,7 @@ OUTLOOK_APP = "50a50a50-0000-4000-8000-00000000ca9a"  # "Outlook": another appli
 ONCE_A_YEAR = "0 0 0 1 1 *"  # the timers fire only when the bench runs them
 POLL_INTERVAL = "00:00:02"  # host.json's maxPollingInterval, as deployed
 IDLE_WINDOW_S = 30.0
+LINK_ROWS = 1000  # batch-link's cap per request
 EXECUTED = re.compile(r"Executed 'Functions\.(\w+)' \((Succeeded|Failed)")
 TABLE_TX = ("read", "query", "insert", "upsert", "update", "delete", "batch", "create table", "list tables")
 NOT_QUEUE_TX = ("got messages", "poll (empty)")
@@ -311,7 +314,7 @@ def measure(
     r.reset()
     started = time.perf_counter()
     act()
-    r.settle(expect, name)
+    r.settle(expect, name, timeout_s=3600)
     elapsed = time.perf_counter() - started
     graph = Counter(r.graph.get("/_emulator/requests").json()["byPattern"])
     graph.subtract(own or {})
@@ -346,9 +349,12 @@ def appointment(worker: str, day: datetime, i: int, shift_h: int = 0) -> dict[st
     }
 
 
-def run(n: int) -> tuple[list[Phase], Phase, dict[str, Any]]:
+def run(n: int, org_size: int | None = None) -> tuple[list[Phase], Phase, dict[str, Any]]:
+    """`n` mailboxes act in each phase; the org has `org_size` linked (default n): the
+    timers' phases act on all of them."""
+    size = max(n, org_size or n)
     with rig() as r:
-        people = [{"userPrincipalName": f"u{i:03}@bench.test", "displayName": f"User {i}"} for i in range(n)]
+        people = [{"userPrincipalName": f"u{i:03}@bench.test", "displayName": f"User {i}"} for i in range(size)]
         seeded = r.graph.post(
             "/_emulator/seed", json={"tenants": [{"id": str(uuid.uuid4()), "domain": "bench.test", "users": people}]}
         ).json()["tenants"][0]
@@ -356,10 +362,13 @@ def run(n: int) -> tuple[list[Phase], Phase, dict[str, Any]]:
         r.api.put("/orgs/bench", json={"m365TenantId": r.tenant}).raise_for_status()
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         r.api.put("/orgs/bench/settings", json={"webhookUrl": r.hook.url, "webhookSecret": secret}).raise_for_status()
-        rows = "worker,m365Account\n" + "\n".join(f"w{i:03},u{i:03}@bench.test" for i in range(n))
-        linked = r.api.post("/orgs/bench/workers/batch-link", content=rows, headers={"Content-Type": "text/csv"})
-        assert linked.json()["totals"]["linked"] == n, linked.text
-        r.settle(lambda: r.ran("sync_mailbox") >= n, "baseline rounds")
+        for first in range(0, size, LINK_ROWS):
+            rows = "worker,m365Account\n" + "\n".join(
+                f"w{i:03},u{i:03}@bench.test" for i in range(first, min(size, first + LINK_ROWS))
+            )
+            linked = r.api.post("/orgs/bench/workers/batch-link", content=rows, headers={"Content-Type": "text/csv"})
+            assert linked.json()["totals"]["linked"] == min(size - first, LINK_ROWS), linked.text
+        r.settle(lambda: r.ran("sync_mailbox") >= size, "baseline rounds", timeout_s=3600)
         workers = [f"w{i:03}" for i in range(n)]
         mailbox = {f"w{i:03}": r.users[f"u{i:03}@bench.test"] for i in range(n)}
         day = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=2)
@@ -377,9 +386,15 @@ def run(n: int) -> tuple[list[Phase], Phase, dict[str, Any]]:
                 f"{r.app_url}/admin/functions/{function}", json={"input": ""}, headers={"x-functions-key": KEY}
             ).raise_for_status()
 
-        def phase(name: str, act: Callable[[], None], expect: Callable[[], bool], own: dict[str, int] | None = None):
+        def phase(
+            name: str,
+            act: Callable[[], None],
+            expect: Callable[[], bool],
+            own: dict[str, int] | None = None,
+            ops: int = n,
+        ):
             cursor = r.api.get("/orgs/bench/changes", params={"latest": "true", "limit": 1}).json()["next"]
-            measured = measure(r, name, n, act, expect, own)
+            measured = measure(r, name, ops, act, expect, own)
             # Read after the counts are taken: what the phase put in the feed (pushes: nothing).
             feed = r.api.get("/orgs/bench/changes", params={"after": cursor, "limit": 500}).json()["changes"]
             measured.feed = dict(Counter(c["type"] for c in feed))
@@ -390,7 +405,8 @@ def run(n: int) -> tuple[list[Phase], Phase, dict[str, Any]]:
             "idle reconcile round",
             lambda: fire("reconcile"),
             # reconcile rounds run 50 to a sync_mailboxes execution (shared/service/reconcile_rounds.py)
-            lambda: r.graph_calls(delta) >= n and r.ran("sync_mailboxes") >= -(-n // 50),
+            lambda: r.graph_calls(delta) >= size and r.ran("sync_mailboxes") >= -(-size // 50),
+            ops=size,
         )
 
         def push_new() -> None:
@@ -440,7 +456,8 @@ def run(n: int) -> tuple[list[Phase], Phase, dict[str, Any]]:
         phase(
             "subscription renewal",
             lambda: fire("renew_subscriptions"),
-            lambda: r.graph_calls("PATCH /subscriptions/{id}") >= n and r.ran("maintain_subscription") >= n,
+            lambda: r.graph_calls("PATCH /subscriptions/{id}") >= size and r.ran("maintain_subscription") >= size,
+            ops=size,
         )
 
         r.settle(lambda: True, "before idle", quiet_s=5.0)
@@ -459,6 +476,7 @@ def run(n: int) -> tuple[list[Phase], Phase, dict[str, Any]]:
         )
         meta = {
             "mailboxes": n,
+            "org_size": size,
             "listening_queues": sorted(q for q, c in idle.storage["queues"].items() if c.get("poll (empty)")),
             "webhook_posts": r.hook.posts,
             "webhook_changes": r.hook.changes,
@@ -704,10 +722,11 @@ def revision() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mailboxes", type=int, default=20)
+    parser.add_argument("--mailboxes", type=int, default=20, help="mailboxes that act in each phase")
+    parser.add_argument("--org-size", type=int, help="mailboxes linked in the org (default: --mailboxes)")
     parser.add_argument("--json", type=Path, default=ROOT / ".run" / "capacity.json", help="raw counts")
     args = parser.parse_args()
-    phases, idle, meta = run(args.mailboxes)
+    phases, idle, meta = run(args.mailboxes, args.org_size)
     args.json.parent.mkdir(exist_ok=True)
     meta["revision"] = revision()
     raw = {"meta": meta, "phases": [p.__dict__ for p in phases], "idle": idle.__dict__}

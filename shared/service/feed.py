@@ -10,7 +10,10 @@ never skips a number that is committed later.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+from collections import OrderedDict
 from typing import Any
 
 from shared.adapters.inbound_records import DeltaState, FeedChange, FeedCounter
@@ -21,7 +24,9 @@ from shared.service.ports import Store
 log = logging.getLogger("calsync.inbound")
 
 MAX_CHANGES_PER_TRANSACTION = 98  # 100 operations less the counter and the delta row
-COUNTER_TRIES = 5
+COUNTER_TRIES = 10
+COUNTER_BACKOFF_S = 0.01  # a random pause before trying again, growing per try
+LOCKS = 10_000  # orgs whose lock this process keeps
 
 
 def _seq(n: int) -> str:
@@ -32,29 +37,51 @@ async def commit(store: Store, org: str, changes: list[NewChange], delta: DeltaS
     """Append changes and save `delta` atomically (per ≤98 changes); ConcurrencyConflict
     if the delta row changed since it was read (retry the round). A counter another round
     of the org took meanwhile only moves this round's numbers: read again, and the same
-    changes go in after that round's (COUNTER_TRIES times)."""
+    changes go in after that round's (COUNTER_TRIES times, with a random pause)."""
     if not changes:  # an idle round: only its delta row, conditional on its etag
         if delta is not None:
             await (store.update(delta) if delta.etag else store.insert(delta))
         return []
-    counter = await store.get(FeedCounter, org=org, kind="seq") or FeedCounter(org=org)
-    numbers: list[int] = []
-    chunks = [changes[i : i + MAX_CHANGES_PER_TRANSACTION] for i in range(0, len(changes), MAX_CHANGES_PER_TRANSACTION)]
-    for index, chunk in enumerate(chunks):
-        last = index == len(chunks) - 1
-        for attempt in range(COUNTER_TRIES):
-            try:
-                numbers += await _append(store, org, counter, chunk, delta if last else None)
+    async with _writing(org):  # this process's rounds of the org take turns; other instances race
+        counter = await store.get(FeedCounter, org=org, kind="seq") or FeedCounter(org=org)
+        numbers: list[int] = []
+        chunks = [
+            changes[i : i + MAX_CHANGES_PER_TRANSACTION] for i in range(0, len(changes), MAX_CHANGES_PER_TRANSACTION)
+        ]
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            for attempt in range(COUNTER_TRIES):
+                try:
+                    numbers += await _append(store, org, counter, chunk, delta if last else None)
+                    break
+                except ConcurrencyConflict as exc:
+                    # Operation 0 is the counter: another round of the org committed between
+                    # our read and write. Anything else (the delta row: this mailbox's round
+                    # elsewhere) means this round's reading is stale.
+                    if exc.operation != 0 or attempt == COUNTER_TRIES - 1:
+                        raise
+                    log.info("feed counter taken by another round of the org; taking the next numbers")
+                    await asyncio.sleep(random.uniform(0, COUNTER_BACKOFF_S * (attempt + 1)))
+                    counter = await store.get(FeedCounter, org=org, kind="seq") or FeedCounter(org=org)
+        return numbers
+
+
+_locks: OrderedDict[tuple[int, str], asyncio.Lock] = OrderedDict()
+
+
+def _writing(org: str) -> asyncio.Lock:
+    """The org's feed lock in this process (per event loop: asyncio locks belong to one)."""
+    key = (id(asyncio.get_running_loop()), org)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = asyncio.Lock()
+        while len(_locks) > LOCKS:
+            oldest, held = next(iter(_locks.items()))
+            if held.locked():
                 break
-            except ConcurrencyConflict as exc:
-                # Operation 0 is the counter: another round of the org committed between our
-                # read and write. Anything else (the delta row: this mailbox's round elsewhere)
-                # means this round's reading is stale.
-                if exc.operation != 0 or attempt == COUNTER_TRIES - 1:
-                    raise
-                log.info("feed counter taken by another round of the org; taking the next numbers")
-                counter = await store.get(FeedCounter, org=org, kind="seq") or FeedCounter(org=org)
-    return numbers
+            del _locks[oldest]
+    _locks.move_to_end(key)
+    return lock
 
 
 async def _append(

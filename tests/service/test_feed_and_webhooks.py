@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import timedelta
@@ -31,10 +32,13 @@ async def test_two_rounds_of_one_org_committing_at_once_both_land_in_order_witho
     real_submit = world.store.submit
     interleaved: list[list[int]] = []
 
+    def other_instance() -> list[int]:  # its own process: its own event loop and locks
+        return asyncio.run(feed.commit(world.store, "o1", [NewChange("created", "b", event_id="e2")], theirs))
+
     async def the_other_round_first(ops):  # type: ignore[no-untyped-def]
         if not interleaved:
             world.store.submit = real_submit  # type: ignore[method-assign]
-            interleaved.append(await feed.commit(world.store, "o1", [NewChange("created", "b", event_id="e2")], theirs))
+            interleaved.append(await asyncio.to_thread(other_instance))
         return await real_submit(ops)
 
     world.store.submit = the_other_round_first  # type: ignore[method-assign]
