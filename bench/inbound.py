@@ -16,8 +16,9 @@
    raising the rate (×1.25) until p99 passes 1 s or a non-2xx appears, and prints the last
    rate under 1 s as the ceiling.
    After each rate the bench waits until the mailbox-sync queue is empty and the host's
-   sync_mailbox executions stop growing, and reports the rounds those notifications cost
-   (coalescing should keep it far below 1 per notification in one-mailbox mode).
+   sync_mailbox executions stop growing, and reports the delta rounds those notifications
+   cost (the emulator's delta calls: coalescing should keep it far below 1 per notification
+   in one-mailbox mode) and the sync_mailbox executions (one per queued message).
 2. Makes Outlook-side edits in the emulator (plain Graph PATCHes by another client) one at a
    time and reports how long each takes to appear in the change feed, p50/p95.
 """
@@ -37,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import loadgen
-from bench.reconcile import LOG, executions, link_workers, log_mark, wait_quiet
+from bench.reconcile import LOG, delta_calls, executions, link_workers, log_mark, wait_quiet
 from bench.stack import BenchStack, stack
 
 GOAL_RATE, GOAL_P99_MS = 500, 50.0
@@ -58,7 +59,8 @@ class Step:
     took: float
     latencies: list[float]
     failures: int  # non-2xx answers and requests that got no answer
-    rounds: int = 0
+    rounds: int = 0  # delta rounds: the emulator's delta calls (a covered message makes none)
+    executions: int = 0  # sync_mailbox executions: one per message
     failed_rounds: int = 0
     ignored: int = 0  # notifications the app ignored (unknown subscription, clientState, tenant)
 
@@ -84,7 +86,8 @@ class Step:
             f"  {self.offered:5.0f}/s for {self.seconds:.0f} s: sent {self.sent} in {self.took:.1f} s "
             f"({self.achieved:.0f}/s achieved, {self.achieved / self.offered:.2f} of offered), "
             f"p50 {self.p50:.1f} ms, p99 {self.p99:.1f} ms, non-2xx {self.failures}; "
-            f"rounds {self.rounds} ({self.rounds / self.sent:.3f} per notification)"
+            f"rounds {self.rounds} ({self.rounds / self.sent:.3f} per notification; "
+            f"{self.executions} sync_mailbox executions)"
             + (f", {self.failed_rounds} failed" if self.failed_rounds else "")
             + (f", IGNORED by the app {self.ignored}" if self.ignored else "")
         )
@@ -123,10 +126,11 @@ def wait_rounds(s: BenchStack, mark: int, settle_s: float = 2.0, timeout_s: floa
 
 
 def run_step(s: BenchStack, url: str, bodies: list[bytes], rate: float, seconds: float) -> Step:
-    mark = log_mark()
+    mark, deltas = log_mark(), delta_calls(s.graph)
     step = asyncio.run(fire(url, bodies, rate, seconds))
     done = wait_rounds(s, mark)
-    step.rounds, step.failed_rounds = done["Succeeded"] + done["Failed"], done["Failed"]
+    step.executions, step.failed_rounds = done["Succeeded"] + done["Failed"], done["Failed"]
+    step.rounds = delta_calls(s.graph) - deltas
     step.ignored = ignored_since(mark)
     print(step.line(), flush=True)
     return step
@@ -143,7 +147,7 @@ def run_mode(s: BenchStack, label: str, url: str, bodies: list[bytes], args: arg
     sent = sum(st.sent for st in steps)
     rounds = sum(st.rounds for st in steps)
     print(
-        f"  {label}: {sent} notifications → {rounds} sync_mailbox rounds ({rounds / sent:.4f} per notification, "
+        f"  {label}: {sent} notifications → {rounds} delta rounds ({rounds / sent:.4f} per notification, "
         f"{sum(st.failed_rounds for st in steps)} failed); ignored by the app {sum(st.ignored for st in steps)}"
     )
     goal = [st for st in steps if st.offered == GOAL_RATE]
