@@ -139,6 +139,7 @@ async def run(mailboxes: int, acks: int) -> None:
             f"  host's share       {len(sample):6} output messages written with the Storage SDK (the local host's "
             f"way): {1000 * used / len(sample):.3f} ms of process CPU each"
         )
+    await svc.close()
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ import json
 import math
 import re
 import statistics
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -174,6 +175,40 @@ def run_mode(s: BenchStack, label: str, url: str, bodies: list[bytes], args: arg
         )
 
 
+WRK_SCRIPT = """
+bodies = {%s}
+i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[i])
+end
+"""
+
+
+def run_wrk(s: BenchStack, url: str, bodies: list[bytes], seconds: float) -> None:
+    """Closed loop (wrk: 8 connections, each sends when its last answer came): the rate the
+    host sustains and its latency there, the bodies round-robin. wrk is Debian's package."""
+    quoted = ",".join("[==[" + b.decode() + "]==]" for b in bodies)
+    script = LOG.parent / "acks.lua"
+    script.write_text(WRK_SCRIPT % quoted)
+    mark, deltas = log_mark(), delta_calls(s.graph)
+    command = ["wrk", "-t", "2", "-c", "8", "-d", f"{seconds:.0f}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    done = wait_rounds(s, mark)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] if p99 else float("nan")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    print(f"  wrk, {len(bodies)} mailboxes, 8 connections, {seconds:.0f} s:")
+    print("    " + "\n    ".join(line for line in out.splitlines() if line.strip()))
+    ok = rate >= GOAL_RATE and p99_ms < GOAL_P99_MS and not errors
+    print(
+        f"  wrk: {rate:.0f}/s at p99 {p99_ms:.1f} ms, non-2xx {errors.group(1) if errors else 0}; "
+        f"delta rounds {delta_calls(s.graph) - deltas}, sync_mailbox executions {done['Succeeded'] + done['Failed']}; "
+        f"goal ≥ {GOAL_RATE}/s with p99 < {GOAL_P99_MS:.0f} ms: {'pass' if ok else 'FAIL'}"
+    )
+
+
 def zulu(iso: str) -> str:
     dt = datetime.fromisoformat(iso).astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
@@ -254,6 +289,9 @@ def main() -> None:
     parser.add_argument("--ceiling", action="store_true", help="raise the rate ×1.25 until p99 passes 1 s")
     parser.add_argument("--max-rate", type=int, default=20_000, help="the ceiling search stops here")
     parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument(
+        "--wrk", type=float, default=0, help="then this many seconds of wrk (8 connections) over the N mailboxes"
+    )
     args = parser.parse_args()
     args.rate_list = [float(r) for r in args.rates.split(",")]
     modes = [int(m) for m in args.mailboxes.split(",")]
@@ -294,6 +332,8 @@ def main() -> None:
             wait_quiet(s.graph, s=s)  # their baseline rounds
             bodies = bodies_for(s, template, [users[f"u{i:05}@bench.test"] for i in range(n)])
             run_mode(s, f"{n} mailboxes round-robin", url, bodies, args)
+            if args.wrk:
+                run_wrk(s, url, bodies, args.wrk)
         if args.edits:
             edit_lags(s, tenant, mailbox, event, args.edits)
 
