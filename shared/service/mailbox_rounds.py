@@ -94,6 +94,9 @@ async def run(
     if marked:
         _marked.add(key)
     if covered(began_here(key), notified_at):
+        if marked:  # an old acknowledgement's mark still goes
+            _marked.discard(key)
+            await round_marks.started(services, org_id, kind, owner)
         services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="covered")
         return RoundResult(0, 0, 0, False, covered=True)
     if key in _running:
@@ -143,11 +146,12 @@ async def _round(
     if read is not None:
         org, link = read
     else:
-        org, link = await store.get(Org, org=org_id), await load_link(services, org_id, kind, owner)
+        link = await load_link(services, org_id, kind, owner)
+        if link is not None and covered(link.round_began_at, notified_at):  # another instance's round read it
+            return RoundResult(0, 0, 0, False, covered=True)
+        org = await store.get(Org, org=org_id) if link is not None else None
     if org is None or link is None or link.status != "linked" or not link.m365_user_id:
         return None
-    if covered(link.round_began_at, notified_at):  # another instance's round read it
-        return RoundResult(0, 0, 0, False, covered=True)
     if org.config.sync_mode is SyncMode.OFF:
         return None  # off: no reads either; the deltaLink waits, so turning on reports what happened
     mailbox = link.m365_user_id

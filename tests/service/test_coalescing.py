@@ -149,3 +149,15 @@ async def test_a_message_marked_by_an_older_acknowledgement_still_clears_its_mar
     await world.store.insert(QueuedRound(**key, queued_at=world.clock.now()))
     await mailbox_rounds.run(world.svc, "o1", "worker", "w-ada", notified_at=world.clock.now(), marked=True)
     assert await world.store.get(QueuedRound, **key) is None
+
+
+async def test_a_covered_message_marked_by_an_older_acknowledgement_still_clears_its_mark(world: World) -> None:
+    await _watched(world)
+    notified = world.clock.now()
+    world.clock.advance(seconds=3)
+    await mailbox_rounds.run(world.svc, "o1", "worker", "w-ada")  # a round that began after it
+    key = {"org": "o1", "owner_kind": "worker", "owner_id": "w-ada", "kind": "queued"}
+    await world.store.insert(QueuedRound(**key, queued_at=notified))
+    result = await mailbox_rounds.run(world.svc, "o1", "worker", "w-ada", notified_at=notified, marked=True)
+    assert result is not None and result.covered
+    assert await world.store.get(QueuedRound, **key) is None
