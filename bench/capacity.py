@@ -88,9 +88,9 @@ PARTITION_ENTITIES_S = 2_000  # one table partition
 QUEUE_MESSAGES_S = 2_000  # one queue
 GRAPH_APP_REQUESTS_S = 130_000 / 10  # per app, across all tenants
 GRAPH_MAILBOX_REQUESTS_10MIN = 10_000  # per app and mailbox
-# One instance (docs/benchmarks.md; TODO-figures, being measured again for #15):
-ROUNDS_S = 1000 / 16.3  # idle rounds/s: reconcile of 1,000 mailboxes in 16.3 s (2026-11-23)
-ACKS_S = 300  # notifications acknowledged/s (2026-11-23; 40-47/s on 2026-12-02 before coalescing)
+# One instance (docs/benchmarks.md, "Enterprise scale (#27)", 2026-12-06):
+ROUNDS_S = 10_000 / 46.5  # idle rounds/s: reconcile of 10,000 mailboxes in 46.5 s (03530d4)
+ACKS_S = 384  # acknowledged/s, wrk closed loop with the rounds in the same process (f773801)
 
 
 # -- the stack ------------------------------------------------------------------------------------
@@ -669,9 +669,9 @@ def limits(model: Model, polls_s: float) -> list[str]:
         ("Table storage, 20,000 entities/s per account", ACCOUNT_ENTITIES_S, avg["entities"], peak["entities"], 0),
         (f"one queue, 2,000 messages/s ({queue})", QUEUE_MESSAGES_S, avg.get(f"puts:{queue}", 0), queue_peak, 0),
         ("Graph, 130,000 requests per 10 s per app", GRAPH_APP_REQUESTS_S, avg["graph"], peak["graph"], 0),
-        ("one instance's rounds, TODO-figure ~61/s", ROUNDS_S, avg["rounds"], peak["rounds"], 0),
+        (f"one instance's rounds, ~{ROUNDS_S:.0f}/s (idle)", ROUNDS_S, avg["rounds"], peak["rounds"], 0),
         # Acks: one notification POST per change (the emulator folds simultaneous ones into one POST).
-        ("one instance's acks, TODO-figure ~300/s", ACKS_S, avg["notifications"], calm["notifications"], 0),
+        (f"one instance's acks, ~{ACKS_S:.0f}/s", ACKS_S, avg["notifications"], calm["notifications"], 0),
     ]
     out = [f"mailboxes allowed (org of {model.n}) by{'':<42}{'day average':>12}{'rush hour':>12}"]
     for label, limit, a, pk, fixed in rows:
@@ -705,8 +705,7 @@ def limits(model: Model, polls_s: float) -> list[str]:
         "that each return every link of the org)",
         f"busiest partition of one mailbox ({own}): {own_peak * 3600:.0f} entities in its rush hour: no bound",
         f"Graph per mailbox and app, 10,000 per 10 min: the rush hour uses {per_10min:.1f} per 10 min: no bound",
-        f"reconcile: all mailboxes every 15 min; one instance drains ~{ROUNDS_S * 900:,.0f} idle rounds in 15 min "
-        "(TODO-figure)",
+        f"reconcile: all mailboxes every 15 min; one instance drains ~{ROUNDS_S * 900:,.0f} idle rounds in 15 min",
     ]
     return out
 

@@ -212,3 +212,15 @@ async def test_a_link_an_admin_changed_during_the_batch_keeps_the_change_and_its
     links = {link.worker: link async for link in world.store.query(WorkerLink, org="o1")}
     assert links["w001"].display_name == "Renamed"
     assert {link.last_sync_at for link in links.values()} == {world.clock.now()}
+
+
+async def test_a_large_orgs_batches_start_five_a_second_so_its_links_partition_is_not_hit_at_once(
+    world: World,
+) -> None:
+    await _linked(world, 600)  # 12 batches
+    await maintenance.reconcile_org(world.svc, "o1")
+    started = []
+    for _ in range(3):
+        started.append(len(world.queues.take(MailboxSyncBatch.QUEUE)))
+        world.clock.advance(seconds=1)
+    assert started == [5, 5, 2]
