@@ -25,22 +25,11 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from devtools.host.invoke import Out
 from devtools.services import start_azurite
 
 GOAL_MS = 0.5
-
-
-class _Out:
-    def __init__(self) -> None:
-        self.value: Any = None
-
-    def set(self, val: Any) -> None:
-        self.value = val
-
-    def get(self) -> Any:
-        return self.value
 
 
 class _Context:
@@ -94,7 +83,7 @@ async def run(mailboxes: int, acks: int) -> None:
 
     async def ack(body: bytes) -> None:
         req = func.HttpRequest("POST", "http://localhost/api/graph/notifications", body=body, headers={})
-        bound = {name: _Out() for name in outs}
+        bound = {name: Out() for name in outs}
         resp = await (handler(req, _Context(), **bound) if takes_context else handler(req))
         assert resp.status_code == 202, resp.get_body()
         for out in bound.values():

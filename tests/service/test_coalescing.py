@@ -45,6 +45,18 @@ async def _titles(world: World) -> list[str]:
     return [feed.change_view(c)["data"].get("title") for c in await feed.read(world.store, "o1", 0, 100)]
 
 
+async def _two_notified(world: World) -> tuple[MailboxSync, MailboxSync]:
+    """One Outlook change, two notifications of it, both messages taken 3 s later."""
+    record, mailbox = await _watched(world)
+    _outlook_event(world, mailbox, "Made in Outlook")
+    await notify(world, notification(record))
+    await notify(world, notification(record))
+    world.clock.advance(seconds=3)
+    [first, second] = world.queues.take(MailboxSync.QUEUE)
+    assert isinstance(first, MailboxSync) and isinstance(second, MailboxSync)
+    return first, second
+
+
 async def test_an_acknowledgement_writes_nothing_and_hands_back_one_message_per_mailbox(world: World) -> None:
     record, _ = await _watched(world)
     [item] = json.loads(notification(record))["value"]
@@ -70,13 +82,7 @@ async def test_a_round_that_began_after_the_notifications_covers_them_all(world:
 
 
 async def test_a_round_run_by_another_instance_covers_a_message_through_the_link(world: World) -> None:
-    record, mailbox = await _watched(world)
-    _outlook_event(world, mailbox, "Made in Outlook")
-    await notify(world, notification(record))
-    await notify(world, notification(record))
-    world.clock.advance(seconds=3)
-    [first, second] = world.queues.take(MailboxSync.QUEUE)
-    assert isinstance(first, MailboxSync) and isinstance(second, MailboxSync)
+    first, second = await _two_notified(world)
     await mailbox_rounds.run(world.svc, "o1", "worker", "w-ada", notified_at=first.at)
     coalescing._began.clear()  # the second message reaches an instance that ran no round
     deltas = world.graph.count("delta")
@@ -121,12 +127,7 @@ async def test_a_notification_while_the_round_reads_the_delta_gets_one_more_roun
 
 
 async def test_a_round_that_failed_covers_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    record, mailbox = await _watched(world)
-    _outlook_event(world, mailbox, "Made in Outlook")
-    await notify(world, notification(record))
-    await notify(world, notification(record))
-    world.clock.advance(seconds=3)
-    [first, second] = world.queues.take(MailboxSync.QUEUE)
+    first, second = await _two_notified(world)
     real_delta = world.graph.delta
 
     async def unavailable(*args: Any, **kwargs: Any) -> Any:
