@@ -34,7 +34,7 @@ import re
 import statistics
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +64,7 @@ class Step:
     executions: int = 0  # sync_mailbox executions: one per message
     failed_rounds: int = 0
     ignored: int = 0  # notifications the app ignored (unknown subscription, clientState, tenant)
+    cpu: dict[str, float] = field(default_factory=dict)  # process CPU s of host, emulator, Azurite in the step
 
     @property
     def achieved(self) -> float:
@@ -91,6 +92,8 @@ class Step:
             f"{self.executions} sync_mailbox executions)"
             + (f", {self.failed_rounds} failed" if self.failed_rounds else "")
             + (f", IGNORED by the app {self.ignored}" if self.ignored else "")
+            + "; CPU per notification "
+            + ", ".join(f"{name} {1000 * used / self.sent:.2f} ms" for name, used in self.cpu.items())
         )
 
 
@@ -132,9 +135,10 @@ def wait_rounds(s: BenchStack, mark: int, settle_s: float = 2.0, timeout_s: floa
 
 
 def run_step(s: BenchStack, url: str, bodies: list[bytes], rate: float, seconds: float) -> Step:
-    mark, deltas = log_mark(), delta_calls(s.graph)
+    mark, deltas, cpu = log_mark(), delta_calls(s.graph), s.cpu()
     step = asyncio.run(fire(url, bodies, rate, seconds))
-    done = wait_rounds(s, mark)
+    done = wait_rounds(s, mark)  # the rounds' CPU counts too: the acknowledgements' work done
+    step.cpu = {name: used - cpu[name] for name, used in s.cpu().items()}
     step.executions, step.failed_rounds = done["Succeeded"] + done["Failed"], done["Failed"]
     step.rounds = delta_calls(s.graph) - deltas
     step.ignored = ignored_since(mark)
