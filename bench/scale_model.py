@@ -3,13 +3,16 @@ its limits and the cost per mailbox-month, from the operations the capacity benc
 
     .venv/bin/python -m bench.scale_model [--mailboxes 1000000] [--orgs 10000]
         [--org-sizes 100,1000,5000,20000] [--sampling 1,0.1,0.01] [--capacity-json .run/capacity.json]
+    .venv/bin/python -m bench.scale_model --by-org-size cap_1000.json cap_5000.json cap_20000.json
 
 Pure arithmetic: nothing is started or measured here. The counted inputs are the constants
-below, each with the docs/benchmarks.md section and commit it was measured at; with
---capacity-json the per-operation counts, the idle polls and the bench's org size come from a
-bench/capacity.py run instead. The day and the rush hour are bench/capacity.py's (its DAY and
-RUSH_HOUR weights, imported). docs/scale.md is this model as a page, with the source of every
-limit and price.
+below, each with the run or docs/benchmarks.md section and commit it was measured at; with
+--capacity-json the per-operation counts, the idle polls, the queue and partition loads and the
+bench's org size come from a bench/capacity.py run instead. The day and the rush hour are
+bench/capacity.py's (its DAY and RUSH_HOUR weights, imported). --by-org-size prints the
+per-operation counts of several runs (`bench.capacity --org-size N`) side by side, to show what
+grows with the org. docs/scale.md is this model as a page, with the source of every limit and
+price.
 """
 
 from __future__ import annotations
@@ -56,37 +59,38 @@ class Op:
 
 ZERO = Op(0, 0, 0, 0, 0, 0)
 
-# "Capacity model", the "after" column at 80a2a24 — the last full per-operation row the docs give
-# (pre-#27) — except entities, which are "Enterprise scale (#27)" at c33caea. c33caea's point
-# reads of the Addresses index add about one table transaction per round with items (~30 a day,
-# +3 %), not counted, so table tx is slightly low.
+# Counted by `bench.capacity --mailboxes 20` at f773801 (2026-12-06; acks through output
+# bindings, coalescing at the consumer, subscription checks in the batches, idle stamps in one
+# transaction per batch, the feed counter taken in turns): per operation and mailbox, as its
+# report prints them. Every notification is one mailbox-sync message and one sync_mailbox
+# execution; in these phases each mailbox gets one notification, so none is "covered".
 COUNTED: dict[str, Op] = {
-    "idle reconcile round": Op(1.05, 3.55, 5.45, 0.10, 0.40, 0.15),
-    "push (new)": Op(2.00, 24.20, 27.0, 1.00, 3.00, 2.50),  # the push and its echo round
-    "Outlook change, one at a time": Op(1.00, 23.10, 29.1, 2.00, 6.05, 3.00),
-    "Outlook change, all at once": Op(1.45, 23.25, 30.0, 2.00, 6.00, 2.05),  # 20 mailboxes of one org
-    "push (move), one at a time": Op(2.00, 23.00, 26.0, 1.00, 3.00, 3.00),
-    # Not in the docs: the rush hour's simultaneous moves are taken as one-at-a-time ones.
-    "push (move), all at once": Op(2.00, 23.00, 26.0, 1.00, 3.00, 3.00),
+    "idle reconcile round": Op(1.05, 1.95, 4.70, 0.10, 0.40, 0.15),
+    "push (new)": Op(2.00, 24.15, 25.0, 1.00, 3.00, 2.50),  # the push and its echo round
+    "Outlook change, one at a time": Op(1.00, 22.10, 27.1, 2.00, 6.05, 3.00),
+    "Outlook change, all at once": Op(1.00, 17.15, 23.1, 2.00, 6.00, 2.05),  # 20 mailboxes of one org
+    "push (move), one at a time": Op(2.00, 23.00, 24.0, 1.00, 3.00, 3.00),
+    "push (move), all at once": Op(2.00, 23.00, 24.0, 1.00, 3.00, 2.55),
     "subscription renewal": Op(1.00, 6.05, 7.00, 1.00, 3.05, 1.05),
 }
-DOCUMENTED_DAY = Op(141, 1_042, 1_374, 60, 191, 102)  # the "one mailbox's day" rows, same commits
+DOCUMENTED_DAY = Op(141, 868, 1_242, 60, 191, 102)  # the same run's "one mailbox's day" line
 BENCH_ORG = 20  # the capacity bench links its mailboxes into one org of 20
 
-# Per mailbox-hour of the rush on mailbox-sync: 2,000 messages/s allowed 800,000 mailboxes
-# ("Capacity model", 80a2a24) — every round with items is one message (6 changes + 3 echoes).
-MAILBOX_SYNC_PUTS_RUSH = QUEUE_MESSAGES_S * HOUR_S / 800_000
-# Per mailbox-hour of the rush on its org's busiest partition, Feed (PK = org): 2,000 entities/s
-# allowed 107,303 mailboxes in one org ("Enterprise scale (#27)", c33caea).
-FEED_ENTITIES_RUSH = PARTITION_ENTITIES_S * HOUR_S / 107_303
+# The same run, per mailbox-hour of the rush: 9 messages on mailbox-sync (every round with items
+# is one: 6 changes + 3 echoes), and 57.2 entities on the org's busiest partition, Feed (PK = org).
+MAILBOX_SYNC_PUTS_RUSH = 9.0
+FEED_ENTITIES_RUSH = 57.2
+# The same run, per idle reconcile round: entities on the org's Workers partition (PK = org) — the
+# fan-out's link query, the batch's query of its 50 links and its one transaction of their stamps.
+WORKERS_ENTITIES_IDLE = 3.05
 
 # The reconcile pass: the per-org GET /subscriptions (orphans) pages 100 subscriptions ("Reconcile",
-# 2026-11-23); a batch message holds 50 mailboxes (shared/service/reconcile_rounds.py) and reads
-# its 50 links from the org's Workers partition once; the fan-out of 10,000 mailboxes took 19.5 s
-# ("Throughput for #15", 5873941).
+# 2026-11-23); a batch message holds 50 mailboxes (shared/service/reconcile_rounds.py); the fan-out
+# of 10,000 mailboxes ran 7.5 s ("Enterprise scale (#27)", goal 4, 03530d4).
 SUBSCRIPTIONS_PAGE = 100
 RECONCILE_BATCH = 50
-FANOUT_S_PER_MAILBOX = 19.5 / 10_000
+BATCHES_PER_SECOND = 5  # one org's batches become visible 5 a second (shared/service/maintenance.py, c46b74f)
+FANOUT_S_PER_MAILBOX = 7.5 / 10_000
 FUNCTION_TIMEOUT_S = 600  # host.json functionTimeout
 TODO_DELTA_PER_RECONCILE = 1.00  # To Do delta calls per task list per reconcile ("Tasks and free/busy", a103dc9)
 
@@ -97,15 +101,21 @@ POLL_INTERVAL_S = {"template 10 s": 10.0, "host.json 2 s": 2.0}
 
 # -- one instance's throughput (docs/benchmarks.md; the 2-core machine, the host near one core) --
 THROUGHPUT = {
-    "idle rounds": 10_000 / 64.9,  # "Throughput for #15": 10,000 idle mailboxes in 64.9 s (5873941)
+    # "Enterprise scale (#27)", goal 4: 10,000 idle mailboxes in 46.5 s, 3.6 ms of host CPU each (03530d4)
+    "idle rounds": 10_000 / 46.5,
     "rounds with items": 200.0,  # "Capacity model": the 1,000-mailbox mode kept up at 200/s (80a2a24)
-    "acks": 300.0,  # "Inbound" (2026-11-23): 300/s comfortably; 782/s is the p99 < 1 s ceiling (80a2a24)
+    # Goal 3 (f773801, 2026-12-06): acknowledgements alone, wrk closed loop, 465/s at p99 55.5 ms; the
+    # process spends ~2 ms an ack (worker 0.11 ms, the local host's Storage SDK write of the output
+    # message 1.33 ms: the Functions host's work in Azure, on the same instance).
+    "acks": 465.0,
     # Not measured alone: taken as a round with items (one signed POST or one push, a few table calls).
     "webhook deliveries": 200.0,
     "pushes": 200.0,
-    "renewals": 200.0,
+    # `bench.capacity --org-size 5000` at f773801 renewed 5,000 subscriptions in 211.8 s (the emulator
+    # included): far below a round's rate, but 0.52 a mailbox-day.
+    "renewals": 5_000 / 211.8,
 }
-ACKS_CEILING = 782.0
+ACKS_CEILING = 500.0  # goal 3: open loop at 500/s, acknowledgements alone, p50 3.6 ms, p99 61.8 ms
 WORK: dict[str, dict[str, float]] = {  # what each counted operation makes an instance do
     "idle reconcile round": {"idle rounds": 1},
     "push (new)": {"pushes": 1, "acks": 1, "rounds with items": 1},
@@ -119,7 +129,8 @@ WORK: dict[str, dict[str, float]] = {  # what each counted operation makes an in
 # -- telemetry (docs/benchmarks.md "Telemetry", #26, 2026-12-06; rows per trace) ------------------
 # High: the spans counted per trace — an idle reconcile of 4 mailboxes made 81 (its timer and
 # fan-out shared by only 4, so high for orgs of 100), an Outlook edit 34, a push 14 plus its echo
-# round (not counted; taken as an edit's 34). Low: one span per counted request and execution.
+# round (not counted; taken as an edit's 34). Counted before #27's goals 3–4 took storage calls
+# out of acks and idle rounds, so high again. Low: one span per counted request and execution.
 SPANS_HIGH = {
     "idle reconcile round": 81 / 4,
     "push (new)": 14 + 34,
@@ -166,6 +177,7 @@ class Inputs:
     polls_per_instance_s: dict[str, float]
     mailbox_sync_puts_rush: float  # per mailbox-hour
     feed_entities_rush: float  # per mailbox-hour, the org's busiest partition
+    workers_entities_idle: float  # per idle reconcile round, on the org's Workers partition
     source: str
 
 
@@ -177,23 +189,41 @@ def documented() -> Inputs:
         polls,
         MAILBOX_SYNC_PUTS_RUSH,
         FEED_ENTITIES_RUSH,
-        "docs/benchmarks.md (80a2a24; entities c33caea)",
+        WORKERS_ENTITIES_IDLE,
+        "the capacity bench at f773801 (2026-12-06), org of 20",
     )
+
+
+def load_run(path: Path) -> tuple[capacity.Model, dict[str, dict[str, float]]]:
+    """One bench/capacity.py run (its --json file) through its own Model, and each phase's metrics
+    per operation. A timer phase's `ops` is the org's size (it acts on every linked mailbox), the
+    others' the mailboxes that acted: Model.metrics divides by it."""
+    raw = json.loads(path.read_text())
+    phases = [capacity.Phase(**p) for p in raw["phases"]]
+    model = capacity.Model(phases, capacity.Phase(**raw["idle"]), raw["meta"])
+    return model, {p.name: model.metrics(p) for p in phases}
+
+
+def org_of(model: capacity.Model) -> int:
+    return int(model.meta.get("org_size") or model.n)  # org_size: runs with --org-size (cde1494 on)
 
 
 def from_capacity_json(path: Path) -> Inputs:
     """The counts of one bench/capacity.py run (its --json file), through its own Model."""
-    raw = json.loads(path.read_text())
-    phases = [capacity.Phase(**p) for p in raw["phases"]]
-    idle = capacity.Phase(**raw["idle"])
-    model = capacity.Model(phases, idle, raw["meta"])
-    ops: dict[str, Op] = {}
-    for p in phases:
-        m = model.metrics(p)
-        ops[p.name] = Op(m["graph"], m["table tx"], m["entities"], m["queue puts"], m["queue tx"], m["executions"])
+    model, metrics = load_run(path)
+    idle = model.idle
+    ops = {
+        name: Op(m["graph"], m["table tx"], m["entities"], m["queue puts"], m["queue tx"], m["executions"])
+        for name, m in metrics.items()
+    }
     ops.setdefault("push (move), all at once", ops["push (move), one at a time"])
+    note = ""
+    if "subscription renewal" not in ops:  # a run with --skip-renewal (aa66c13)
+        ops["subscription renewal"] = COUNTED["subscription renewal"]
+        note = "; renewal from the defaults"
     rush = model.weighted(capacity.RUSH_HOUR)
     shared = [v for k, v in rush.items() if k.startswith("shared:")]
+    workers = [v for k, v in metrics["idle reconcile round"].items() if k.startswith("shared:") and "Workers|" in k]
     queues = max(len(model.meta.get("listening_queues", [])), 1)
     # Measured at the bench's interval on the queues it listened to; scaled to 13 queues and each interval.
     bench_s = sum(int(x) * m for x, m in zip(capacity.POLL_INTERVAL.split(":"), (3600, 60, 1), strict=True))
@@ -201,11 +231,12 @@ def from_capacity_json(path: Path) -> Inputs:
     polls = {k: measured * bench_s / s * QUEUE_TRIGGERS / queues for k, s in POLL_INTERVAL_S.items()}
     return Inputs(
         ops,
-        model.n,
+        org_of(model),
         polls,
         rush.get("puts:mailbox-sync", 0.0),
         max(shared, default=0.0),
-        f"{path} (capacity bench at {raw['meta'].get('revision', '?')}, org of {model.n})",
+        max(workers, default=0.0),
+        f"{path} (capacity bench at {model.meta.get('revision', '?')}, org of {org_of(model)}{note})",
     )
 
 
@@ -296,7 +327,7 @@ def report(inp: Inputs, mailboxes: int, orgs: int, org_sizes: list[int], samplin
         ("per mailbox", "Graph", "table tx", "entities", "queue msgs", "queue tx", "executions"),
         [
             ("day, counted mix (bench org)", *(n0(getattr(bench_day, f.name)) for f in fields(Op))),
-            ("day, documented row", *(n0(getattr(DOCUMENTED_DAY, f.name)) for f in fields(Op))),
+            ("day, f773801's report (org of 20)", *(n0(getattr(DOCUMENTED_DAY, f.name)) for f in fields(Op))),
             (f"day, orgs of {org:,}", *(n1(getattr(day, f.name)) for f in fields(Op))),
             ("rush hour", *(n1(getattr(rush, f.name)) for f in fields(Op))),
         ],
@@ -389,17 +420,28 @@ def report(inp: Inputs, mailboxes: int, orgs: int, org_sizes: list[int], samplin
                 f"{mailboxes / r:,.0f} s",
                 f"{n0(r * idle.graph)} ({pct(r * idle.graph / GRAPH_APP_REQUESTS_S)})",
                 n0(r * (idle.table_tx + idle.queue_tx)),
-                n0(r * idle.entities),
+                f"{n0(r * idle.entities)} ({r * idle.entities / ACCOUNT_ENTITIES_S:.2f} accounts)",
             )
             for n in (pace / THROUGHPUT["idle rounds"], 20.0, float(TEMPLATE_MAX_INSTANCES))
         ],
     )
-    hot = PARTITION_ENTITIES_S / (THROUGHPUT["idle rounds"])
-    out.append(
-        f"one org's Workers partition: each batch reads its {RECONCILE_BATCH} links there, so {hot:.0f} instances "
-        f"on one org's batches reach its {PARTITION_ENTITIES_S:,} entities/s (orgs over "
-        f"{math.ceil(hot) * RECONCILE_BATCH:,} mailboxes have that many batches)."
-    )
+    # The batches' share of the org's Workers partition: all of it but the fan-out's link query
+    # (one entity a mailbox, before the batches are sent).
+    batch_workers = max(inp.workers_entities_idle - 1, 0.0)
+    hot = PARTITION_ENTITIES_S / (THROUGHPUT["idle rounds"] * batch_workers) if batch_workers else math.inf
+    full = ACCOUNT_ENTITIES_S / (THROUGHPUT["idle rounds"] * idle.entities)
+    org_rate = BATCHES_PER_SECOND * RECONCILE_BATCH  # mailboxes/s of one org's pass, however many instances
+    out += [
+        f"one account's {ACCOUNT_ENTITIES_S:,} entities/s: {full:.1f} instances on the batches reach it with the pass "
+        f"alone ({full * HEADROOM:.1f} at 70 %).",
+        f"one org's Workers partition: a batch puts {batch_workers:.2f} entities a mailbox there (its query of "
+        f"{RECONCILE_BATCH} links, their stamps in one transaction); {hot:.1f} instances on one org's batches would "
+        f"reach its {PARTITION_ENTITIES_S:,} entities/s, but they start {BATCHES_PER_SECOND} a second: at most "
+        f"{org_rate:,} mailboxes/s, {n0(org_rate * batch_workers)} entities/s "
+        f"({pct(org_rate * batch_workers / PARTITION_ENTITIES_S)}); an org of 20,000 starts its pass in "
+        f"{20_000 / org_rate:.0f} s. Orgs of up to {BATCHES_PER_SECOND * RECONCILE_BATCH} start at once, so a pass "
+        f"over many small orgs is drained as fast as the instances go (the table).",
+    ]
 
     # Graph.
     app_day, app_rush = mailboxes * day.graph / DAY_S, mailboxes * rush.graph / HOUR_S
@@ -446,7 +488,7 @@ def report(inp: Inputs, mailboxes: int, orgs: int, org_sizes: list[int], samplin
     ]
 
     # Org sizes: what changes and what does not.
-    out += ["", "ORG SIZE (same mailboxes; per-account figures do not change since c33caea)"]
+    out += ["", "ORG SIZE (same mailboxes; the per-operation counts taken as the bench's org's)"]
     rows = []
     for size in org_sizes:
         o = at_org_size(inp, size)
@@ -487,6 +529,7 @@ def report(inp: Inputs, mailboxes: int, orgs: int, org_sizes: list[int], samplin
     )
 
     out += ["", *binds_first(inp, rush, inst_rush / mailboxes)]
+    out += ["", *stamps(inp, ops, mailboxes, inst_rush / mailboxes)]
     out += ["", *cost(inp, ops, mailboxes, inst_day, sampling)]
     return out
 
@@ -514,6 +557,33 @@ def binds_first(inp: Inputs, rush: Op, instances_per_mailbox: float) -> list[str
         "WHAT BINDS FIRST (rush hour; one org's own Feed partition allows "
         f"{n0(PARTITION_ENTITIES_S * HOUR_S / inp.feed_entities_rush)} mailboxes in that org)",
         *table(("limit", "mailboxes allowed"), [(k, n0(v)) for k, v in sorted(limits, key=lambda kv: kv[1])]),
+    ]
+
+
+def stamps(inp: Inputs, ops: dict[str, Op], mailboxes: int, instances_per_mailbox: float) -> list[str]:
+    """Whole deployments, each with its own storage account, orgs placed on one and kept: how many
+    mailboxes a stamp takes at 70 % of its account's target in the rush, and what that stamp needs."""
+    rush, idle = mix(ops, capacity.RUSH_HOUR), ops["idle reconcile round"]
+    polls = inp.polls_per_instance_s["template 10 s"] * HOUR_S * instances_per_mailbox
+    requests = rush.table_tx + rush.queue_tx + polls  # per mailbox-hour
+    target = ACCOUNT_ENTITIES_S * HEADROOM * HOUR_S  # = ACCOUNT_REQUESTS_S's 70 %: both 20,000/s
+    size = min(target / rush.entities, ACCOUNT_REQUESTS_S * HEADROOM * HOUR_S / requests)
+    binding = "entities" if rush.entities >= requests else "requests"
+    n = math.ceil(mailboxes / size)
+    each = mailboxes / n
+    inst = each * instances_per_mailbox
+    cap = TEMPLATE_MAX_INSTANCES * THROUGHPUT["idle rounds"]
+    return [
+        f"STAMPS (one deployment and storage account each, at {HEADROOM:.0%} of the account's target in the rush)",
+        f"one stamp takes {n0(size)} mailboxes ({binding} bind); {mailboxes:,} take {n} stamps of {n0(each)}.",
+        f"each stamp's rush: {inst:.1f} instances at the measured throughput, {inst / UTILIZATION[1]:.1f} at "
+        f"{UTILIZATION[1]:.0%} utilisation (cap {TEMPLATE_MAX_INSTANCES}); mailbox-sync "
+        f"{n0(each * inp.mailbox_sync_puts_rush / HOUR_S)} messages/s; Graph {n0(each * rush.graph / HOUR_S)}/s "
+        f"({pct(each * rush.graph / HOUR_S / GRAPH_APP_REQUESTS_S)} of the app's limit, shared by all stamps).",
+        f"its reconcile pass: paced over 15 min {n0(each / 900)} rounds/s, "
+        f"{n0(each / 900 * idle.entities)} entities/s; drained by the cap's {TEMPLATE_MAX_INSTANCES} instances "
+        f"{n0(cap)} rounds/s for {each / cap:.0f} s, {n0(cap * idle.entities)} entities/s = "
+        f"{cap * idle.entities / ACCOUNT_ENTITIES_S:.1f}× the account's target.",
     ]
 
 
@@ -586,6 +656,42 @@ def cost(inp: Inputs, ops: dict[str, Op], mailboxes: int, inst_day: float, sampl
     return out
 
 
+def by_org_size(paths: Sequence[Path]) -> list[str]:
+    """Per operation and mailbox, side by side for runs of several org sizes: entities, table
+    transactions and Graph requests, and the entities on the org's own partitions (PK = org)."""
+    runs = sorted((load_run(p) for p in paths), key=lambda run: org_of(run[0]))
+    names = list(runs[0][1])
+
+    def org_partitions(m: dict[str, float]) -> float:
+        return sum(v for k, v in m.items() if k.startswith("shared:") and k.endswith("|bench"))  # its org's id
+
+    head = ["per operation, per mailbox"] + [
+        f"org of {org_of(model):,} ({model.meta.get('revision', '?')})" for model, _ in runs
+    ]
+    out = ["BY ORG SIZE: entities / table tx / Graph (entities on the org's partitions)"]
+    out += table(
+        head,
+        [
+            (
+                name,
+                *(
+                    f"{m[name]['entities']:.2f} / {m[name]['table tx']:.2f} / {m[name]['graph']:.3f} "
+                    f"({org_partitions(m[name]):.2f})"
+                    if name in m
+                    else "-"
+                    for _, m in runs
+                ),
+            )
+            for name in names
+        ],
+    )
+    out.append(
+        "timer phases (idle reconcile round, subscription renewal) act on every linked mailbox of the org, "
+        "the others on the mailboxes that acted (" + ", ".join(f"{model.n}" for model, _ in runs) + ")."
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mailboxes", type=int, default=1_000_000)
@@ -593,7 +699,11 @@ def main() -> None:
     parser.add_argument("--org-sizes", default="100,1000,5000,20000", help="mailboxes per org, comma-separated")
     parser.add_argument("--sampling", default="1,0.1,0.01", help="trace sampling ratios, comma-separated")
     parser.add_argument("--capacity-json", type=Path, help="counts from a bench/capacity.py --json file")
+    parser.add_argument("--by-org-size", type=Path, nargs="+", metavar="JSON", help="compare runs of several org sizes")
     args = parser.parse_args()
+    if args.by_org_size:
+        print("\n".join(by_org_size(args.by_org_size)))
+        return
     inp = from_capacity_json(args.capacity_json) if args.capacity_json else documented()
     sizes = [int(s) for s in args.org_sizes.split(",")]
     ratios = [float(s) for s in args.sampling.split(",")]

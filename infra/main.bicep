@@ -48,11 +48,13 @@ param alertEmail string = ''
 ])
 param instanceMemoryMB int = 2048
 
-// 40: the lowest value older Flex documentation accepted (event-driven-scaling.md), and
-// ample for calsync — one instance acknowledges ~300 notifications/s and runs ~200 delta
-// rounds with items per second (docs/benchmarks.md); past a few dozen instances the storage
-// account's 20,000 requests/s and each org's table partition bind first, so more instances
-// would only add cost and throttling. Flex's own default is 100.
+// 40: the lowest value older Flex documentation accepted (event-driven-scaling.md). A
+// deployment's storage account takes ~218,000 mailboxes in a morning rush at 70 % of its
+// 20,000 entities/s; in that rush they need ~7 instances at the measured throughput, ~14 at
+// 50 % utilisation (docs/scale.md, "Spreading orgs"). More would not add throughput the account can
+// take: the reconcile timer queues every org's batches at once (5 a second only in orgs over
+// 250), and 40 instances on them already make 2x the account's entities/s while the pass
+// lasts. Flex's own default is 100.
 @description('Upper bound on instances, all scale groups (the http group and each queue or timer function) together.')
 @minValue(1)
 @maxValue(1000)
@@ -91,13 +93,18 @@ param queueVisibilityTimeout string = '00:00:30'
 
 // Whole traces are kept or dropped (azure-monitor-opentelemetry's fixed-percentage sampler,
 // by trace id). Without it the distro samples at 5 spans a second, which leaves most spans of
-// a round out of their trace. Lower it to pay for less Application Insights ingestion.
+// a round out of their trace. 0.1, not 1.0: at 1.0 Application Insights ingestion is
+// $0.05-0.23 per mailbox-month, 8-30x the rest of the deployment ($0.006-0.008); at 0.1 it is
+// $0.013-0.038 (docs/scale.md). Metrics are not sampled, so alerts stay exact. 1.0 for a small
+// tenant or while debugging.
 @description('Share of traces sent to Application Insights, 0.0-1.0 (OTEL_TRACES_SAMPLER_ARG).')
-param traceSamplingRatio string = '1.0'
+param traceSamplingRatio string = '0.1'
 
 @description('NCRONTAB schedule of renew_subscriptions.')
 param renewSchedule string = '0 */30 * * * *'
 
+// Several deployments (stamps, docs/deploy.md) share the app registration's Graph limit:
+// give each its own minute offset (0 3-59/15 * * * *, ...) so their passes do not coincide.
 @description('NCRONTAB schedule of reconcile.')
 param reconcileSchedule string = '0 */15 * * * *'
 
