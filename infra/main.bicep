@@ -52,9 +52,8 @@ param instanceMemoryMB int = 2048
 // deployment's storage account takes ~218,000 mailboxes in a morning rush at 70 % of its
 // 20,000 entities/s; in that rush they need ~7 instances at the measured throughput, ~14 at
 // 50 % utilisation (docs/scale.md, "Spreading orgs"). More would not add throughput the account can
-// take: the reconcile timer queues every org's batches at once (5 a second only in orgs over
-// 250), and 40 instances on them already make 2x the account's entities/s while the pass
-// lasts. Flex's own default is 100.
+// take: the rush binds the account, and the reconcile pass is paced (10 orgs a second, an org's
+// batches 5 a second) to stay near a fifth of it. Flex's own default is 100.
 @description('Upper bound on instances, all scale groups (the http group and each queue or timer function) together.')
 @minValue(1)
 @maxValue(1000)

@@ -33,6 +33,13 @@ SEND_CONCURRENCY = 32
 # quarter of a partition's 2,000/s target, however many instances drain the queue. An org
 # of 20,000 (400 batches) takes 80 s to start them; one of up to 250, no delay at all.
 BATCHES_PER_SECOND = 5
+# Many orgs' passes at once are the other burst (docs/scale.md: a stamp of 200,000 mailboxes
+# in orgs of 100, drained by 40 instances, put twice its storage account's target on it):
+# 10 orgs a second is ~1,000 mailboxes a second in orgs of 100, a quarter of the account's
+# entities/s; an app with more orgs than fit in 10 minutes starts them faster, so a pass
+# still starts within its 15-minute period.
+ORGS_PER_SECOND = 10
+MAX_SPREAD_S = 600
 
 
 async def _send_all(services: Services, messages: Sequence[QueueMessage], *, per_second: int | None = None) -> None:
@@ -60,9 +67,11 @@ async def enqueue_renewals(services: Services, horizon: timedelta | None = None)
 
 
 async def enqueue_reconcile(services: Services) -> int:
-    """One message per org; the org's worker fans out per mailbox."""
+    """One message per org; the org's worker fans out per mailbox. The orgs start
+    ORGS_PER_SECOND a second (more when there are too many for MAX_SPREAD_S)."""
     messages = [OrgReconcile(org.org) async for org in services.store.query(Org)]
-    await _send_all(services, messages)
+    per_second = max(ORGS_PER_SECOND, -(-len(messages) // MAX_SPREAD_S))
+    await _send_all(services, messages, per_second=per_second)
     return len(messages)
 
 

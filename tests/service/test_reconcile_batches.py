@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from shared.adapters.inbound_records import DeltaState
-from shared.adapters.messages import MailboxSync, MailboxSyncBatch
+from shared.adapters.messages import MailboxSync, MailboxSyncBatch, OrgReconcile
 from shared.adapters.records import SubscriptionRecord, WorkerLink
 from shared.service import feed, linking, maintenance, reconcile_rounds
 from shared.service.link_requests import WorkerRequest
@@ -224,3 +224,14 @@ async def test_a_large_orgs_batches_start_five_a_second_so_its_links_partition_i
         started.append(len(world.queues.take(MailboxSyncBatch.QUEUE)))
         world.clock.advance(seconds=1)
     assert started == [5, 5, 2]
+
+
+async def test_many_orgs_passes_start_ten_orgs_a_second(world: World) -> None:
+    for i in range(25):
+        await make_org(world, f"org{i:02}")
+    assert await maintenance.enqueue_reconcile(world.svc) == 25
+    started = []
+    for _ in range(3):
+        started.append(len(world.queues.take(OrgReconcile.QUEUE)))
+        world.clock.advance(seconds=1)
+    assert started == [10, 10, 5]
