@@ -8,9 +8,11 @@ when the last finished round of its mailbox began after it: known in this proces
 the link's stamp (`round_began_at`), whichever instance ran the round.
 
 Arrival and beginning are stamped by different instances' clocks: CLOCK_MARGIN is for
-their skew. A round that began within it of the notification does not cover it — at worst
-one round more, never a change missed. Only a finished round counts: one that failed
-covers nothing.
+their skew. A round that began within it of the notification does not cover it (a round
+more). Should two instances' clocks differ by more than the margin, a round that began just
+before a notification could count as after it: that change would wait for the mailbox's
+next round (its next notification, or the reconcile pass within 15 minutes), still never be
+lost. Only a finished round counts: one that failed covers nothing.
 """
 
 from __future__ import annotations
