@@ -65,6 +65,8 @@ class RoundResult:
     covered: bool = False  # not run: a round that began after the notification read its change
 
 
+COVERED = RoundResult(0, 0, 0, False, covered=True)  # a message a round that began after it read
+
 _running: dict[tuple[str, str, str], asyncio.Event] = {}
 _again: set[tuple[str, str, str]] = set()
 _marked: set[tuple[str, str, str]] = set()  # a merged request carried a QueuedRound mark
@@ -98,7 +100,7 @@ async def run(
             _marked.discard(key)
             await round_marks.started(services, org_id, kind, owner)
         services.metrics.add(metric_names.ROUNDS, kind=kind, outcome="covered")
-        return RoundResult(0, 0, 0, False, covered=True)
+        return COVERED
     if key in _running:
         _again.add(key)
         return None
@@ -148,7 +150,7 @@ async def _round(
     else:
         link = await load_link(services, org_id, kind, owner)
         if link is not None and covered(link.round_began_at, notified_at):  # another instance's round read it
-            return RoundResult(0, 0, 0, False, covered=True)
+            return COVERED
         org = await store.get(Org, org=org_id) if link is not None else None
     if org is None or link is None or link.status != "linked" or not link.m365_user_id:
         return None
