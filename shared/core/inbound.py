@@ -173,8 +173,15 @@ def plan(
     restored: list[NewChange] = []
     if mode is SyncMode.ONE_WAY:
         ours = {e for e, k in [*known.items(), *series_known.items()] if k.ours}
-        undo = restores(out.changes + out.held, ours, {k.ours for k in series_known.values() if k.ours})
+        masters: dict[str, list[str]] = {}
+        for master, k in series_known.items():
+            if k.ours:
+                masters.setdefault(k.ours, []).append(master)
+        # A restore names its series' master only when the round knows just one for it.
+        our_series = {a: m[0] if len(m) == 1 else None for a, m in masters.items()}
+        undo = restores(out.changes + out.held, ours, our_series)
         out.restore, out.restore_fields, out.restore_occurrences = undo.restore, undo.fields, undo.occurrences
+        out.restore_events = undo.events
         restored = undo.reported
     if mode is not SyncMode.TWO_WAY:
         # oneWay/off: Outlook changes are not reported (state is kept); oneWay's restores are.

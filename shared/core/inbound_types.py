@@ -60,6 +60,9 @@ class Plan:
     forget: list[str] = field(default_factory=list)  # event ids whose snapshot goes
     restore: list[tuple[str, bool]] = field(default_factory=list)  # oneWay: (appointment, deleted)
     restore_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # what Outlook changed (edits)
+    # The event each restore is for: done again (another round finishing the staged work), it
+    # must not take the event the first restore's push made for the one Outlook deleted.
+    restore_events: dict[str, str] = field(default_factory=dict)
     # Our events deleted in Outlook: (appointment, event id). Their targets say so
     # (`deleted_in_outlook`), not `synced`, until the booking product's next PUT makes them again.
     lost: list[tuple[str, str]] = field(default_factory=list)

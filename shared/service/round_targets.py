@@ -71,7 +71,8 @@ async def restore(services: Services, org: Org, mailbox: str, result: inbound.Pl
         days = result.restore_occurrences.get(appointment, {})
         gone: list[str] = []
         fields = result.restore_fields.get(appointment, ())
-        put_back = partial(_put_back, deleted=deleted, fields=fields, days=days, gone=gone)
+        event = result.restore_events.get(appointment)
+        put_back = partial(_put_back, deleted=deleted, fields=fields, days=days, gone=gone, event=event)
         if await _edit(services, org, appointment, mailbox, put_back):
             for event_id in gone:
                 await services.store.delete_key(EventRef, mailbox=mailbox, event_id=event_id)
@@ -79,10 +80,21 @@ async def restore(services: Services, org: Org, mailbox: str, result: inbound.Pl
 
 
 def _put_back(
-    target: Target, *, deleted: bool | None, fields: tuple[str, ...], days: dict[str, bool], gone: list[str]
+    target: Target,
+    *,
+    deleted: bool | None,
+    fields: tuple[str, ...],
+    days: dict[str, bool],
+    gone: list[str],
+    event: str | None = None,
 ) -> bool:
-    """The target's part of a oneWay restore (`deleted`: None when only occurrences changed)."""
+    """The target's part of a oneWay restore (`deleted`: None when only occurrences changed;
+    `event`: the event Outlook changed). A restore done again — by a round that finished this
+    one's staged work, the first still finishing or dead — finds the target on another event
+    (or none) once the first one's took effect, and leaves it: that event is the put-back one."""
     if target.state in ("deleting", "deleted"):
+        return False
+    if event is not None and target.event_id != event:
         return False
     gone.clear()
     if deleted and target.event_id:

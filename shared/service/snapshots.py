@@ -16,6 +16,11 @@ round wrote after finishing the move for it.
 The round's other writes after its commit — oneWay's restores, targets whose event Outlook
 deleted, attendees' answers, the webhook nudge — are staged the same way, one row per
 appointment (`effects`), and carried out again by the round that finishes the move.
+
+A round that finds staged rows cannot tell a dead round from one still finishing on another
+instance, so all of this is safe to do twice: each row moves with its own deletion; a
+restore or a lost event acts only while the target is still on the event it names
+(shared.service.round_targets); answers and the nudge are the same the second time.
 """
 
 from __future__ import annotations
@@ -77,6 +82,8 @@ def _effects(result: inbound.Plan) -> dict[str, dict[str, Any]]:
         out[appointment]["fields"] = list(result.restore_fields.get(appointment, ()))
     for appointment, days in result.restore_occurrences.items():
         out.setdefault(appointment, {})["occurrences"] = days
+    for appointment, event_id in result.restore_events.items():
+        out.setdefault(appointment, {})["event"] = event_id
     for appointment, event_id in result.lost:
         out.setdefault(appointment, {}).setdefault("lost", []).append(event_id)
     for appointment, answers in result.responses.items():
@@ -97,6 +104,8 @@ def effects(rows: list[StagedSnapshot]) -> tuple[inbound.Plan, bool]:
         if "restore" in effect:
             plan.restore.append((appointment, effect["restore"]))
             plan.restore_fields[appointment] = tuple(effect.get("fields") or ())
+        if effect.get("event"):  # rows staged before 2026-12-07 name none
+            plan.restore_events[appointment] = effect["event"]
         if "occurrences" in effect:
             plan.restore_occurrences[appointment] = effect["occurrences"]
         plan.lost += [(appointment, e) for e in effect.get("lost", ())]
@@ -125,7 +134,7 @@ async def leftover(services: Services, mailbox: str, round_id: str) -> list[Stag
     prefix = {"stage": STAGE, "round": round_id}
     rows = [r async for r in services.store.query(StagedSnapshot, mailbox=mailbox, row_prefix=prefix)]
     if rows:
-        log.warning("finishing %d staged row(s) of a round that stopped after its commit", len(rows))
+        log.warning("finishing %d staged row(s) of a round that stopped after its commit (or is finishing)", len(rows))
     else:
         finished(mailbox, round_id)
     return rows

@@ -287,3 +287,76 @@ async def test_an_update_whose_event_the_booking_product_deleted_meanwhile_does_
     assert world.graph.events(TENANT, ada) == []
     targets = (await appointments.get(world.svc, "o1", "a1"))["targets"]
     assert targets == []  # nothing left pending or synced
+
+
+async def test_a_one_way_restore_finished_by_another_instance_meanwhile_is_done_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The soak's feed_echo (seed 919569, a585, a booking with a room): Outlook deleted our
+    event in oneWay. One instance's round committed `restored` and put the event back (the
+    push made it again), but had not yet cleared its staged work when the other instance's
+    round of the mailbox took that work for a dead round's and did it again: it took the new
+    event for the deleted one and dropped our index of it, so that round and the push that
+    followed each had the new event wrong (there, a second `restored`)."""
+    from shared.service import orgs, snapshots
+
+    users = await setup(world, "o1", rooms=("room1",))
+    ada = users["ada@contoso.test"]
+    await orgs.update_settings(world.svc, "o1", {"syncMode": "oneWay"})
+    targets = (await appointments.put(world.svc, "o1", "a1", body(resources=["room1"])))["targets"]
+    await round_of(world, "o1")
+    await round_of(world, "o1", "room1", "resource")
+    world.graph.outlook_delete(TENANT, ada, next(t["eventId"] for t in targets if t["role"] == "organizer"))
+    real, writes = snapshots.move, world.graph.count("create_event") + world.graph.count("update_event")
+
+    async def pushes() -> None:
+        while world.queues.take("appointment-sync"):
+            assert await appointments.retry(world.svc, "o1", "a1", final=False)
+
+    async def other_instance_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(snapshots, "move", real)
+        await pushes()  # the push the first round's restore asked for makes the event again
+        await mailbox_rounds._round(world.svc, "o1", "worker", "ada")  # another instance's round
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshots, "move", other_instance_meanwhile)
+    await round_of(world, "o1")
+    await pushes()
+    await round_of(world, "o1")  # what Outlook now holds, read back
+    [event] = world.graph.events(TENANT, ada)
+    assert event["subject"] == "Consult"
+    assert await types(world, "o1") == ["restored"]
+    # Put back with one write: nothing took the new event for the deleted one.
+    assert world.graph.count("create_event") + world.graph.count("update_event") == writes + 1
+    [target] = [t for t in (await appointments.get(world.svc, "o1", "a1"))["targets"] if t["role"] == "organizer"]
+    assert (target["state"], target["eventId"]) == ("synced", event["id"])
+
+
+async def test_a_series_restore_done_again_after_the_series_was_made_anew_leaves_it(world: World) -> None:
+    """The same race for a series (oneWay): an occurrence cancelled in Outlook cannot come back,
+    so its restore makes the series again. Done a second time by the round that took the
+    staged work for a dead round's, it would make the new series again too (every attendee
+    invited a third time); and an occurrence edit would be written over the new series."""
+    from shared.core import inbound
+    from shared.service import round_targets
+
+    org = await make_org(world, "o1")
+    renewed = Target(
+        org="o1", appointment="a1", mailbox="uid-ada", address="ada@contoso.test", role="organizer",
+        owner_kind="worker", owner_id="ada", event_id="M-new", state="synced", written={"subject": "Weekly"},
+    )  # fmt: skip
+    await world.store.upsert(renewed)
+    stale = inbound.Plan(
+        restore_occurrences={"a1": {"2026-12-08": True, "2026-12-15": False}}, restore_events={"a1": "M-old"}
+    )
+    await round_targets.restore(world.svc, org, "uid-ada", stale)
+    after = await world.store.get(Target, org="o1", appointment="a1", mailbox="uid-ada")
+    assert after is not None
+    assert (after.state, after.event_id, after.renew, after.occurrences) == ("synced", "M-new", False, {})
+    assert world.queues.take("appointment-sync") == []  # no push asked for
+    # The restore as first planned, for the series still there, is carried out.
+    await round_targets.restore(
+        world.svc, org, "uid-ada", inbound.Plan(**{**stale.__dict__, "restore_events": {"a1": "M-new"}})
+    )
+    after = await world.store.get(Target, org="o1", appointment="a1", mailbox="uid-ada")
+    assert after is not None and after.renew and after.occurrences == {"2026-12-15": {"restore": True}}

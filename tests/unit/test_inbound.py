@@ -173,6 +173,7 @@ def test_one_way_reports_only_that_it_restored_and_keeps_snapshots() -> None:
         ("restored", "a1", {"deleted": False, "changed": ["title"]})
     ]
     assert out.restore_fields == {"a1": ("title",)} and out.upsert
+    assert out.restore_events == {"a1": "e1"}  # the event it undoes the edit on
 
 
 ONE_WAY = SETTINGS.merged({"syncMode": "oneWay"})

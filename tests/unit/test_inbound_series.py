@@ -117,6 +117,7 @@ def test_one_way_puts_our_series_back_when_it_is_deleted_in_outlook() -> None:
     gone = Series("M", None, ({"id": "M-1", "@removed": {}}, {"id": "M-8", "@removed": {}}))
     result = plan(BOX, [], {}, seen, one_way, full_round=False, people={}, series=(gone,), series_known={"M": known})
     assert result.restore == [("a1", True)]
+    assert result.restore_events == {"a1": "M"}  # done again after the series is made anew: left alone
     assert [(c.type, c.data["deleted"]) for c in result.changes] == [("restored", True)]
 
 
@@ -160,6 +161,7 @@ def test_one_way_puts_back_an_occurrence_of_our_series_edited_or_cancelled_in_ou
         ("restored", {"deleted": True, "changed": [], "occurrence": "2026-12-01"}),
     ]
     assert result.restore_occurrences == {"a1": {"2026-12-08": False, "2026-12-01": True}}
+    assert result.restore_events == {"a1": "M"}  # the series they belong to
     assert result.restore == []  # the series itself was not changed in Outlook
 
     # Our write putting the occurrence back as the series has it is no news.
