@@ -4,6 +4,7 @@
 import { ApiError, get, key, onUnauthorized } from "./api.js";
 import { changesScreen, healthScreen } from "./feed.js";
 import { pushScreen } from "./jobs.js";
+import { meetingsScreen } from "./meetings.js";
 import { resourcesScreen, workersScreen } from "./links.js";
 import { orgsScreen, settingsScreen } from "./orgs.js";
 import { clear, field, h, href, message, messageBox } from "./ui.js";
@@ -12,6 +13,7 @@ const SCREENS = {
   workers: { title: "Workers", render: workersScreen },
   resources: { title: "Resources", render: resourcesScreen },
   push: { title: "Push calendar", render: pushScreen },
+  meetings: { title: "Find a time", render: meetingsScreen },
   settings: { title: "Settings", render: settingsScreen },
   health: { title: "Health", render: healthScreen },
   changes: { title: "Changes", render: changesScreen },

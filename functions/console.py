@@ -26,6 +26,7 @@ ASSETS = {
     "orgs.js": "text/javascript",
     "links.js": "text/javascript",
     "jobs.js": "text/javascript",
+    "meetings.js": "text/javascript",
     "feed.js": "text/javascript",
     "icon.svg": "image/svg+xml",
 }

@@ -117,6 +117,10 @@ class ResourceLink(MailboxLink):
     mailbox: str | None = None
     kind: str = "room"  # room | equipment
     group: str | None = None  # the room list it came from, on import
+    # The room's places data as the import read it (capacity, building, floor, tags,
+    # bookingType: shared.service.room_import.PLACE_FIELDS), for finding a room; and when.
+    place: dict[str, Any] = field(default_factory=dict)
+    place_read_at: datetime | None = None
 
 
 LINK_CLASSES: dict[str, type[MailboxLink]] = {"worker": WorkerLink, "resource": ResourceLink}

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, JsonValue, RootModel
 
 from shared.core.api_availability import AvailabilityView
+from shared.core.api_suggestions import SuggestionsView
 from shared.core.api_tasks import TaskView
 from shared.core.api_views import (
     AppointmentView,
@@ -312,6 +313,7 @@ RESPONSES: dict[str, dict[int, type[BaseModel] | None]] = {
     "get_task": {200: TaskView},
     "push_calendar": {202: JobView},
     "get_availability": {200: AvailabilityView},
+    "find_meeting_times": {200: SuggestionsView},
     "get_job": {200: JobStatusView},
     "get_changes": {200: ChangePage},
     "confirm_worker_deletions": {200: WorkerDeletionsConfirmed},
@@ -390,6 +392,9 @@ ERRORS: dict[str, list[Error]] = {
     ),
     # Unknown, unlinked and failing mailboxes are named in the 200 answer's `unavailable`.
     "get_availability": _errors(_BAD, _ORG, _500),
+    # Optional workers and rooms that cannot be read are named in `unavailable`; a required
+    # worker who cannot be is the request's failure.
+    "find_meeting_times": _errors(_BAD, _ORG, _REFS, (409, "worker_not_linked"), (409, "calendar_unavailable"), _500),
     # No org check: an unknown org's job is job_not_found.
     "get_job": _errors((400, "key_too_long"), (404, "job_not_found"), _500),
     "get_changes": _errors(_BAD, _ORG, _500),

@@ -185,6 +185,12 @@ class ResourceView(LinkView):
     mailbox: str | None = Field(description="The address the booking product (or the import) gave")
     kind: Literal["room", "equipment"]
     group: str | None = Field(description="The room list the resource was imported from")
+    place: dict[str, Any] = Field(
+        description="The room's places data as the last import read it (capacity, building, floorNumber, "
+        "floorLabel, tags, bookingType, isWheelChairAccessible, where Microsoft 365 has them); empty for a "
+        "resource linked by hand. Finding a room (POST …/suggestions) filters on it."
+    )
+    place_read_at: dt.datetime | None = Field(description="When an import last read the places data")
 
 
 class WorkerPage(ResponseModel):

@@ -51,7 +51,7 @@ def parse_request(body: dict[str, Any]) -> AvailabilityRequest:
         tz = zone(m.time_zone)
     except UnknownTimeZone as exc:
         raise InvalidInput("timeZone", f"timeZone: {exc}") from None
-    start, end = _instant("start", m.start, tz), _instant("end", m.end, tz)
+    start, end = request_instant("start", m.start, tz), request_instant("end", m.end, tz)
     if end <= start:
         raise InvalidInput("end", "end must be after start")
     if end - start >= MAX_RANGE:
@@ -62,7 +62,7 @@ def parse_request(body: dict[str, Any]) -> AvailabilityRequest:
     return AvailabilityRequest(workers, resources, start, end, m.time_zone, m.interval_minutes)
 
 
-def _instant(name: str, value: str, tz: Any) -> datetime:
+def request_instant(name: str, value: str, tz: Any) -> datetime:
     """ISO 8601; without an offset, wall-clock time in the asked zone → aware UTC."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -83,7 +83,7 @@ def local_text(at: datetime, tz_name: str) -> str:
     return at.astimezone(zone(tz_name)).isoformat(timespec="seconds")
 
 
-def _graph_time(value: Any) -> datetime:
+def graph_time(value: Any) -> datetime:
     """A dateTimeTimeZone Graph answered (in UTC, as asked) → aware UTC."""
     moment = graph_instant(value)
     if moment is None:
@@ -122,8 +122,8 @@ def working_hours(value: Any) -> dict[str, Any] | None:
 def _block(item: dict[str, Any], tz_name: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "status": item.get("status") or "unknown",
-        "start": local_text(_graph_time(item.get("start")), tz_name),
-        "end": local_text(_graph_time(item.get("end")), tz_name),
+        "start": local_text(graph_time(item.get("start")), tz_name),
+        "end": local_text(graph_time(item.get("end")), tz_name),
     }
     for key in ("subject", "location"):
         if item.get(key):
@@ -149,7 +149,7 @@ def schedule_entry(
         return None, owner.named(code="free_busy_error", reason=reason)
     busy = []
     for item in info.get("scheduleItems") or []:
-        status = _status(item.get("status"))
+        status = status_of(item.get("status"))
         if status == "free":
             continue
         busy.append(_block({**item, "status": status}, tz_name))
@@ -166,7 +166,7 @@ def schedule_entry(
 _STATUSES = {s.lower(): s for s in ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")}
 
 
-def _status(value: Any) -> str:
+def status_of(value: Any) -> str:
     return _STATUSES.get(str(value or "").lower(), "unknown")
 
 

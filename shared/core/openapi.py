@@ -18,11 +18,17 @@ from shared.core.api_queries import QUERIES
 from shared.core.api_requests import REQUESTS as BODIES
 from shared.core.api_requests import BatchRow
 from shared.core.api_responses import ERRORS, MEDIA_TYPES, RESPONSES, Problem
+from shared.core.api_suggestions import SuggestionsBody
 from shared.core.api_tasks import TaskBody
 
-# The request bodies by operation; the tasks' and availability's live in modules of their
-# own (which build on api_requests).
-REQUESTS = {**BODIES, "put_task": TaskBody, "get_availability": AvailabilityBody}
+# The request bodies by operation; the tasks', availability's and suggestions' live in
+# modules of their own (which build on api_requests).
+REQUESTS = {
+    **BODIES,
+    "put_task": TaskBody,
+    "get_availability": AvailabilityBody,
+    "find_meeting_times": SuggestionsBody,
+}
 
 REF = "#/components/schemas/{model}"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

@@ -42,6 +42,8 @@ def resource_view(link: ResourceLink, now: datetime) -> dict[str, Any]:
         "mailbox": link.mailbox,
         "kind": link.kind,
         "group": link.group,
+        "place": link.place,
+        "placeReadAt": link.place_read_at,
         **_common_view(link, now),
     }
 

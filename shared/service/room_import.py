@@ -17,10 +17,13 @@ from shared.adapters.messages import ImportChunk, ImportDiscover
 from shared.adapters.records import Job, JobChunk, MailboxClaim, Org, ResourceLink
 from shared.core.errors import Conflict, GraphError, GraphUnavailable, NotFound
 from shared.service.linking import apply_account, check_quota, snapshot
+from shared.service.links import save_link_fields
 from shared.service.orgs import require_org
 from shared.service.ports import Services
 
 CHUNK = 25
+# What a room's places data keeps for finding a room (GRAPH-FACTS.md §4.1, resources/room.md).
+PLACE_FIELDS = ("capacity", "building", "floorNumber", "floorLabel", "tags", "bookingType", "isWheelChairAccessible")
 WAIT_S = 5.0  # how long the request waits for a small tenant's import to finish
 POLL_S = 0.25
 OUTCOMES = ("created", "updated", "unchanged", "skipped")
@@ -94,6 +97,7 @@ async def _candidates(services: Services, tenant: str) -> list[dict[str, Any]]:
             "name": r.get("displayName") or r["emailAddress"],
             "kind": "room",
             "group": groups.get(r["emailAddress"].lower()),
+            "place": {k: r[k] for k in PLACE_FIELDS if r.get(k) not in (None, [], "")},
         }
         for r in rooms
     ]
@@ -140,15 +144,18 @@ async def _import_one(services: Services, org: Org, c: dict[str, Any]) -> dict[s
     outcome = "created" if link is None else "updated"
     link = link or ResourceLink(org=org.org, resource=resource_id)
     before = snapshot(link)
-    desired = (mailbox.casefold(), name, kind, group)
+    place, now = c.get("place") or {}, services.clock.now()
+    desired = (mailbox.casefold(), name, kind, group, place)
     if (
         link.status == "linked"
-        and ((link.mailbox or "").casefold(), link.display_name, link.kind, link.group) == desired
+        and ((link.mailbox or "").casefold(), link.display_name, link.kind, link.group, link.place) == desired
     ):
+        await save_link_fields(services, link, place_read_at=now)  # read again: as fresh as this import
         return {**row, "outcome": "unchanged", "status": link.status, "error": None}
     try:
         await check_quota(services, org, link)
         link.display_name, link.kind, link.group = name, kind, group
+        link.place, link.place_read_at = place, now
         await apply_account(services, org, link, mailbox, user_id=c.get("userId"), before=before)
     except Conflict as exc:
         return {**row, "outcome": "skipped", "status": "error", "error": {"code": exc.code, "message": exc.message}}
