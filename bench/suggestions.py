@@ -7,9 +7,10 @@ Through the real local stack (host + Azurite + emulator): a tenant of `--workers
 imported (POST …/resources/import), each person's week made busy in Outlook (about 15 % of
 working time) and every room booked at random over the week. Then POST …/suggestions for a
 week's window, each question `--repeat` times:
-- every worker required, a room for all of them;
+- half the workers required, half optional, a room for all of them;
 - five required, the rest optional, a room with filters (building, features);
-- every worker required, no room;
+- every worker required, no room (with this workload there is seldom a free hour for all
+  20: the planner's whole grid is walked);
 - the worst case: a room size only a few rooms have, all of them booked at the best times,
   so every matching room is asked.
 Printed per question: getSchedule calls (from the emulator's request log, and as the answer
@@ -107,7 +108,11 @@ def main() -> None:
         everyone = [f"w{i:05}" for i in range(args.workers)]
         window = {"start": f"{week[0]}T08:00:00Z", "end": f"{week[-1]}T17:00:00Z", "timeZone": "UTC"}
         questions = {
-            "all required + room": {"required": everyone, "room": {"capacity": args.workers}},
+            "half required, half optional + room": {
+                "required": everyone[: args.workers // 2],
+                "optional": everyone[args.workers // 2 :],
+                "room": {"capacity": args.workers},
+            },
             "5 required + optional, filtered room": {
                 "required": everyone[:5],
                 "optional": everyone[5:],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -106,6 +106,12 @@ class _Shell:
     targets: dict[str, Target]
     retries: int | None
     final: bool
+    # Each target's `written` as this push last read or saved it: what a delta round that
+    # wrote the row meanwhile took out of it is told apart from what this push changed.
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stored = {mailbox: dict(t.written) for mailbox, t in self.targets.items()}
 
     @property
     def tenant(self) -> str:
@@ -151,11 +157,13 @@ class _Shell:
         for _ in range(SAVE_TRIES):
             try:
                 await (store.update(target) if target.etag else store.insert(target))
+                self.stored[target.mailbox] = dict(target.written)
                 return
             except ConcurrencyConflict:
                 fresh = await store.get(Target, org=target.org, appointment=target.appointment, mailbox=target.mailbox)
                 if fresh is not None:
-                    _keep_round_writes(target, fresh)
+                    _keep_round_writes(target, fresh, self.stored.get(target.mailbox, {}))
+                    self.stored[target.mailbox] = dict(fresh.written)
                 target.etag = fresh.etag if fresh is not None else None
         raise ConcurrencyConflict(f"target {target.mailbox} of {target.appointment} kept changing")
 
@@ -359,11 +367,12 @@ class _Shell:
             await update_link(self.services, link, add)
 
 
-def _keep_round_writes(ours: Target, fresh: Target) -> None:
+def _keep_round_writes(ours: Target, fresh: Target, stored: dict[str, Any]) -> None:
     """A delta round wrote the target after the push read it (shared.service.round_targets):
     the push's write stands, with what the round said kept — the answers it noted, our event
     deleted in Outlook (a newer generation for the same event), and oneWay's requests to put
-    fields, occurrences or the whole series back."""
+    fields, occurrences or the whole series back. `stored`: `written` as the push last read or
+    saved the row, so that only what the round took out of it is taken out of ours."""
     ours.responses = {**ours.responses, **fresh.responses}
     if fresh.generation > ours.generation and fresh.event_id is None:
         ours.state, ours.event_id, ours.generation, ours.written = fresh.state, None, fresh.generation, {}
@@ -373,8 +382,10 @@ def _keep_round_writes(ours: Target, fresh: Target) -> None:
         if written.get("restore"):
             ours.occurrences = {**ours.occurrences, day: written}
     # Fields the round took out of `written` (Outlook changed them): sent again next time.
-    # (At worst a field is written once more than needed.)
-    ours.written = {k: v for k, v in ours.written.items() if k in fresh.written}
+    # (At worst a field is written once more than needed.) Not what the push wrote since it
+    # read the row: a new event's whole body, over an empty `written`, is not taken out.
+    taken = set(stored) - set(fresh.written)
+    ours.written = {k: v for k, v in ours.written.items() if k not in taken}
 
 
 def _span(written: dict[str, Any]) -> dict[str, Any]:

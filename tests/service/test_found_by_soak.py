@@ -360,3 +360,49 @@ async def test_a_series_restore_done_again_after_the_series_was_made_anew_leaves
     )
     after = await world.store.get(Target, org="o1", appointment="a1", mailbox="uid-ada")
     assert after is not None and after.renew and after.occurrences == {"2026-12-15": {"restore": True}}
+
+
+async def test_a_room_answer_noted_while_a_new_organizer_event_is_saved_keeps_what_we_wrote(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The soak's a512 (seed 919569, at 1887189): re-attended so that cyd, who held a copy,
+    organizes the meeting with a room. While the push made the new event, a round of cyd noted
+    the room's answer on the target; the push's save lost that race and, keeping "the fields
+    the round took out of `written`", kept none — the old copy's deletion had left `written`
+    empty. A later retitle in Outlook was then reported with `location` changed too."""
+    users = world.graph.seed(
+        TENANT,
+        [{"userPrincipalName": f"{p}@contoso.test"} for p in ("ada", "cyd")]
+        + [{"userPrincipalName": "room1@contoso.test", "displayName": "Room 1", "userPurpose": "room"}],
+    )
+    cyd = users["cyd@contoso.test"]
+    await make_org(world, "o1")
+    for w in ("ada", "cyd"):
+        link, _ = await linking.put_worker(world.svc, "o1", WorkerRequest(w, f"{w}@contoso.test", None, None))
+        assert link.status == "linked"
+    await linking.put_worker(world.svc, "o1", WorkerRequest("eve", None, None, None))  # no mailbox
+    room, _ = await linking.put_resource(world.svc, "o1", ResourceRequest("r1", "room1@contoso.test", None, None))
+    assert room.status == "linked"
+    await drain_rounds(world)
+    await appointments.put(world.svc, "o1", "a1", body(organizer="eve", attendees=["ada", "cyd"]))
+    await round_of(world, "o1", "cyd")
+    real = world.graph.create_event
+
+    async def room_answers_meanwhile(tenant: str, mailbox: str, event: dict[str, Any], **kw: Any) -> Any:
+        made = await real(tenant, mailbox, event, **kw)
+        if mailbox == cyd:
+            world.graph.create_event = real  # type: ignore[method-assign]
+            world.graph.outlook_respond(TENANT, cyd, made["id"], "room1@contoso.test", "accepted")
+            await mailbox_rounds._round(world.svc, "o1", "worker", "cyd")  # notes it on the target
+        return made
+
+    world.graph.create_event = room_answers_meanwhile  # type: ignore[method-assign]
+    view = await appointments.put(world.svc, "o1", "a1", body(organizer="cyd", resources=["r1"]))
+    [organizer] = [t for t in view["targets"] if t["role"] == "organizer"]
+    assert organizer["responses"] == {"room1@contoso.test": "accepted"}
+    await round_of(world, "o1", "cyd")
+    before = len(await feed.read(world.store, "o1", 0, 100))
+    world.graph.outlook_update(TENANT, cyd, organizer["eventId"], {"subject": "Mine now"})
+    await round_of(world, "o1", "cyd")
+    [change] = (await feed.read(world.store, "o1", 0, 100))[before:]
+    assert (change.type, change.data["changed"]) == ("updated", ["title"])
