@@ -47,19 +47,25 @@ class Owner:
 def parse_request(body: dict[str, Any]) -> AvailabilityRequest:
     """Every field checked, naming the bad one (InvalidInput); no I/O."""
     m = checked(AvailabilityBody, body)
-    try:
-        tz = zone(m.time_zone)
-    except UnknownTimeZone as exc:
-        raise InvalidInput("timeZone", f"timeZone: {exc}") from None
-    start, end = request_instant("start", m.start, tz), request_instant("end", m.end, tz)
-    if end <= start:
-        raise InvalidInput("end", "end must be after start")
-    if end - start >= MAX_RANGE:
-        raise InvalidInput("end", f"the period must be shorter than {MAX_RANGE_DAYS} days (Graph's limit)")
+    start, end = period(m.time_zone, m.start, m.end)
     workers, resources = list(dict.fromkeys(m.workers)), list(dict.fromkeys(m.resources))
     if not workers and not resources:
         raise InvalidInput("workers", "name at least one worker or resource")
     return AvailabilityRequest(workers, resources, start, end, m.time_zone, m.interval_minutes)
+
+
+def period(time_zone: str, start_text: str, end_text: str) -> tuple[datetime, datetime]:
+    """A request's [start, end) in UTC: the zone known, end after start, under Graph's 62 days."""
+    try:
+        tz = zone(time_zone)
+    except UnknownTimeZone as exc:
+        raise InvalidInput("timeZone", f"timeZone: {exc}") from None
+    start, end = request_instant("start", start_text, tz), request_instant("end", end_text, tz)
+    if end <= start:
+        raise InvalidInput("end", "end must be after start")
+    if end - start >= MAX_RANGE:
+        raise InvalidInput("end", f"the period must be shorter than {MAX_RANGE_DAYS} days (Graph's limit)")
+    return start, end
 
 
 def request_instant(name: str, value: str, tz: Any) -> datetime:

@@ -27,7 +27,7 @@ from typing import Any
 
 from shared.core.api_check import checked
 from shared.core.api_suggestions import SuggestionsBody
-from shared.core.availability import MAX_RANGE, MAX_RANGE_DAYS, graph_time, local_text, request_instant, status_of
+from shared.core.availability import graph_time, local_text, period, status_of
 from shared.core.errors import InvalidInput, UnknownTimeZone
 from shared.core.timezones import zone
 
@@ -62,15 +62,7 @@ class SuggestRequest:
 def parse_request(body: dict[str, Any]) -> SuggestRequest:
     """Every field checked, naming the bad one (InvalidInput); no I/O."""
     m = checked(SuggestionsBody, body)
-    try:
-        tz = zone(m.time_zone)
-    except UnknownTimeZone as exc:
-        raise InvalidInput("timeZone", f"timeZone: {exc}") from None
-    start, end = request_instant("start", m.start, tz), request_instant("end", m.end, tz)
-    if end <= start:
-        raise InvalidInput("end", "end must be after start")
-    if end - start >= MAX_RANGE:
-        raise InvalidInput("end", f"the period must be shorter than {MAX_RANGE_DAYS} days (Graph's limit)")
+    start, end = period(m.time_zone, m.start, m.end)
     duration = timedelta(minutes=m.duration_minutes)
     if duration > end - start:
         raise InvalidInput("durationMinutes", "the meeting is longer than the period searched")
