@@ -121,3 +121,32 @@ async def test_an_optional_worker_or_room_that_cannot_be_read_is_named_a_require
     with pytest.raises(Conflict) as unread:
         await suggest(world.svc, "o1", body(required=["ada"]))
     assert unread.value.code == "calendar_unavailable"
+
+
+async def test_rooms_named_narrow_the_choice_an_unknown_one_is_refused_an_unreadable_one_is_named(
+    world: World,
+) -> None:
+    await setup(world, [room("fuji", 8), room("kili", 12)])
+    by_name = {r.display_name: r.resource async for r in world.store.query(ResourceLink, org="o1")}
+    only = await suggest(
+        world.svc, "o1", body(required=["ada"], room={"resources": [by_name["Kili"]]}, maxSuggestions=1)
+    )
+    assert [r["name"] for r in only["suggestions"][0]["rooms"]] == ["Kili"] and only["roomsMatching"] == 1
+    with pytest.raises(InvalidInput) as unknown:
+        await suggest(world.svc, "o1", body(required=["ada"], room={"resources": ["nowhere"]}))
+    assert (unknown.value.code, unknown.value.field) == ("unknown_resource", "room.resources")
+    # The rooms' getSchedule call fails (the people's went through): no room is offered, each is named.
+    real = world.graph.get_schedule
+
+    async def rooms_fail(tenant: str, caller: str, addresses: list[str], *args: Any) -> Any:
+        if any(a.startswith(("fuji", "kili")) for a in addresses):
+            world.graph.fail_next(1, operation="get_schedule")
+        return await real(tenant, caller, addresses, *args)
+
+    world.graph.get_schedule = rooms_fail  # type: ignore[method-assign]
+    out = await suggest(world.svc, "o1", body(required=["ada"], room={}, maxSuggestions=1))
+    assert out["suggestions"] == []
+    assert sorted((u["resource"], u["code"]) for u in out["unavailable"]) == [
+        (by_name["Fuji"], "graph_unavailable"),
+        (by_name["Kili"], "graph_unavailable"),
+    ]
