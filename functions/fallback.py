@@ -16,7 +16,7 @@ bp = Blueprint()
 async def unknown_route(req: func.HttpRequest) -> func.HttpResponse:
     path = req.route_params.get("path") or ""
     allowed = allowed_methods(path)
-    if allowed:
+    if allowed and req.method not in allowed:
         answer = problem(405, "method_not_allowed", f"/api/{path} takes {', '.join(allowed)}, not {req.method}")
         answer.headers["Allow"] = ", ".join(allowed)
         return answer

@@ -43,7 +43,7 @@ def _patterns() -> list[tuple[re.Pattern[str], str]]:
 
 def allowed_methods(path: str) -> list[str]:
     """The methods some route takes at `path` (under /api), for a 405's Allow header."""
-    path = "/" + path.strip("/")
+    path = "/" + path.rstrip("/")  # an empty segment (a doubled slash) matches no route
     return sorted({method for pattern, method in _patterns() if pattern.match(path)})
 
 

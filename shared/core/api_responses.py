@@ -344,6 +344,7 @@ _ORG: list[Error] = [(400, "key_too_long"), (404, "org_not_found")]
 _RACE: list[Error] = [(409, "concurrent_update")]  # a conditional write lost to a concurrent one
 _LINK: list[Error] = [(409, "link_in_progress"), (409, "account_ambiguous"), *_RACE]
 _REFS: list[Error] = [(400, "unknown_worker"), (400, "unknown_resource")]
+_SUGGEST: list[Error] = [(409, "worker_not_linked"), (409, "calendar_unavailable"), (503, "graph_unavailable")]
 _TASKS: list[Error] = [(409, "tasks_off"), (409, "sync_off")]
 _SERIES: list[Error] = [
     (404, "appointment_not_found"),
@@ -394,7 +395,7 @@ ERRORS: dict[str, list[Error]] = {
     "get_availability": _errors(_BAD, _ORG, _500),
     # Optional workers and rooms that cannot be read are named in `unavailable`; a required
     # worker who cannot be is the request's failure.
-    "find_meeting_times": _errors(_BAD, _ORG, _REFS, (409, "worker_not_linked"), (409, "calendar_unavailable"), _500),
+    "find_meeting_times": _errors(_BAD, _ORG, _REFS, _SUGGEST, _500),
     # No org check: an unknown org's job is job_not_found.
     "get_job": _errors((400, "key_too_long"), (404, "job_not_found"), _500),
     "get_changes": _errors(_BAD, _ORG, _500),

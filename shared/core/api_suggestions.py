@@ -65,7 +65,10 @@ class OptionalBusy(ResponseModel):
     """An optional worker who cannot come at that time, and why."""
 
     worker: str
-    reason: str = Field(description="busy, tentative, oof, unknown (a block of that status), or outside_working_hours")
+    reason: str = Field(
+        description="busy, tentative, oof, unknown (a block of that status there), outside_working_hours, or "
+        "calendar_unavailable (the worker is in `unavailable`, with the reason)"
+    )
 
 
 class SuggestedRoom(ResponseModel):

@@ -267,7 +267,7 @@ class People:
     def why_not(self, worker: str, start: datetime, end: datetime) -> str:
         cal = self.calendars.get(worker)
         if cal is None:
-            return "unknown"
+            return "calendar_unavailable"  # named in the answer's `unavailable`, with why
         return cal.why_busy(start, end) or "outside_working_hours"
 
 

@@ -9,15 +9,16 @@ one or two waves, never more calls than ceil(rooms matching / 20).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shared.adapters.records import MailboxLink, ResourceLink
 from shared.core.availability import Owner, schedule_entry
-from shared.core.errors import Conflict, InvalidInput
+from shared.core.errors import Conflict, GraphUnavailable, InvalidInput
 from shared.core.suggestions import (
     Calendar,
     Room,
+    Slot,
     SuggestRequest,
     calendar,
     parse_request,
@@ -32,6 +33,7 @@ from shared.service.orgs import require_org
 from shared.service.ports import Services
 
 ROOMS_PER_WAVE = 100  # 5 getSchedule calls of 20
+RETRY_AFTER_S = 30  # Graph failed after the SDK's own retries: ask again in a while
 INTERVAL = 30  # availabilityViewInterval: the view is not read, only scheduleItems
 
 
@@ -40,12 +42,12 @@ async def suggest(services: Services, org_id: str, body: dict[str, Any]) -> dict
     org = await require_org(services, org_id)
     owners = [Owner("worker", w) for w in (*request.required, *request.optional)]
     links = await links_of(services, org_id, owners)
-    for owner, link in zip(owners, links, strict=True):
-        if owner.id in request.required and (refused := refusal(owner, link)) is not None:
-            if refused["code"] == "unknown_worker":
-                raise InvalidInput("required", refused["reason"], code="unknown_worker")
-            raise Conflict(f"a required {refused['reason']}", code="worker_not_linked")
+    _check_required(request, owners, links)
     rooms = await _rooms(services, org_id, request) if request.room is not None else []
+    # Times before now are never suggested; a period already over asks nothing of Graph.
+    request = replace(request, start=max(request.start, services.clock.now().replace(microsecond=0)))
+    if request.start + request.duration > request.end:
+        return _answer(request, [], [], 0, rooms, 0)
     found = await read_schedules(
         services, org.m365_tenant_id, list(zip(owners, links, strict=True)), request.start, request.end, INTERVAL
     )
@@ -61,7 +63,9 @@ async def suggest(services: Services, org_id: str, body: dict[str, Any]) -> dict
         if entry.get("worker") in request.required:
             # Not knowing a required worker's calendar, no time can be suggested.
             why = f"the calendar of required worker {entry['worker']!r} cannot be read: {entry['reason']}"
-            raise Conflict(why, code="calendar_unavailable")
+            if entry["code"] == "graph_unavailable":  # Graph busy or failing: the same question later
+                raise GraphUnavailable(why, retry_after=RETRY_AFTER_S)
+            raise Conflict(why, code="calendar_unavailable", field="required")
     slots = ranked(request, people(request, calendars))
     asked: list[tuple[Room, Calendar]] = []
     chosen, settled = with_rooms(request, slots, asked)
@@ -73,6 +77,21 @@ async def suggest(services: Services, org_id: str, body: dict[str, Any]) -> dict
         unavailable += wave.unavailable
         asked += wave.calendars
         chosen, settled = with_rooms(request, slots, asked)
+    failed = [u for u in unavailable if "resource" in u]
+    if slots and rooms and not asked and failed and all(u["code"] == "graph_unavailable" for u in failed):
+        # Every room asked failed in Graph: "no free room" would be a wrong answer.
+        raise GraphUnavailable("the rooms' calendars cannot be read now", retry_after=RETRY_AFTER_S)
+    return _answer(request, chosen, unavailable, calls, rooms, done)
+
+
+def _answer(
+    request: SuggestRequest,
+    chosen: list[Slot],
+    unavailable: list[dict[str, Any]],
+    calls: int,
+    rooms: list[Any],
+    done: int,
+) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "timeZone": request.time_zone,
         "durationMinutes": int(request.duration.total_seconds() // 60),
@@ -83,6 +102,25 @@ async def suggest(services: Services, org_id: str, body: dict[str, Any]) -> dict
     if request.room is not None:
         answer["roomsMatching"], answer["roomsAsked"] = len(rooms), done
     return answer
+
+
+def _check_required(request: SuggestRequest, owners: list[Owner], links: list[MailboxLink | None]) -> None:
+    """Every required worker known and linked, else the request fails naming all of them."""
+    unknown, unlinked = [], []
+    for owner, link in zip(owners, links, strict=True):
+        if owner.id in request.required and refusal(owner, link) is not None:
+            (unknown if link is None else unlinked).append(owner.id)
+    if unknown:
+        names = ", ".join(unknown)
+        raise InvalidInput("required", f"required worker(s) not known in the org: {names}", code="unknown_worker")
+    if unlinked:
+        names = ", ".join(unlinked)
+        raise Conflict(
+            f"required worker(s) without a linked mailbox (or a link in error): {names}",
+            code="worker_not_linked",
+            field="required",
+            workers=unlinked,
+        )
 
 
 async def _rooms(services: Services, org_id: str, request: SuggestRequest) -> list[tuple[Room, ResourceLink]]:

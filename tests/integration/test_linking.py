@@ -546,7 +546,15 @@ def test_an_import_stores_what_it_reports_so_a_second_run_is_unchanged(org: OrgF
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/nothing-here"), ("POST", "/api/orgs/x/workers/y/unknown"), ("GET", "/api")],
+    [
+        ("GET", "/api/nothing-here"),
+        ("POST", "/api/orgs/x/workers/y/unknown"),
+        ("GET", "/api"),
+        # A doubled slash (a client's base URL ending in "/") is no route: found from outside,
+        # it was a 405 that said "takes POST, not POST".
+        ("POST", "/api//orgs/x/suggestions"),
+        ("GET", "/api//health"),
+    ],
 )
 def test_an_unknown_route_is_a_404_problem(stack: Stack, method: str, path: str) -> None:
     with httpx.Client(base_url=stack.app_url, timeout=30) as anyone:  # no key: it still says only "no route"

@@ -82,7 +82,7 @@ def test_a_time_and_the_rooms_free_for_it(stack: Stack) -> None:
     # An optional worker nobody linked is named, never counted as coming.
     named = ask(stack, fixture, required=["w-ada"], optional=["w-nobody"], maxSuggestions=1)
     assert named["unavailable"][0]["code"] == "unknown_worker"
-    assert named["suggestions"][0]["optionalBusy"] == [{"worker": "w-nobody", "reason": "unknown"}]
+    assert named["suggestions"][0]["optionalBusy"] == [{"worker": "w-nobody", "reason": "calendar_unavailable"}]
 
 
 def test_bad_requests_are_problems_and_call_no_graph(linked: OrgFixture, stack: Stack) -> None:

@@ -4,13 +4,14 @@ getSchedule (20 to a call) and ask rooms best fit first, only as many as the ans
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from shared.adapters.messages import ImportChunk, ImportDiscover
 from shared.adapters.records import Job, ResourceLink
-from shared.core.errors import Conflict, InvalidInput
+from shared.core.errors import Conflict, GraphUnavailable, InvalidInput
 from shared.service import appointments, linking, room_import
 from shared.service.link_requests import WorkerRequest
 from shared.service.suggestions import suggest
@@ -107,23 +108,43 @@ async def test_rooms_are_asked_best_fit_first_and_only_as_many_as_the_answer_nee
     assert [r["capacity"] for r in out["suggestions"][0]["rooms"]] == [4, 4, 4]
 
 
-async def test_an_optional_worker_or_room_that_cannot_be_read_is_named_a_required_one_fails(world: World) -> None:
+async def test_an_optional_worker_that_cannot_be_read_is_named_a_required_one_fails_the_request(
+    world: World,
+) -> None:
     await setup(world, [room("fuji", 8)])
+    await linking.put_worker(world.svc, "o1", WorkerRequest("dee", None, None, None))  # no mailbox
     out = await suggest(world.svc, "o1", body(required=["ada"], optional=["zed"]))
     assert out["unavailable"] == [
         {"worker": "zed", "code": "unknown_worker", "reason": "worker 'zed' is not known in the org"}
     ]
-    assert all("zed" in [b["worker"] for b in s["optionalBusy"]] for s in out["suggestions"])
+    assert all(("zed", "calendar_unavailable") in [(b["worker"], b["reason"]) for b in s["optionalBusy"]]
+               for s in out["suggestions"])  # fmt: skip
+    # Every required worker who is wrong is named, whatever the order (found from outside).
     with pytest.raises(InvalidInput) as unknown:
-        await suggest(world.svc, "o1", body(required=["zed"]))
-    assert unknown.value.code == "unknown_worker"
+        await suggest(world.svc, "o1", body(required=["dee", "zed", "yan", "ada"]))
+    assert unknown.value.code == "unknown_worker" and "zed, yan" in unknown.value.message
+    with pytest.raises(Conflict) as unlinked:
+        await suggest(world.svc, "o1", body(required=["ada", "dee"]))
+    assert (unlinked.value.code, unlinked.value.details["workers"]) == ("worker_not_linked", ["dee"])
+    # Graph failing for a required worker (after the SDK's retries): 503, to be asked again.
     world.graph.fail_next(5, operation="get_schedule")
-    with pytest.raises(Conflict) as unread:
+    with pytest.raises(GraphUnavailable) as down:
         await suggest(world.svc, "o1", body(required=["ada"]))
-    assert unread.value.code == "calendar_unavailable"
+    assert down.value.retry_after and "'ada'" in down.value.message
 
 
-async def test_rooms_named_narrow_the_choice_an_unknown_one_is_refused_an_unreadable_one_is_named(
+async def test_times_before_now_are_never_suggested(world: World) -> None:
+    await setup(world, [])
+    world.clock.at = datetime(2026, 12, 7, 10, 7, tzinfo=UTC)  # Monday 10:07
+    out = await suggest(world.svc, "o1", body(required=["ada"], maxSuggestions=1))
+    assert out["suggestions"][0]["start"] == "2026-12-07T10:30:00+00:00"  # the next time on the grid
+    world.clock.at = datetime(2026, 12, 8, tzinfo=UTC)
+    world.graph.calls.clear()
+    over = await suggest(world.svc, "o1", body(required=["ada"]))
+    assert over["suggestions"] == [] and world.graph.count("get_schedule") == 0
+
+
+async def test_rooms_named_narrow_the_choice_an_unknown_one_is_refused_unreadable_ones_are_a_503(
     world: World,
 ) -> None:
     await setup(world, [room("fuji", 8), room("kili", 12)])
@@ -135,7 +156,7 @@ async def test_rooms_named_narrow_the_choice_an_unknown_one_is_refused_an_unread
     with pytest.raises(InvalidInput) as unknown:
         await suggest(world.svc, "o1", body(required=["ada"], room={"resources": ["nowhere"]}))
     assert (unknown.value.code, unknown.value.field) == ("unknown_resource", "room.resources")
-    # The rooms' getSchedule call fails (the people's went through): no room is offered, each is named.
+    # The rooms' getSchedule call fails (the people's went through): not "no free room" but 503.
     real = world.graph.get_schedule
 
     async def rooms_fail(tenant: str, caller: str, addresses: list[str], *args: Any) -> Any:
@@ -144,9 +165,5 @@ async def test_rooms_named_narrow_the_choice_an_unknown_one_is_refused_an_unread
         return await real(tenant, caller, addresses, *args)
 
     world.graph.get_schedule = rooms_fail  # type: ignore[method-assign]
-    out = await suggest(world.svc, "o1", body(required=["ada"], room={}, maxSuggestions=1))
-    assert out["suggestions"] == []
-    assert sorted((u["resource"], u["code"]) for u in out["unavailable"]) == [
-        (by_name["Fuji"], "graph_unavailable"),
-        (by_name["Kili"], "graph_unavailable"),
-    ]
+    with pytest.raises(GraphUnavailable):
+        await suggest(world.svc, "o1", body(required=["ada"], room={}, maxSuggestions=1))

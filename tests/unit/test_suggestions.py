@@ -102,7 +102,7 @@ def test_slots_are_ranked_by_the_optional_workers_who_can_come() -> None:
     # An optional worker whose calendar could not be read never counts as coming.
     unread = ranked(request, people(request, {k: v for k, v in calendars.items() if k != "cy"}))
     assert all("cy" not in s.optional_free for s in unread)
-    assert ("cy", "unknown") in unread[0].optional_busy
+    assert ("cy", "calendar_unavailable") in unread[0].optional_busy
 
 
 def test_the_grid_counts_from_midnight_in_the_asked_zone() -> None:
