@@ -5,7 +5,7 @@ import azure.functions as func
 from functions import queue
 from functions.http import Blueprint, json_response, operation, read_json
 from shared.adapters.messages import AppointmentRetry
-from shared.service import appointments, occurrences
+from shared.service import appointments, occurrences, room_release
 from shared.service.ports import Services
 
 bp = Blueprint()
@@ -33,6 +33,14 @@ async def delete_appointment(req: func.HttpRequest, svc: Services) -> func.HttpR
 @operation("get_appointment")
 async def get_appointment(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
     return json_response(await appointments.get(svc, req.route_params["org"], req.route_params["appointment"]))
+
+
+@bp.route(route="orgs/{org}/appointments/{appointment}/check-in", methods=["POST"])
+@operation("check_in_room")
+async def check_in_room(req: func.HttpRequest, svc: Services) -> func.HttpResponse:
+    """Someone came to a room of the appointment: that booking is never released."""
+    body, p = read_json(req), req.route_params
+    return json_response(await room_release.check_in(svc, p["org"], p["appointment"], body))
 
 
 @bp.route(route="orgs/{org}/appointments/{appointment}/occurrences/{date}", methods=["PUT"])

@@ -1,14 +1,14 @@
-"""Self-healing: renewal and reconcile timers that fan out, and their queue workers."""
+"""Self-healing: renewal, reconcile and room-release timers that fan out, and their queue workers."""
 
 import azure.functions as func
 
 from functions import queue
 from functions.http import Blueprint, json_response, operation
 from shared.adapters import telemetry
-from shared.adapters.messages import OrgReconcile, RenewSubscription, SubscriptionLifecycle
+from shared.adapters.messages import OrgReconcile, RenewSubscription, RoomRelease, SubscriptionLifecycle
 from shared.bootstrap import services
 from shared.core.logcontext import log_context
-from shared.service import maintenance
+from shared.service import maintenance, room_release
 from shared.service.health import org_health
 from shared.service.ports import Services
 
@@ -31,6 +31,23 @@ async def reconcile(timer: func.TimerRequest, context: func.Context) -> None:
         telemetry.timer_span("reconcile", context),
     ):
         await maintenance.enqueue_reconcile(services())
+
+
+# Every minute: a grace period of releaseAfterMinutes is kept to the minute. Only orgs with
+# roomCheckIn on get a message (shared.service.room_release).
+@bp.timer_trigger(schedule="0 * * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+async def release_rooms(timer: func.TimerRequest, context: func.Context) -> None:
+    with (
+        log_context(operation="release_rooms", invocation=context.invocation_id),
+        telemetry.timer_span("release_rooms", context),
+    ):
+        await room_release.fan_out(services())
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=RoomRelease.QUEUE, connection="AzureWebJobsStorage")
+@queue.worker(RoomRelease, "release_org_rooms")
+async def release_org_rooms(work: RoomRelease, svc: Services, final: bool) -> None:
+    await room_release.release_due(svc, work.org)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=RenewSubscription.QUEUE, connection="AzureWebJobsStorage")

@@ -25,6 +25,7 @@ from msgraph.generated.users.item.mailbox_settings.mailbox_settings_request_buil
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
+from shared.adapters.graph_rooms import GraphRoomsMixin
 from shared.adapters.graph_schedule import GraphScheduleMixin
 from shared.adapters.graph_todo import TodoCalls
 from shared.adapters.graph_transport import GraphTransport, parse_time, raw_post, with_body
@@ -40,7 +41,7 @@ USER_FIELDS = ["id", "userPrincipalName", "mail", "displayName", "proxyAddresses
 PLACES_PAGE = 100  # place-list.md: $top and $skip are supported; 100 is the default page
 
 
-class GraphGateway(GraphScheduleMixin, TodoCalls, GraphTransport):
+class GraphGateway(GraphScheduleMixin, GraphRoomsMixin, TodoCalls, GraphTransport):
     """The Graph port (shared.service.ports.Graph) over msgraph-sdk."""
 
     # -- directory ---------------------------------------------------------------------

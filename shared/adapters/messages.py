@@ -180,6 +180,14 @@ class OrgReconcile(QueueMessage):
     org: str
 
 
+@dataclass(frozen=True)
+class RoomRelease(QueueMessage):
+    """Release the org's room bookings nobody checked in to (shared.service.room_release)."""
+
+    QUEUE: ClassVar[str] = "room-release"
+    org: str
+
+
 MESSAGES: tuple[type[QueueMessage], ...] = (
     MailboxSync,
     MailboxSyncBatch,
@@ -194,4 +202,5 @@ MESSAGES: tuple[type[QueueMessage], ...] = (
     RenewSubscription,
     SubscriptionLifecycle,
     OrgReconcile,
+    RoomRelease,
 )

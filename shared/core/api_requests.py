@@ -136,6 +136,12 @@ class SettingsBody(Body):
     webhook_secret: str | None = text(256, "Standard Webhooks secret: whsec_ and base64 of 24-64 random bytes")
     sync_tasks: bool = Field(default=UNSET, description="Push tasks to Microsoft To Do and hear of their changes")
     task_list_name: Title = Field(default=UNSET, description="The To Do list tasks go to, made on first use")
+    room_check_in: bool = Field(
+        default=UNSET, description="Release a room booking nobody checked in to (POST …/check-in) in time"
+    )
+    release_after_minutes: int = Field(
+        default=UNSET, ge=1, le=120, description="Minutes after a room booking starts without a check-in"
+    )
 
 
 # -- links ------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from shared.core.api_views import (
     ResourcePage,
     ResourceView,
     ResponseModel,
+    RoomPresenceView,
     SettingsView,
     WorkerPage,
     WorkerView,
@@ -49,6 +50,7 @@ ChangeType = Literal[
     "task_deleted",
     "occurrence_updated",
     "occurrence_deleted",
+    "room_released",
 ]
 
 
@@ -305,6 +307,7 @@ RESPONSES: dict[str, dict[int, type[BaseModel] | None]] = {
     "put_appointment": {200: AppointmentView, 202: AppointmentView},
     "delete_appointment": {200: AppointmentView, 202: AppointmentView},
     "get_appointment": {200: AppointmentView},
+    "check_in_room": {200: RoomPresenceView},
     "put_occurrence": {200: AppointmentView, 202: AppointmentView},
     "cancel_occurrence": {200: AppointmentView, 202: AppointmentView},
     "list_occurrences": {200: OccurrencePage},
@@ -344,6 +347,7 @@ _ORG: list[Error] = [(400, "key_too_long"), (404, "org_not_found")]
 _RACE: list[Error] = [(409, "concurrent_update")]  # a conditional write lost to a concurrent one
 _LINK: list[Error] = [(409, "link_in_progress"), (409, "account_ambiguous"), *_RACE]
 _REFS: list[Error] = [(400, "unknown_worker"), (400, "unknown_resource")]
+_ROOMS: list[Error] = [(409, "check_in_off"), (409, "room_released")]
 _SUGGEST: list[Error] = [(409, "worker_not_linked"), (409, "calendar_unavailable"), (503, "graph_unavailable")]
 _TASKS: list[Error] = [(409, "tasks_off"), (409, "sync_off")]
 _SERIES: list[Error] = [
@@ -382,6 +386,7 @@ ERRORS: dict[str, list[Error]] = {
     "put_appointment": _errors(_BAD, _REFS, _ORG, _500),
     "delete_appointment": _errors(_BAD, _ORG, _500),
     "get_appointment": _errors(_ORG, (404, "appointment_not_found"), _500),
+    "check_in_room": _errors(_BAD, _ORG, (404, "appointment_not_found"), _ROOMS, _RACE, _500),
     "put_occurrence": _errors(_BAD, _REFS, _ORG, _SERIES, _500),
     "cancel_occurrence": _errors(_BAD, _REFS, _ORG, _SERIES, _500),
     "list_occurrences": _errors(_BAD, _ORG, (404, "appointment_not_found"), _500),

@@ -137,6 +137,8 @@ class SettingsView(ResponseModel):
     webhook_secret_set: bool = Field(description="Whether a webhook secret is set")
     sync_tasks: bool = Field(description="Tasks go to Microsoft To Do and their changes come back")
     task_list_name: str = Field(description="The To Do list tasks go to (made on first use)")
+    room_check_in: bool = Field(description="Room bookings nobody checked in to are released")
+    release_after_minutes: int = Field(description="How long after its start a room booking waits for a check-in")
 
 
 # -- worker and resource links -----------------------------------------------------------------
@@ -348,6 +350,15 @@ class TargetView(ResponseModel):
     join_url: str = absent("Online (Teams) meetings: the join URL Graph gave the organizer's meeting")
 
 
+class RoomPresenceView(ResponseModel):
+    """A room booking's check-in (never released then), or its release."""
+
+    resource: str
+    occurrence: str = absent("for an occurrence of a series: its original date")
+    state: Literal["checked_in", "releasing", "released"]
+    at: dt.datetime = Field(description="When the booking took this state")
+
+
 class AppointmentView(ResponseModel):
     """An appointment and how each of its calendars is doing."""
 
@@ -359,6 +370,7 @@ class AppointmentView(ResponseModel):
     sync_off: Literal[True] = absent("Present (true) when the org's syncMode is off: nothing was written")
     online_meeting: bool = Field(description="Whether it is asked for as an online (Teams) meeting")
     join_url: str | None = Field(description="The Teams join URL of the organizer's meeting; null until Graph gave one")
+    rooms: list[RoomPresenceView] = absent("Its rooms' check-ins and releases (room check-in on)")
 
 
 class OccurrencePage(ResponseModel):

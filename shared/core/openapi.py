@@ -18,6 +18,7 @@ from shared.core.api_queries import QUERIES
 from shared.core.api_requests import REQUESTS as BODIES
 from shared.core.api_requests import BatchRow
 from shared.core.api_responses import ERRORS, MEDIA_TYPES, RESPONSES, Problem
+from shared.core.api_rooms import CheckInBody
 from shared.core.api_suggestions import SuggestionsBody
 from shared.core.api_tasks import TaskBody
 
@@ -28,6 +29,7 @@ REQUESTS = {
     "put_task": TaskBody,
     "get_availability": AvailabilityBody,
     "find_meeting_times": SuggestionsBody,
+    "check_in_room": CheckInBody,
 }
 
 REF = "#/components/schemas/{model}"

@@ -46,6 +46,8 @@ class OrgSettings:
     webhook_secret: str | None = None
     sync_tasks: bool = True
     task_list_name: str = "Bookings"
+    room_check_in: bool = False  # a room booking nobody checked in to is released
+    release_after_minutes: int = 10
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> OrgSettings:
@@ -107,6 +109,8 @@ _API_NAMES = {
     "webhookSecret": "webhook_secret",
     "syncTasks": "sync_tasks",
     "taskListName": "task_list_name",
+    "roomCheckIn": "room_check_in",
+    "releaseAfterMinutes": "release_after_minutes",
 }
 
 

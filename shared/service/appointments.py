@@ -18,6 +18,7 @@ from shared.core.logcontext import log_context
 from shared.core.org_settings import SyncMode
 from shared.core.outbound import Mailbox, Stored, occurrence_patch, plan
 from shared.core.validation import identifier
+from shared.service import room_release
 from shared.service.appointment_input import carried_exceptions, check_references, parse
 from shared.service.orgs import require_org
 from shared.service.ports import Services
@@ -46,6 +47,7 @@ async def sync(
     `reassert`: the booking product's word (a PUT, a bulk push): Outlook is made to hold
     this version again, where Outlook changed or deleted our event (core.outbound.plan)."""
     with log_context(org=org.org, operation="push_appointment"):
+        await room_release.hold(services, appt)  # where the release timer finds its room bookings
         boxes = boxes if boxes is not None else await check_references(services, appt)
         targets = await stored_targets(services, org.org, appt.appointment)
         if org.config.sync_mode is SyncMode.OFF:
@@ -128,7 +130,10 @@ async def get(services: Services, org_id: str, appointment_id: str) -> dict[str,
     if appt is None:
         raise NotFound(f"appointment {appointment_id!r} is not known", code="appointment_not_found")
     targets = await stored_targets(services, org_id, appointment_id)
-    return {**_head(appt, targets), "targets": [target_view(t) for t in targets if t.state != "deleted"]}
+    view = {**_head(appt, targets), "targets": [target_view(t) for t in targets if t.state != "deleted"]}
+    if rooms := await room_release.presences(services, org_id, appointment_id):
+        view["rooms"] = rooms
+    return view
 
 
 def _head(appt: Appointment, targets: list[Target]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ import random
 from collections import OrderedDict
 from typing import Any
 
-from shared.adapters.inbound_records import DeltaState, FeedChange, FeedCounter
+from shared.adapters.entity import Entity
+from shared.adapters.inbound_records import FeedChange, FeedCounter
 from shared.core.changes import NewChange, encode_cursor
 from shared.core.errors import ConcurrencyConflict
 from shared.service.ports import Store
@@ -33,9 +34,10 @@ def _seq(n: int) -> str:
     return f"{n:016d}"
 
 
-async def commit(store: Store, org: str, changes: list[NewChange], delta: DeltaState | None) -> list[int]:
+async def commit(store: Store, org: str, changes: list[NewChange], delta: Entity | None) -> list[int]:
     """Append changes and save `delta` atomically (per ≤98 changes); ConcurrencyConflict
-    if the delta row changed since it was read (retry the round). A counter another round
+    if the delta row changed since it was read (retry the round). `delta`: a mailbox's
+    DeltaState, or another row of the org's feed partition (a room's release). A counter another round
     of the org took meanwhile only moves this round's numbers: read again, and the same
     changes go in after that round's (COUNTER_TRIES times, with a random pause)."""
     if not changes:  # an idle round: only its delta row, conditional on its etag
@@ -85,7 +87,7 @@ def _writing(org: str) -> asyncio.Lock:
 
 
 async def _append(
-    store: Store, org: str, counter: FeedCounter, chunk: list[NewChange], delta: DeltaState | None
+    store: Store, org: str, counter: FeedCounter, chunk: list[NewChange], delta: Entity | None
 ) -> list[int]:
     """One transaction: the counter moved on by len(chunk), the changes under the numbers it
     gave (and `delta`); the counter object keeps its new value only if it committed."""

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from shared.adapters.messages import AppointmentRetry, OrgReconcile
 from shared.adapters.records import Appointment, Org
+from shared.adapters.room_records import RoomCheckInOrg
 from shared.core.api_check import checked
 from shared.core.api_requests import OrgBody
 from shared.core.errors import ConcurrencyConflict, GraphError, NotFound
@@ -103,6 +104,11 @@ async def update_settings(services: Services, org_id: str, body: dict[str, Any])
             continue
         if was_off and saved.config.sync_mode is not SyncMode.OFF:
             await catch_up(services, saved)
+        # The release timer visits only orgs with room check-in on (shared.service.room_release).
+        if saved.config.room_check_in:
+            await services.store.upsert(RoomCheckInOrg(org=org_id))
+        else:
+            await services.store.delete_key(RoomCheckInOrg, scope="all", org=org_id)
         return saved
 
 

@@ -63,7 +63,15 @@ from tests.fakes.todo import FakeTodo
 FaultKind = Literal["unavailable", "lost_answer", "timeout"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("unavailable", "lost_answer", "timeout")
 WRITES = frozenset(
-    {"create_event", "update_event", "delete_event", "create_todo_task", "update_todo_task", "delete_todo_task"}
+    {
+        "create_event",
+        "update_event",
+        "delete_event",
+        "decline_event",
+        "create_todo_task",
+        "update_todo_task",
+        "delete_todo_task",
+    }
 )
 
 MAX_SUBSCRIPTION_MINUTES = 4230
@@ -485,6 +493,8 @@ class FakeGraph(FakeTodo):
                 ev.organizer_address = organizer.get("address", "")
                 ev.organizer_name = organizer.get("name", ev.organizer_address)
         self._add(ev)
+        if ev.recurrence is not None:
+            self._occur(user, ev)  # a series has its occurrences, as one calsync creates
         return self._render(ev, text_body=True, expand=True)
 
     def outlook_update(self, tenant_id: str, mailbox_id: str, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
@@ -772,6 +782,36 @@ class FakeGraph(FakeTodo):
             if ev.ical_uid.lower() == ical_uid.lower() and key in ev.extended:
                 return ev.extended[key]
         return None
+
+    async def meeting_copy(self, tenant_id: str, mailbox_id: str, ical_uid: str) -> dict[str, Any] | None:
+        self._call("meeting_copy", tenant_id, mailbox_id, ical_uid, mailbox=mailbox_id)
+        user = self._mailbox_user(tenant_id, mailbox_id)
+        for ev in self._sorted(user.id):
+            if ev.master_id is None and ev.ical_uid.lower() == ical_uid.lower():
+                rendered = self._render(ev)
+                keep = ("id", "type", "isCancelled", "responseStatus")
+                return {k: rendered[k] for k in keep if k in rendered}
+        return None
+
+    async def decline_event(self, tenant_id: str, mailbox_id: str, event_id: str, comment: str) -> bool:
+        """As the emulator (event-decline.md): the copy leaves the mailbox's calendar and the
+        organizer's meeting shows this mailbox's decline."""
+        fault = self._call("decline_event", tenant_id, mailbox_id, event_id, mailbox=mailbox_id)
+        user = self._mailbox_user(tenant_id, mailbox_id)
+        ev = self._events.get(user.id, {}).get(event_id)
+        if ev is None:
+            return bool(self._answer(fault, "decline_event", False))
+        if ev.is_organizer:
+            raise _rejected("ErrorInvalidRequest", "You can't respond to a meeting you organized.")
+        self._remove(ev)
+        for box in self._events.values():
+            for meeting in list(box.values()):
+                if meeting.is_organizer and meeting.ical_uid == ev.ical_uid and meeting.master_id is None:
+                    for attendee in meeting.attendees:
+                        if attendee["emailAddress"]["address"].lower() in user.addresses():
+                            attendee["status"] = {"response": "declined", "time": _fmt_utc(self.clock.now())}
+                    self._touch(meeting)
+        return bool(self._answer(fault, "decline_event", True))
 
     # -- the port: subscriptions -------------------------------------------------------
     async def create_subscription(

@@ -209,6 +209,15 @@ async def test_a_documented_delete_is_done(e: Json) -> None:
     assert (await ask(calls[e["call"]], e))[0] is True
 
 
+async def test_a_documented_decline_is_done_and_a_listed_copy_is_read() -> None:
+    [declined] = entries("decline_event")
+    result, transport = await ask(lambda g: g.decline_event(TENANT, MAILBOX, "AAMk", "Released"), declined)
+    assert result is True and transport.requests[0].url.path.endswith("/events/AAMk/decline")
+    [listed] = entries("meeting_copy")
+    copy, _ = await ask(lambda g: g.meeting_copy(TENANT, MAILBOX, "uid"), listed)
+    assert copy is not None and copy["id"] == listed["body"]["value"][0]["id"]
+
+
 async def test_a_documented_reauthorize_is_done() -> None:
     [e] = entries("reauthorize_subscription")
     result, transport = await ask(lambda g: g.reauthorize_subscription(TENANT, "sub"), e)
@@ -385,7 +394,16 @@ async def test_a_second_linked_resource_is_refused_as_graph_refuses_it() -> None
 
 
 # -- 2b. calsync's readers over every documented answer --------------------------------------
-EVENT_CALLS = ("create_event", "update_event", "get_event", "instances", "find_events", "find_by_ical", "delta")
+EVENT_CALLS = (
+    "create_event",
+    "update_event",
+    "get_event",
+    "instances",
+    "find_events",
+    "find_by_ical",
+    "meeting_copy",
+    "delta",
+)
 
 
 def events_of(e: Json) -> list[Json]:
