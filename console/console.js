@@ -4,7 +4,7 @@
 import { ApiError, get, key, onUnauthorized } from "./api.js";
 import { changesScreen, healthScreen } from "./feed.js";
 import { pushScreen } from "./jobs.js";
-import { meetingsScreen } from "./meetings.js";
+import { appointmentScreen, meetingsScreen } from "./meetings.js";
 import { resourcesScreen, workersScreen } from "./links.js";
 import { orgsScreen, settingsScreen } from "./orgs.js";
 import { clear, field, h, href, message, messageBox } from "./ui.js";
@@ -14,6 +14,7 @@ const SCREENS = {
   resources: { title: "Resources", render: resourcesScreen },
   push: { title: "Push calendar", render: pushScreen },
   meetings: { title: "Find a time", render: meetingsScreen },
+  appointments: { title: "Appointments", render: appointmentScreen },
   settings: { title: "Settings", render: settingsScreen },
   health: { title: "Health", render: healthScreen },
   changes: { title: "Changes", render: changesScreen },

@@ -1,6 +1,7 @@
 // Find a time: POST /api/orgs/{org}/suggestions from a form; the suggestions as a table.
+// Appointments: one appointment's calendars and rooms (check-ins, releases); a check-in.
 
-import { ApiError, path, post } from "./api.js";
+import { ApiError, get, path, post } from "./api.js";
 import { announce, busy, field, h, message, messageBox, showError, table } from "./ui.js";
 
 /** "w-ada, w-bob w-cyd" → ["w-ada", "w-bob", "w-cyd"] */
@@ -126,4 +127,77 @@ function showSuggestions(section, answer, withRooms) {
   section.hidden = false;
   section.replaceChildren(...parts);
   announce(`${found.length} suggested times.`);
+}
+
+/** One appointment: its calendars, and its rooms' check-ins and releases; check someone in. */
+export function appointmentScreen(main, { org, arg }) {
+  const lookup = field("Appointment id", h("input", { type: "text", autocomplete: "off", spellcheck: "false", value: arg || "" }));
+  const box = messageBox();
+  const find = h("button", { type: "submit", class: "primary", text: "Show" });
+  const form = h(
+    "form",
+    { class: "card", novalidate: true, "aria-labelledby": "appt-title" },
+    h("h2", { id: "appt-title", text: "Find an appointment" }),
+    h("div", { class: "fields" }, lookup.wrap),
+    h("div", { class: "row" }, find),
+    box,
+  );
+  const shown = h("section", { class: "card", "aria-labelledby": "shown-title", hidden: true });
+  const show = async (id) => {
+    const view = await get(path("orgs", org, "appointments", id));
+    const t = table("Calendars", ["Mailbox", "Role", "State", "Error"]);
+    view.targets.forEach((x) => t.body.append(t.row([x.mailbox || x.mailboxId || "—", x.role, x.state, x.error ? `${x.error.code}: ${x.error.message}` : "—"])));
+    const r = table("Rooms: check-ins and releases", ["Room", "Occurrence", "State", "Since"]);
+    (view.rooms || []).forEach((x) => r.body.append(r.row([x.resource, x.occurrence || "—", x.state.replaceAll("_", " "), x.at])));
+    const c = {
+      resource: field("Room (resource id)", h("input", { type: "text", autocomplete: "off", spellcheck: "false" })),
+      occurrence: field("Occurrence (series only)", h("input", { type: "date" })),
+    };
+    const checkBox = messageBox();
+    const checkIn = h(
+      "form",
+      { novalidate: true, "aria-labelledby": "checkin-title" },
+      h("h3", { id: "checkin-title", text: "Check in to a room" }),
+      h("div", { class: "fields" }, c.resource.wrap, c.occurrence.wrap),
+      h("div", { class: "row" }, h("button", { type: "submit", class: "primary", text: "Check in" })),
+      checkBox,
+    );
+    checkIn.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(checkIn.querySelector("button"), async () => {
+        try {
+          const body = { resource: c.resource.input.value.trim() };
+          if (c.occurrence.input.value) body.occurrence = c.occurrence.input.value;
+          await post(path("orgs", org, "appointments", id, "check-in"), body);
+          await show(id);
+          announce(`Checked in to ${body.resource}.`);
+        } catch (err) {
+          showError(err, c, checkBox, "Not checked in");
+        }
+      });
+    });
+    shown.hidden = false;
+    shown.replaceChildren(
+      h("h2", { id: "shown-title", text: `Appointment ${view.appointment}${view.deleted ? " (deleted)" : ""}` }),
+      h("div", { class: "scroll" }, t.el),
+      view.rooms && view.rooms.length ? h("div", { class: "scroll" }, r.el) : h("p", { class: "hint", text: "No room checked in to or released." }),
+      checkIn,
+    );
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(find, async () => {
+      try {
+        const id = lookup.input.value.trim();
+        if (!id) throw new ApiError(400, { code: "invalid_input", field: "appointment", detail: "enter the appointment id" });
+        await show(id);
+        showError({ field: null }, { appointment: lookup }, null);
+        message(box, "", "info");
+      } catch (err) {
+        showError(err, { appointment: lookup }, box, "Not found");
+      }
+    });
+  });
+  main.append(h("h1", { text: `Appointments — ${org}` }), form, shown);
+  if (arg) find.click();
 }

@@ -230,6 +230,12 @@ export function settingsScreen(main, { org }) {
       hint: "Blank: no limit.",
     }),
     allowUserMailboxesAsResources: field("Allow user mailboxes as resources", h("input", { type: "checkbox" })),
+    roomCheckIn: field("Release rooms nobody checked in to", h("input", { type: "checkbox" }), {
+      hint: "The room declines the meeting; the feed says room_released.",
+    }),
+    releaseAfterMinutes: field("Release after (minutes)", h("input", { type: "number", min: "1", max: "120", step: "1", inputmode: "numeric" }), {
+      hint: "1–120 minutes after the booking starts without a check-in.",
+    }),
     syncTasks: field("Push tasks to Microsoft To Do", h("input", { type: "checkbox" }), {
       hint: "Completions and edits in To Do come back on the reconcile timer.",
     }),
@@ -265,7 +271,7 @@ export function settingsScreen(main, { org }) {
     h("h2", { id: "settings-title", text: "Settings" }),
     group("Sync", "syncMode", "pushAppointmentsByDefault", "useOrganizer", "createFromOutlook", "createPrefix"),
     group("Restricted workers", "restrictedEdit", "restrictedDelete"),
-    group("Resources", "maxResources", "allowUserMailboxesAsResources"),
+    group("Resources", "maxResources", "allowUserMailboxesAsResources", "roomCheckIn", "releaseAfterMinutes"),
     group("Tasks", "syncTasks", "taskListName"),
     group("Webhook", "webhookUrl", "webhookSecret", h("div", { class: "row tight" }, generate, secretState), removeSecret.wrap),
     h("div", { class: "row" }, save),
@@ -291,6 +297,7 @@ export function settingsScreen(main, { org }) {
     for (const [name, { input }] of Object.entries(c)) {
       if (input.type === "checkbox") out[name] = input.checked;
       else if (name === "maxResources") out[name] = input.value.trim() === "" ? null : Number(input.value);
+      else if (name === "releaseAfterMinutes") out[name] = Number(input.value);
       else if (name === "webhookSecret") {
         if (input.value) out[name] = input.value;
       } else out[name] = input.value.trim();
