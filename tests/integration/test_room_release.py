@@ -9,8 +9,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from devtools.services import Service
 from tests.conftest import send_queue
-from tests.integration.conftest import OrgFixture, Stack, eventually
+from tests.integration.conftest import OrgFixture, Stack, eventually, start_app
 from tests.integration.test_inbound import changes
 
 D = "fabrikam.test"
@@ -89,3 +90,31 @@ def test_bad_check_ins_are_problems(linked: OrgFixture, stack: Stack) -> None:
         r = stack.api.post(f"/orgs/{linked.id}/appointments/nothing/check-in", json=body)
         assert (r.status_code, r.json()["code"]) == (status, code), r.text
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_two_instances_releasing_at_once_decline_once(stack: Stack, emulator: Service) -> None:
+    """Two hosts on the same storage (as after a scale-out) each take a release run of the org
+    at the same moment: one decline, one `room_released`."""
+    tenant, users = stack.seed()
+    org = OrgFixture(f"org-two-{tenant[:8]}", tenant, users)
+    stack.api.put(f"/orgs/{org.id}", json={"m365TenantId": tenant, "displayName": "Fabrikam"}).raise_for_status()
+    stack.api.put(f"/orgs/{org.id}/settings", json={"roomCheckIn": True, "releaseAfterMinutes": 1}).raise_for_status()
+    assert stack.api.put(f"/orgs/{org.id}/workers/w-ada", json={"m365Account": f"ada@{D}"}).json()["status"] == "linked"
+    assert stack.api.put(f"/orgs/{org.id}/resources/r0", json={"mailbox": f"room0@{D}"}).json()["status"] == "linked"
+    began = datetime.now(UTC) - timedelta(minutes=2)
+    body = {"title": "Review", "start": zulu(began), "end": zulu(began + timedelta(hours=1)),
+            "organizer": "w-ada", "resources": ["r0"]}  # fmt: skip
+    assert stack.api.put(f"/orgs/{org.id}/appointments/two-1", json=body).status_code == 200
+    second = start_app(stack.storage, emulator)
+    try:
+        stack.graph.delete("/_emulator/requests")
+        for _ in range(4):  # several runs at once, taken by either host
+            release_run(stack, org)
+        eventually(lambda: released(stack, org), timeout=30, what="released")
+        eventually(lambda: stack.queued("room-release") == 0, timeout=30, what="every run done")
+    finally:
+        second.stop()
+    assert len(released(stack, org)) == 1
+    items = stack.graph.get("/_emulator/requests").json()["items"]
+    declines = sum(i["count"] for i in items if i["pattern"].endswith("/decline") and i["method"] == "POST")
+    assert declines == 1
