@@ -12,6 +12,7 @@ from shared.adapters.records import (
     JobChunk,
     Target,
 )
+from shared.adapters.room_records import RoomCheckInOrg, RoomHold
 from shared.adapters.task_records import Task, TaskList, TaskRef
 from shared.service import org_keys
 from shared.service.orgs import require_org
@@ -55,5 +56,7 @@ async def delete_org(services: Services, org_id: str) -> dict[str, int]:
         await store.delete_partition(JobChunk, job=job.job)
     for cls in ORG_PARTITIONED:
         await store.delete_partition(cls, org=org_id)
+    await store.delete_partition(RoomHold, org=org_id)  # room check-ins are in the feed's partition
+    await store.delete_key(RoomCheckInOrg, scope="all", org=org_id)
     await store.delete(org)
     return {"subscriptionsDeleted": released}

@@ -480,9 +480,10 @@ def test_delete_org_leaves_no_row_of_it_in_any_table(linked: OrgFixture, stack: 
     assert stack.notified_round(linked, "w-ada", asked, lifecycle_event="missed")["attention"]["heldDeletions"] == 25
     stack.wait_idle(linked)
     assert len(changes(stack, linked)) >= 1
+    stack.api.put(f"/orgs/{linked.id}/settings", json={"roomCheckIn": True}).raise_for_status()
     before = rows_of(stack, linked.id, [job])
     expected = {"Orgs", "Workers", "Resources", "Mailboxes", "Subscriptions", "Appointments", "Targets"}
-    expected |= {"EventIndex", "Seen", "Feed", "Held", "Jobs", "JobChunks"}
+    expected |= {"EventIndex", "Seen", "Feed", "Held", "Jobs", "JobChunks", "RoomHolds"}
     assert expected <= set(before), sorted(before)  # the org has something in each of them
 
     r = stack.api.delete(f"/orgs/{linked.id}")

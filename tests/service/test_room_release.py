@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from shared.adapters.messages import RoomRelease
+from shared.adapters.records import Org
+from shared.adapters.room_records import RoomHold
 from shared.core.errors import Conflict, InvalidInput
-from shared.service import appointments, feed, linking, orgs, room_release
+from shared.service import appointments, feed, linking, offboarding, orgs, room_release
 from shared.service.link_requests import ResourceRequest, WorkerRequest
 from tests.service.conftest import TENANT, World, make_org
 from tests.service.test_links_and_rounds import drain_rounds
@@ -162,6 +164,20 @@ async def test_the_timer_visits_only_orgs_with_check_in_on(world: World) -> None
     assert [m.org for m in world.queues.take(RoomRelease.QUEUE)] == ["o1"]
     await orgs.update_settings(world.svc, "o1", {"roomCheckIn": False})
     assert await room_release.fan_out(world.svc) == 0
+    # An org gone while its mark stayed: its run drops the mark.
+    await orgs.update_settings(world.svc, "o1", {"roomCheckIn": True})
+    await world.store.delete_key(Org, org="o1")
+    assert await room_release.fan_out(world.svc) == 1
+    assert await room_release.release_due(world.svc, "o1") == 0
+    assert await room_release.fan_out(world.svc) == 0
+
+
+async def test_deleting_an_org_takes_its_holds_and_its_mark(world: World) -> None:
+    users = await setup(world)
+    await book(world, users)
+    await offboarding.delete_org(world.svc, "o1")
+    assert await room_release.fan_out(world.svc) == 0
+    assert [h async for h in world.store.query(RoomHold, org="o1")] == []
 
 
 async def test_a_moved_booking_is_released_at_its_new_time(world: World) -> None:
