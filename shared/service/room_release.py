@@ -53,7 +53,7 @@ async def release_due(services: Services, org_id: str) -> int:
     store = services.store
     org = await store.get(Org, org=org_id)
     if org is None or not org.config.room_check_in:
-        await store.delete_key(RoomCheckInOrg, scope="all", org=org_id)  # a deleted org's mark, say
+        await store.delete_key(RoomCheckInOrg, scope="all", org=org_id)  # off, or the org is gone: no more runs
         return 0
     now = services.clock.now()
     first, until = rules.window(now, timedelta(minutes=org.config.release_after_minutes))
