@@ -7,10 +7,19 @@ from typing import Any
 from shared.adapters.inbound_records import MeetingClaim
 from shared.adapters.records import Appointment, EventRef, IcalRef, Org, Target
 from shared.core import inbound
+from shared.core.errors import GraphNotFound, GraphRejected
 from shared.core.mapping import PROPERTY_ID, desired_content, tagged_appointment, written_content
 from shared.service.ports import Services
 
 FOREIGN = inbound.Known(foreign=True)
+
+
+async def _organizer_tag(services: Services, org: Org, organizer: str, ical: str) -> str | None:
+    """Our property on the organizer's copy of the meeting (by mailbox id or address), if any."""
+    try:
+        return await services.graph.find_by_ical(org.m365_tenant_id, organizer, ical, PROPERTY_ID)
+    except (GraphNotFound, GraphRejected):
+        return None  # not a mailbox of the tenant (an outside organizer): not ours
 
 
 async def know(
@@ -49,10 +58,13 @@ async def know(
                 return inbound.Known(outlook=claim.appointment)
             return inbound.Known(meeting=claim.appointment)
         organizer = (((item.get("organizer") or {}).get("emailAddress") or {}).get("address") or "").lower()
-        if ical and not item.get("isOrganizer") and people and users and people.get(organizer, ("", ""))[0] == "worker":
-            # An invitation from a linked worker (a room's copy, say) that we may have just
-            # sent, before our index of it was written: ask the organizer's copy.
-            tag = await services.graph.find_by_ical(org.m365_tenant_id, users[organizer], ical, PROPERTY_ID)
+        if ical and organizer and not item.get("isOrganizer"):
+            # An invitation (a room's copy, say) that calsync may have just sent, for this org
+            # or another sharing the mailbox, before its index was written: ask the organizer's
+            # copy — a linked worker's by its mailbox, anyone else's by address (one read, once
+            # per new event; an address Graph does not know is no one's of ours).
+            ours = people and users and people.get(organizer, ("", ""))[0] == "worker"
+            tag = await _organizer_tag(services, org, users[organizer] if ours and users else organizer, ical)
             meeting_of = tagged_appointment(org.org, tag)
             if meeting_of:
                 return inbound.Known(meeting=meeting_of)

@@ -406,3 +406,44 @@ async def test_a_room_answer_noted_while_a_new_organizer_event_is_saved_keeps_wh
     await round_of(world, "o1", "cyd")
     [change] = (await feed.read(world.store, "o1", 0, 100))[before:]
     assert (change.type, change.data["changed"]) == ("updated", ["title"])
+
+
+async def test_another_orgs_meeting_in_a_shared_room_seen_before_its_index_is_no_news(world: World) -> None:
+    """The soak's a750 (seed 452766): org A's worker cyd booked a meeting in a room org B links
+    too; org B's round of the room saw the room's copy before org A's index of the meeting was
+    written, and cyd is no worker of org B's, so nothing told it the meeting was org A's: it
+    reported a reservation made in Outlook (`created`), and later its deletion."""
+    users = world.graph.seed(
+        TENANT,
+        [
+            {"userPrincipalName": "cyd@contoso.test"},
+            {"userPrincipalName": "fuji@contoso.test", "displayName": "Fuji", "userPurpose": "room"},
+        ],
+    )
+    for org in ("oa", "ob"):
+        await make_org(world, org)
+        room, _ = await linking.put_resource(world.svc, org, ResourceRequest("fuji", "fuji@contoso.test", None, None))
+        assert room.status == "linked"
+    link, _ = await linking.put_worker(world.svc, "oa", WorkerRequest("cyd", "cyd@contoso.test", None, None))
+    assert link.status == "linked"
+    await drain_rounds(world)
+    real = world.graph.create_event
+
+    async def room_copy_seen_at_once(tenant: str, mailbox: str, event: dict[str, Any], **kw: Any) -> Any:
+        world.graph.create_event = real  # type: ignore[method-assign]
+        made = await real(tenant, mailbox, event, **kw)
+        world.graph.outlook_create(  # the room accepts: its copy (the fakes do not make it)
+            TENANT,
+            users["fuji@contoso.test"],
+            {"subject": "Cyd Test", "start": made["start"], "end": made["end"]},
+            ical_uid=made["iCalUId"],
+            is_organizer=False,
+            organizer={"address": "cyd@contoso.test", "name": "Cyd"},
+        )
+        await mailbox_rounds._round(world.svc, "ob", "resource", "fuji")  # org B's round, meanwhile
+        return made
+
+    world.graph.create_event = room_copy_seen_at_once  # type: ignore[method-assign]
+    await appointments.put(world.svc, "oa", "a1", body(organizer="cyd", resources=["fuji"]))
+    await round_of(world, "ob", "fuji", "resource")
+    assert await types(world, "ob") == []
