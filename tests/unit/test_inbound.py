@@ -247,3 +247,24 @@ def test_an_edit_of_an_event_we_are_removing_is_not_reported() -> None:
     known = {"e1": Known(ours="a1", bases=(booking,), retiring=True)}
     moved = item("e1", "ck2", start={"dateTime": "2026-12-01T12:00:00.0000000", "timeZone": "UTC"})
     assert plan(BOX, [moved], known, seen, SETTINGS, full_round=False, people={}).changes == []
+
+
+def test_another_orgs_event_in_a_shared_mailbox_does_not_hide_what_follows_it() -> None:
+    """Mutation testing's hole (#29): an event of another org was skipped by leaving the loop,
+    so every later item of that delta page — here an Outlook edit of ours — was lost."""
+    known, seen = ours()
+    known["other"] = Known(foreign=True)
+    page = [item("other", "ckx", subject="Their meeting"), item("e1", "ck9", subject="New")]
+    changes = plan(BOX, page, known, seen, SETTINGS, full_round=False, people={}).changes
+    assert [(c.type, c.appointment, c.data["title"]) for c in changes] == [("updated", "a1", "New")]
+
+
+def test_an_attendees_copy_going_away_is_not_the_appointments_deletion() -> None:
+    """Mutation testing's hole (#29): with the copy check gone, an attendee's copy of our
+    meeting leaving the calendar (the attendee declined, or we moved them) was reported as
+    the appointment deleted."""
+    content = normalize(item("c1", "ck1", isOrganizer=False))
+    seen = {"c1": Seen("c1", "a1", "copy", "ck1", content)}
+    out = plan(BOX, [{"id": "c1", "@removed": {"reason": "deleted"}}], {}, seen, SETTINGS, full_round=False, people={})
+    assert out.changes == [] and out.held == [] and out.lost == []
+    assert out.forget == ["c1"]  # its snapshot goes

@@ -90,7 +90,16 @@ def test_a_deleted_series_is_one_deletion_however_many_occurrences() -> None:
     seen = remember(run(Series("M", master(), tuple(occurrence(d) for d in (1, 8, 15, 22))), {}))
     gone = tuple({"id": f"M-{d}", "@removed": {}} for d in (1, 8, 15, 22))
     result = run(Series("M", None, gone), seen)
-    assert [c.type for c in result.changes] == ["deleted"] and result.held == []
+    assert result.held == []
+    # As any deletion: the series' appointment, who saw it, its master's id, nothing more (#29).
+    [change] = result.changes
+    assert (change.type, change.appointment, change.event_id, change.data) == (
+        "deleted",
+        seen["M"].appointment,
+        "M",
+        {},
+    )
+    assert (change.worker, change.mailbox) == (BOX.owner_id, BOX.user_id)
     assert set(result.forget) == {"M", "M-1", "M-8", "M-15", "M-22"}
 
 
