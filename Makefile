@@ -7,7 +7,7 @@ CHROMIUM := /usr/bin/chromium
 # checkov has a venv of its own: its pins conflict with requirements-dev.txt's (requirements-checkov.txt).
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: run test bootstrap lint unit clean checkov
+.PHONY: run test bootstrap lint unit clean checkov mutation
 
 run: bootstrap
 	$(BIN)/python -m devtools.run
@@ -50,5 +50,12 @@ lint: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit tests/service
 
+# Mutation testing of the pure planners and mappers (not part of `make test`: it takes long).
+# Scores per module: docs/mutation.md. Survivors: `.venv/bin/mutmut results`, `mutmut show <name>`.
+mutation: $(VENV)/.installed
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/python -m devtools.mutation_scores
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) devtools/azurite/node_modules .pytest_cache .ruff_cache .run
+	rm -rf $(VENV) $(CHECKOV_VENV) devtools/azurite/node_modules .pytest_cache .ruff_cache .run mutants
