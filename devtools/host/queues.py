@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 from typing import Any
@@ -90,20 +91,21 @@ class QueueListener:
         self.config = config
         self.queue_name = resolve(self.trigger.queue_name)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
         self.limit = Limit(health, fn.get_function_name()) if config.dynamic_concurrency else None
 
     async def run(self) -> None:
         client = await self.clients.get(self.trigger.connection, self.queue_name)
         poison = await self.clients.get(self.trigger.connection, f"{self.queue_name}-poison")
         delay = MIN_POLL_S
-        while True:
+        while not self._stopping.is_set():
             if self.limit is not None:
                 capacity = self.limit.capacity(len(self._in_flight))
                 if capacity <= 0:  # throttled or in full use: look again soon
                     if self._in_flight:
                         await asyncio.wait(self._in_flight, timeout=ADJUST_S, return_when=asyncio.FIRST_COMPLETED)
                     else:
-                        await asyncio.sleep(ADJUST_S)
+                        await self._pause(ADJUST_S)
                     continue
             else:
                 capacity = self.config.batch_size + self.config.new_batch_threshold - len(self._in_flight)
@@ -123,7 +125,7 @@ class QueueListener:
                 log.warning("queue %s: receive failed: %s", self.queue_name, exc)
                 messages = []
             if not messages:
-                await asyncio.sleep(delay)
+                await self._pause(delay)
                 delay = min(delay * 2, self.config.max_polling_interval_s)
                 continue
             delay = MIN_POLL_S
@@ -190,6 +192,16 @@ class QueueListener:
     async def _poison(self, client: QueueClient, poison: QueueClient, message: Any) -> None:
         await poison.send_message(message.content or "")
         await client.delete_message(message.id, message.pop_receipt)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def stop(self) -> None:
+        """Take no more messages. The loop is let finish a receive under way rather than
+        cancelled in it: a receive cancelled after Storage answered leaves its messages
+        hidden for the whole lease, though no one works on them."""
+        self._stopping.set()
 
     async def drain(self) -> None:
         if self._in_flight:

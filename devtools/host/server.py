@@ -32,6 +32,7 @@ log = logging.getLogger("devtools.host")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
 MAX_URL_BYTES = 8192  # and its URL and query string limits (FUNCTIONS-FACTS.md, "Limits")
 MAX_QUERY_BYTES = 4096
+STOP_WAIT_S = 5  # for the queue loops' last receives, within the 10 s a stop is given
 
 
 def find_app(module_name: str) -> func.FunctionRegister:
@@ -91,7 +92,13 @@ class LocalHost:
 
     async def stop(self) -> None:
         self.health.stop()
+        for listener in self.listeners:
+            listener.stop()  # its loop ends after the receive under way, if any
         for task in self._tasks:
+            if task.get_name().startswith("timer:"):
+                task.cancel()
+        _, stuck = await asyncio.wait(self._tasks, timeout=STOP_WAIT_S) if self._tasks else (set(), set())
+        for task in stuck:  # a receive hung past the client's own timeouts
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for listener in self.listeners:

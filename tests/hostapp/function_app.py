@@ -100,3 +100,10 @@ def every_second(timer: func.TimerRequest, out: func.Out[str]) -> None:
 def every_second_disabled(timer: func.TimerRequest, out: func.Out[str]) -> None:
     """The tests disable this one (AzureWebJobs.EverySecondDisabled.Disabled): it must never run."""
     out.set("tick")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%HOSTAPP_QUEUE%-many", connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="done", queue_name="%HOSTAPP_QUEUE%-many-done", connection="AzureWebJobsStorage")
+def many(msg: func.QueueMessage, done: func.Out[str]) -> None:
+    """Says which message it handled: the host-restart test counts that none is lost."""
+    done.set(msg.get_body().decode())

@@ -222,7 +222,7 @@ class Stack:
                 view = self.link(org, owner, kind)
                 raise AssertionError(
                     f"no round of {kind} {owner} after {since.isoformat()}: lastSyncAt {view['lastSyncAt']}, "
-                    f"{self.queued()} message(s) still queued"
+                    f"still queued: {[(q, n) for q in WORK_QUEUES if (n := self.queued(q))]}"
                 )
             time.sleep(0.1)
 
