@@ -246,7 +246,7 @@ def plan(
         actions.append(
             Create(user_id, box.address or "", role, box.kind, box.id, full, full["transactionId"], generation, maybe)
         )
-        actions += _occurrences(desired, user_id, {})
+        actions += _occurrences(desired, user_id, {}, event)
     for user_id, current in have.items():
         if user_id not in wanted and (current.event_id or current.state == "pending"):
             actions.append(Delete(user_id, current.role, current.event_id))
@@ -267,11 +267,10 @@ def occurrence_patch(desired: Desired, override: dict[str, Any]) -> dict[str, An
     if override.get("cancelled"):
         return {"cancelled": True}
     tz = windows_name(desired.time_zone)
-    names = {"title": "subject", "location": "location", "body": "body", "start": "start", "end": "end"}
     patch: dict[str, Any] = {}
     for key, value in override.items():
         if key in ("start", "end"):
-            patch[names[key]] = {"dateTime": value, "timeZone": tz}
+            patch[key] = {"dateTime": value, "timeZone": tz}
         elif key == "location":
             patch["location"] = {"displayName": value}
         elif key == "body":
@@ -282,7 +281,7 @@ def occurrence_patch(desired: Desired, override: dict[str, Any]) -> dict[str, An
 
 
 def _occurrences(
-    desired: Desired, mailbox: str, written: dict[str, dict[str, Any]], event: dict[str, Any] | None = None
+    desired: Desired, mailbox: str, written: dict[str, dict[str, Any]], event: dict[str, Any]
 ) -> list[Action]:
     """The exceptions this target still needs (a meeting's go to the organizer's series only:
     Exchange updates the attendees' and rooms' copies), and the occurrences to put back as
@@ -299,9 +298,13 @@ def _occurrences(
         patch = own
         if day in restore and not (override or {}).get("cancelled"):
             start = datetime.combine(date.fromisoformat(day), first.time())
-            series = {"title": (event or {}).get("subject", desired.title), "body": desired.body or ""}
-            series["location"] = ((event or {}).get("location") or {}).get("displayName", desired.location or "")
-            series["start"], series["end"] = start.isoformat(), (start + length).isoformat()
+            series = {
+                "title": event["subject"],
+                "body": event["body"]["content"],
+                "location": event["location"]["displayName"],  # a meeting's: its rooms' names
+                "start": start.isoformat(),
+                "end": (start + length).isoformat(),
+            }
             patch, record[day] = occurrence_patch(desired, {**series, **(override or {})}), own
         if patch is not None and written.get(day) != patch:
             original = to_utc(datetime.combine(date.fromisoformat(day), first.time()), desired.time_zone)
