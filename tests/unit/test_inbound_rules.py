@@ -542,8 +542,8 @@ def test_an_answer_to_one_occurrence_of_our_series_is_reported_for_that_occurren
     seen = remember(ours_with_people(Series("M", master(attendees=accepted), (occurrence(1), occurrence(8))), {}))
     declined = occurrence(8, "o2", type="exception", attendees=attendees(bob="declined"))
     result = ours_with_people(Series("M", master(attendees=accepted), (declined,)), seen)
-    assert [(c.type, c.event_id, c.worker, c.data) for c in result.changes] == [
-        ("responded", "M-8", "w2", {"response": "declined", "address": "bob@x.test", "occurrence": "2026-12-08"})
+    assert [(c.type, c.appointment, c.event_id, c.worker, c.data) for c in result.changes] == [
+        ("responded", "a1", "M-8", "w2", {"response": "declined", "address": "bob@x.test", "occurrence": "2026-12-08"})
     ]
     assert result.responses == {}  # the series' answer is still Bob's acceptance
     # Seen again under a new changeKey (the series re-answered): that occurrence's answer is not news.
