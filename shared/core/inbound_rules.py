@@ -87,7 +87,7 @@ def plan_series(
     if k.foreign:
         return
     prior = seen.get(one.master_id)
-    appointment = k.ours or (prior.appointment if prior else None) or k.meeting or k.outlook
+    appointment = k.ours or (prior.appointment if prior else None) or k.meeting
     role = "ours" if k.ours else (prior.role if prior else ("copy" if k.meeting else None))
     if k.outlook and prior is not None and prior.role == "copy":
         role = "created"  # the meeting's claim was handed to this calendar's copy
@@ -182,13 +182,13 @@ def plan_series(
         content = {**content, "writes": k.writes}
     keep(one.master_id, one.master.get("changeKey"), content, appointment, role)
     as_series = role == "ours" and settings.sync_mode is SyncMode.ONE_WAY
-    # Our series is known from its first round on: what Outlook changed before it is news too.
-    first = prior is None and role != "ours"
+    # Only our series comes this far unseen (a copy returned above, an Outlook-made one was
+    # created): it is known from its first round on, so what Outlook changed before is news too.
     changes, kept, forget = occurrence_changes(
         one,
         mine,
         change,
-        first_sight=first,
+        first_sight=False,
         as_series=as_series,
         reported=reported,
         master_before=prior.content if prior is not None else None,
@@ -196,7 +196,7 @@ def plan_series(
         series_writes=(*k.bases, *k.earlier.values()) if role == "ours" else (),
     )
     changes += [change("occurrence_deleted", one.master_id, {"occurrence": day}) for day in one.missing]
-    if not first and (prior is None or "cancelled" in prior.content):  # else: a snapshot from before we kept them
+    if prior is None or "cancelled" in prior.content:  # else: a snapshot from before we kept them
         said = {c.data.get("occurrence") for c in changes if c.type == "occurrence_deleted"}
         wanted = {day for day, o in one.overrides.items() if o.get("cancelled")}
         for day in sorted(cancelled - reported - said - wanted):
