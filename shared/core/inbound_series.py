@@ -52,7 +52,7 @@ def occurrence_date(item: dict[str, Any], master: dict[str, Any] | None, fallbac
         original = (item.get("start") or {}).get("dateTime")
     if not original:
         return fallback
-    at = datetime.fromisoformat(str(original).replace("Z", "+00:00")[:19] + "+00:00")
+    at = datetime.fromisoformat(str(original)[:19] + "+00:00")  # UTC (Graph's `…Z`, 7 digits or none)
     tz = "UTC"
     if master is not None:
         tz = (
@@ -177,8 +177,6 @@ def occurrence_changes(
         wanted = series.overrides.get(day or "", {})
         if as_series:
             wanted = {**_as_series(item, series.master), **wanted}
-        elif ours:
-            wanted = {**_inheritable(series.master), **wanted}
         if ours:
             # A value the series had (before this round, now, or as one of our writes set it),
             # where the booking product set nothing else for the date: it reached the exception
@@ -225,7 +223,7 @@ def _as_series(item: dict[str, Any], master: dict[str, Any] | None) -> dict[str,
         return {}
     base = normalize(master)
     same = {k: base[k] for k in ("title", "location", "body", "isPrivate")}
-    if base["isAllDay"] or not base["start"] or not base["end"]:
+    if base["isAllDay"]:
         return same
     start = utc_instant(original)
     end = start + (utc_instant(base["end"]) - utc_instant(base["start"]))

@@ -146,7 +146,7 @@ def _enum(value: Any, allowed: tuple[str, ...], path: str) -> str:
 
 
 def _int(raw: Mapping[str, Any], key: str, path: str, default: int = 0) -> int:
-    value = raw.get(key, default)
+    value = raw.get(key)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
@@ -179,7 +179,7 @@ def _object(raw: Any, path: str, keys: set[str]) -> Mapping[str, Any]:
 def _parse_pattern(raw: Any, path: str, first_day_required: bool) -> RecurrencePattern:
     raw = _object(raw, path, _PATTERN_KEYS)
     kind = _enum(raw.get("type"), PATTERN_TYPES, f"{path}.type")
-    interval = _int(raw, "interval", path, default=0)
+    interval = _int(raw, "interval", path)
     if interval < 1:
         raise InvalidInput(f"{path}.interval", f"{path}.interval is required and must be at least 1")
     days_raw = raw.get("daysOfWeek") or []
@@ -274,7 +274,9 @@ def parse_recurrence(
                     f"{field}.range.endDate", f"the series has more than {max_occurrences} occurrences before endDate"
                 )
         if count == 0:
-            raise InvalidInput(f"{field}.range", f"{field}: no date between startDate and endDate fits the pattern")
+            raise InvalidInput(
+                f"{field}.range", f"{field}.range: no date between startDate and endDate fits the pattern"
+            )
     return rec
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from shared.core.inbound import Known, Mailbox, Plan, Seen, plan
-from shared.core.inbound_series import Series, occurrence_date
-from shared.core.mapping import normalize
+from shared.core.inbound_series import Series, cancelled_dates, occurrence_changes, occurrence_date
+from shared.core.mapping import FIELDS, normalize
 from shared.core.org_settings import OrgSettings
 from tests.unit.test_inbound import BOX, SETTINGS, item
 
@@ -465,3 +470,241 @@ def test_one_way_a_persons_series_rename_reaching_an_exception_is_put_back_once_
     followed = {**moved, "changeKey": "o3", "subject": "Person's name"}
     result = one_way(Series("M", master("m3"), (followed,), overrides=moved_only), seen)
     assert [c for c in result.changes if c.data.get("occurrence")] == []
+
+
+# -- mutation testing (#29): the series planner's rules at their edges ---------------------------
+TOKYO = {**WEEKLY, "range": {**WEEKLY["range"], "recurrenceTimeZone": "Tokyo Standard Time"}}
+
+
+@pytest.fixture
+def host_in_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A Functions host whose local zone is not UTC (WEBSITE_TIME_ZONE / TZ): nothing may follow it."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_an_occurrence_is_named_in_the_zone_the_series_was_made_in_or_utc(host_in_tokyo: None) -> None:
+    """Without a recurrenceTimeZone the series' originalStartTimeZone names the date; a zone
+    name no table knows (a legacy custom zone) falls back to UTC, never to the host's zone."""
+    late = {"originalStart": "2026-12-01T23:30:00Z"}
+    no_zone = {**WEEKLY, "range": {"type": "noEnd", "startDate": "2026-12-01"}}
+    made_in_tokyo = {"recurrence": no_zone, "originalStartTimeZone": "Tokyo Standard Time"}
+    assert occurrence_date(late, made_in_tokyo) == "2026-12-02"
+    custom = {"recurrence": {**WEEKLY, "range": {"recurrenceTimeZone": "tzone://Microsoft/Custom"}}}
+    assert occurrence_date(late, custom) == "2026-12-01"
+
+
+def test_cancelled_dates_reads_the_date_of_each_occurrence_id_and_skips_what_is_not_one() -> None:
+    # resources/event.md: cancelledOccurrences holds occurrenceIds, OID.{master id}.{date}.
+    listed = {"cancelledOccurrences": ["OID.AAMkAD=.2026-12-08", "garbage", "OID.M.08/12/2026"]}
+    assert cancelled_dates(listed) == {"2026-12-08"}
+    assert cancelled_dates(None) == set()
+
+
+def tokyo_occurrence(event_id: str, utc_start: str, ck: str = "o1", **kw: Any) -> dict[str, Any]:
+    end = (datetime.fromisoformat(utc_start) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    return item(
+        event_id,
+        ck,
+        type=kw.pop("type", "occurrence"),
+        seriesMasterId="M",
+        originalStart=utc_start,
+        start={"dateTime": utc_start[:19], "timeZone": "UTC"},
+        end={"dateTime": end[:19], "timeZone": "UTC"},
+        **kw,
+    )
+
+
+def test_a_tokyo_series_is_named_and_re_timed_by_its_tokyo_dates() -> None:
+    """08:00 in Tokyo is 23:00 UTC the day before: the booking product knows the Tokyo date."""
+    tokyo = item("M", "m1", type="seriesMaster", recurrence=TOKYO)
+    seen = remember(run(Series("M", tokyo, (tokyo_occurrence("M-8", "2026-12-07T23:00:00Z"),)), {}))
+    assert seen["M-8"].content["occurrence"] == "2026-12-08"
+    # Re-timed to 08:30 Tokyo: the occurrence comes under a new id, the old one as removed.
+    later = tokyo_occurrence("M-8b", "2026-12-07T23:30:00Z")
+    moved = item("M", "m2", type="seriesMaster", recurrence=TOKYO)
+    re_timed = run(Series("M", moved, (later, {"id": "M-8", "@removed": {}})), seen)
+    assert [c.type for c in re_timed.changes if c.type.startswith("occurrence")] == []
+    edited = tokyo_occurrence("M-8", "2026-12-07T23:00:00Z", "o2", type="exception", subject="Renamed")
+    [change] = run(Series("M", tokyo, (edited,)), seen).changes
+    assert (change.type, change.data["occurrence"], change.data["changed"]) == (
+        "occurrence_updated",
+        "2026-12-08",
+        ["title"],
+    )
+
+
+def test_a_plain_occurrence_delta_sends_bare_is_kept_with_its_series_fields() -> None:
+    """Its snapshot (what a later exception of it is compared with) has the master's title,
+    place and text, at its own time."""
+    bare = {k: v for k, v in occurrence(15).items() if k not in ("subject", "location", "body")}
+    result = run(Series("M", master(subject="Cut and colour"), (bare,)), {})
+    [kept] = [s for s in result.upsert if s.event_id == "M-15"]
+    assert kept.content == {
+        **normalize(master(subject="Cut and colour")),
+        "start": "2026-12-15T10:00:00Z",
+        "end": "2026-12-15T11:00:00Z",
+        "isCancelled": False,
+        "series": "M",
+        "occurrence": "2026-12-15",
+        "exception": False,
+    }
+
+
+def test_a_pattern_changed_in_outlook_is_reported_with_the_new_pattern() -> None:
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}))
+    longer = {**WEEKLY, "range": {**WEEKLY["range"], "numberOfOccurrences": 6}}
+    [change] = run(Series("M", item("M", "m2", type="seriesMaster", recurrence=longer), ()), seen).changes
+    assert (change.type, change.data["changed"], change.data["recurrence"]) == ("updated", ["recurrence"], longer)
+
+
+def test_each_occurrence_change_names_its_event_and_a_removal_hides_nothing_after_it() -> None:
+    """A removal, an edit and an occurrence Outlook lists as cancelled (an attendee's copy of
+    what the organizer cancelled), in that order: one change each, on its own event id."""
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8), occurrence(15))), {}))
+    edited = occurrence(8, "o2", type="exception", subject="Moved", lastModifiedDateTime="2026-12-06T10:00:00Z")
+    cancelled = occurrence(15, "o2", isCancelled=True)
+    result = run(Series("M", master("m2"), ({"id": "M-1", "@removed": {}}, edited, cancelled)), seen)
+    assert [(c.type, c.event_id, c.data["occurrence"]) for c in result.changes] == [
+        ("occurrence_deleted", "M-1", "2026-12-01"),
+        ("occurrence_updated", "M-8", "2026-12-08"),
+        ("occurrence_deleted", "M-15", "2026-12-15"),
+    ]
+    assert {"M-1", "M-15"} <= set(result.forget)
+
+
+def test_an_unchanged_occurrence_is_not_written_again_and_hides_nothing_after_it() -> None:
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}))
+    same = run(Series("M", master(), (occurrence(1), occurrence(8))), seen)
+    assert (same.changes, [s.event_id for s in same.upsert]) == ([], ["M"])
+    edited = occurrence(8, "o2", type="exception", subject="Moved")
+    after = run(Series("M", master(), (occurrence(1), edited)), seen)
+    assert [(c.type, c.event_id) for c in after.changes] == [("occurrence_updated", "M-8")]
+    assert [s.event_id for s in after.upsert] == ["M", "M-8"]
+
+
+def test_an_occurrence_the_booking_product_cancelled_is_no_news_and_hides_nothing_after_it() -> None:
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    cancelled = {"2026-12-08": {"cancelled": True}}
+    gone = run(Series("M", master("m2"), ({"id": "M-8", "@removed": {}},), cancelled), seen, ours)
+    assert gone.changes == []
+    # A read of it from before our deletion, then a person's edit of another date.
+    stale = occurrence(8, "ours", type="exception", subject="Moved by us")
+    edited = occurrence(1, "o2", type="exception", subject="Person's")
+    result = run(Series("M", master("m2"), (stale, edited), cancelled), seen, ours)
+    assert [(c.type, c.data["occurrence"]) for c in result.changes] == [("occurrence_updated", "2026-12-01")]
+
+
+def test_our_retitle_of_a_moved_occurrence_is_no_news_under_a_key_we_do_not_know() -> None:
+    """The booking product moved an occurrence (its exception seen), then retitled it; the
+    read carries another changeKey (an attendee's answer since, say): as the booking wants it."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    at = {
+        "start": {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T13:00:00.0000000", "timeZone": "UTC"},
+    }
+    moved = {**occurrence(8, "k1", type="exception"), **at}
+    moved_only = {"2026-12-08": {"start": "2026-12-08T12:00:00Z", "end": "2026-12-08T13:00:00Z"}}
+    seen = remember(run(Series("M", master(), (occurrence(1), moved), moved_only), {}, ours))
+    wanted = {"2026-12-08": {**moved_only["2026-12-08"], "title": "Cut (long)"}}
+    retitled = {**moved, "changeKey": "k9", "subject": "Cut (long)"}
+    assert run(Series("M", master(), (retitled,), wanted), seen, ours).changes == []
+    # Another title there is a person's.
+    other = {**retitled, "subject": "Person's"}
+    assert [c.data["changed"] for c in run(Series("M", master(), (other,), wanted), seen, ours).changes] == [["title"]]
+
+
+def test_a_persons_edit_after_our_last_write_is_news_where_that_write_set_no_field() -> None:
+    """Our last write of the occurrence set nothing we keep (a put-back), so there is no
+    written content for its date: an edit Graph made after it is still compared and reported."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    modified = "2026-12-06T10:00:01.0000000Z"
+    edited = occurrence(8, "o2", type="exception", subject="Person's", lastModifiedDateTime=modified)
+    after = Series("M", master(), (edited,), written_at={"M-8": "2026-12-06T10:00:00.0000000Z"}, written={})
+    [change] = run(after, seen, ours).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["title"])
+
+
+def test_an_exception_listed_without_its_original_start_is_still_compared() -> None:
+    """Exceptions come in full; one without originalStart is named by its snapshot and
+    compared with it, and one never seen is news in every field."""
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}))
+    retitled = {k: v for k, v in occurrence(8, "o2", type="exception", subject="Moved").items() if k != "originalStart"}
+    [change] = run(Series("M", master(), (retitled,)), seen).changes
+    assert (change.data["occurrence"], change.data["changed"]) == ("2026-12-08", ["title"])
+    unknown = {**retitled, "id": "M-x"}
+    [change] = run(Series("M", master(), (unknown,)), seen).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", list(FIELDS))
+
+
+def test_an_all_day_series_edit_of_one_day_names_only_what_changed() -> None:
+    day = {"isAllDay": True}
+    whole = master(
+        start={"dateTime": "2026-12-01T00:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": "2026-12-02T00:00:00.0000000", "timeZone": "UTC"},
+        **day,
+    )
+
+    def on(d: int, ck: str = "o1", **kw: Any) -> dict[str, Any]:
+        return {
+            **occurrence(d, ck, **kw, **day),
+            "originalStart": f"2026-12-{d:02}T00:00:00Z",
+            "start": {"dateTime": f"2026-12-{d:02}T00:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": f"2026-12-{d + 1:02}T00:00:00.0000000", "timeZone": "UTC"},
+        }
+
+    seen = remember(run(Series("M", whole, (on(1), on(8))), {}))
+    [change] = run(Series("M", whole, (on(8, "o2", type="exception", subject="Closed"),)), seen).changes
+    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["title"])
+
+
+def test_a_persons_second_rename_of_our_series_reaching_an_exception_is_the_series_change_only() -> None:
+    """A person renamed our series twice; the moved occurrence was listed only after the
+    second (its snapshot still has the first title): its title is the series' now."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    late = {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"}
+    moved = {**occurrence(8, "o2", type="exception"), "start": late}
+    moved_only = {"2026-12-08": {"start": "2026-12-08T12:00:00Z"}}
+    seen = remember(run(Series("M", master(), (occurrence(1), moved), moved_only), {}, ours))
+    seen["M"] = Seen("M", "a1", "ours", "m2", {**seen["M"].content, "title": "First"})  # the first rename, read
+    followed = {**moved, "changeKey": "o3", "subject": "Second"}
+    result = run(Series("M", master("m3", subject="Second"), (followed,), moved_only), seen, ours)
+    assert [(c.type, c.data["changed"]) for c in result.changes] == [("updated", ["title"])]
+
+
+def test_a_series_rename_reaching_a_date_the_booking_product_titled_is_news_for_that_date() -> None:
+    """The booking product set this date's title itself (to the series' title then): a person's
+    rename of the series that reaches it changes what the booking product set."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    titled = {"2026-12-08": {"title": "Cut", "start": "2026-12-08T12:00:00Z", "end": "2026-12-08T13:00:00Z"}}
+    moved = {
+        **occurrence(8, "o2", type="exception", subject="Renamed"),
+        "start": {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T13:00:00.0000000", "timeZone": "UTC"},
+    }
+    result = run(Series("M", master("m2", subject="Renamed"), (moved,), titled), seen, ours)
+    assert sorted((c.type, c.data["changed"]) for c in result.changes) == [
+        ("occurrence_updated", ["title"]),
+        ("updated", ["title"]),
+    ]
+
+
+def test_occurrence_changes_by_default_reports_a_persons_series_as_outlook_has_it() -> None:
+    """Called without `as_series`/`ours` (a series made in Outlook, twoWay): an exception's
+    title set back to the series' is the person's change, not something calsync put back."""
+    own = {**normalize(occurrence(8, subject="Own")), "series": "M", "occurrence": "2026-12-08", "exception": True}
+    prior = {"M-8": Seen("M-8", "a1", "created", "o1", own)}
+    back = occurrence(8, "o2", type="exception")
+    changes, _, _ = occurrence_changes(
+        Series("M", master(), (back,)),
+        prior,
+        lambda kind, event_id, data: (kind, event_id, data["changed"]),
+        first_sight=False,
+    )
+    assert changes == [("occurrence_updated", "M-8", ["title"])]

@@ -11,6 +11,8 @@ says it checks a consequence of those (DST, month ends) with no worked example i
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -331,8 +333,10 @@ GOOD_RANGE = {"type": "noEnd", "startDate": "2026-01-05"}
 
 
 def field_of(body: dict[str, Any], **kw: Any) -> str:
+    """The field a refusal names; its message (what the API answers) names that field too."""
     with pytest.raises(InvalidInput) as err:
         parse_recurrence(body, **kw)
+    assert err.value.field.rsplit(".", 1)[-1] in err.value.message
     return err.value.field
 
 
@@ -363,6 +367,11 @@ def field_of(body: dict[str, Any], **kw: Any) -> str:
         # recurrencepattern.md: "Any property that you include that does not have a supported value
         # would result in an error."
         ({"type": "daily", "interval": 1, "hour": 9}, "recurrence.pattern.hour"),
+        ({"type": "weekly", "interval": 1, "daysOfWeek": "monday"}, "recurrence.pattern.daysOfWeek"),  # "Collection"
+        ({"type": "relativeYearly", "interval": 1, "month": 11}, "recurrence.pattern.daysOfWeek"),
+        ({"type": "absoluteYearly", "interval": 1, "month": 3}, "recurrence.pattern.dayOfMonth"),  # required
+        ({"type": "absoluteMonthly", "interval": 1, "dayOfMonth": "15"}, "recurrence.pattern.dayOfMonth"),  # Int32
+        ({"type": "absoluteYearly", "interval": 1, "dayOfMonth": 15, "month": "3"}, "recurrence.pattern.month"),
     ],
 )
 def test_pattern_errors_name_the_field(pattern: dict[str, Any], field: str) -> None:
@@ -395,6 +404,22 @@ DAILY = {"type": "daily", "interval": 1}
             "recurrence.range.recurrenceTimeZone",
         ),
         ({"type": "noEnd", "startDate": "2026-01-05", "until": "2027-01-01"}, "recurrence.range.until"),
+        # recurrencerange.md: startDate and endDate are Edm.Date, "YYYY-MM-DD".
+        ({"type": "noEnd", "startDate": "20260105"}, "recurrence.range.startDate"),
+        ({"type": "noEnd", "startDate": 20260105}, "recurrence.range.startDate"),
+        ({"type": "endDate", "startDate": "2026-01-05", "endDate": "31/01/2026"}, "recurrence.range.endDate"),
+        # docs/api.md: calsync takes the dates 1900-01-01 to 2999-12-31.
+        ({"type": "noEnd", "startDate": "1899-12-31"}, "recurrence.range.startDate"),
+        ({"type": "endDate", "startDate": "2026-01-05", "endDate": "3000-01-01"}, "recurrence.range.endDate"),
+        (
+            {"type": "numbered", "startDate": "2026-01-05", "numberOfOccurrences": "3"},
+            "recurrence.range.numberOfOccurrences",
+        ),
+        (
+            {"type": "noEnd", "startDate": "2026-01-05", "numberOfOccurrences": -1},
+            "recurrence.range.numberOfOccurrences",
+        ),
+        ({"type": "noEnd", "startDate": "2026-01-05", "recurrenceTimeZone": 5}, "recurrence.range.recurrenceTimeZone"),
     ],
 )
 def test_range_errors_name_the_field(rng: dict[str, Any], field: str) -> None:
@@ -405,6 +430,7 @@ def test_missing_parts_and_a_prefix() -> None:
     assert field_of({"range": GOOD_RANGE}) == "recurrence.pattern"
     assert field_of({"pattern": DAILY}) == "recurrence.range"
     assert field_of([]) == "recurrence"  # type: ignore[arg-type]
+    assert field_of({"pattern": DAILY, "range": GOOD_RANGE, "start": "2026-01-05"}) == "recurrence.start"
     assert field_of({"pattern": {"type": "weekly", "interval": 1}, "range": GOOD_RANGE}, field="body.recurrence") == (
         "body.recurrence.pattern.daysOfWeek"
     )
@@ -454,3 +480,67 @@ def test_enum_values_ignore_case_and_come_out_in_graphs_spelling() -> None:
         "last",
         "noEnd",
     )
+
+
+def test_the_edges_that_are_still_a_series() -> None:
+    # concepts page: numberOfOccurrences "Must be a positive integer" (1 is one); an endDate
+    # range ending on its startDate holds that day (docs silent; only an end before the start is
+    # refused); month 12 is December.
+    assert dates(rec(DAILY, "2026-01-05", count=1)) == [d("2026-01-05")]
+    assert dates(rec(DAILY, "2026-01-05", end="2026-01-05")) == [d("2026-01-05")]
+    december = rec({"type": "absoluteYearly", "interval": 1, "dayOfMonth": 24, "month": 12}, "2026-01-01")
+    assert dates(december, 2) == [d("2026-12-24"), d("2027-12-24")]
+    # msgraph-sdk's models write their `@odata.type` with the object (patternedRecurrence).
+    typed = {"@odata.type": "#microsoft.graph.patternedRecurrence", "pattern": DAILY, "range": GOOD_RANGE}
+    assert parse_recurrence(typed).pattern.type == "daily"
+
+
+def test_to_graph_keeps_an_end_date_and_the_series_zone_and_zeroes_the_unused_count() -> None:
+    # recurrencerange.md: recurrenceTimeZone is the series' own; user-post-events.md's answers
+    # give 0 for a number the range type does not use.
+    r = parse_recurrence(
+        {
+            "pattern": DAILY,
+            "range": {
+                "type": "endDate",
+                "startDate": "2026-01-05",
+                "endDate": "2026-01-09",
+                "numberOfOccurrences": 3,
+                "recurrenceTimeZone": "W. Europe Standard Time",
+            },
+        }
+    )
+    assert r.to_graph("UTC")["range"] == {
+        "type": "endDate",
+        "startDate": "2026-01-05",
+        "endDate": "2026-01-09",
+        "recurrenceTimeZone": "W. Europe Standard Time",
+        "numberOfOccurrences": 0,
+    }
+
+
+@pytest.fixture
+def host_in_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A Functions host whose local zone is not UTC (WEBSITE_TIME_ZONE / TZ)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_occurrences_are_in_utc_whatever_the_hosts_zone(host_in_tokyo: None) -> None:
+    r = rec(DAILY, "2026-01-05", count=1)
+    [o] = expand(r, datetime(2026, 1, 5, 9), timedelta(hours=1), "Europe/Oslo")
+    assert (o.start.isoformat(), o.end.isoformat()) == ("2026-01-05T08:00:00+00:00", "2026-01-05T09:00:00+00:00")
+
+
+def test_window_start_leaves_out_an_occurrence_ending_there_but_keeps_an_instant_at_it() -> None:
+    # [window_start, window_end): an occurrence ending as the window starts is before it; one
+    # of no length at that instant is in it.
+    r = rec(DAILY, "2026-01-01", count=3)
+    edge = utc("2026-01-02T10:00")
+    hour = expand(r, datetime(2026, 1, 1, 9), timedelta(hours=1), "UTC", window_start=edge)
+    assert [o.start for o in hour] == [utc("2026-01-03T09:00")]
+    instant = expand(r, datetime(2026, 1, 1, 10), timedelta(0), "UTC", window_start=edge)
+    assert [o.start for o in instant] == [utc("2026-01-02T10:00"), utc("2026-01-03T10:00")]
