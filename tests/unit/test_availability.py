@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from shared.adapters.records import ResourceLink, WorkerLink
-from shared.core.availability import Owner, answer, chunks, parse_request, schedule_entry, working_hours
+from shared.core.availability import (
+    Owner,
+    answer,
+    chunks,
+    parse_request,
+    schedule_entry,
+    status_of,
+    working_hours,
+)
 from shared.core.errors import InvalidInput
 from shared.service.availability import availability
 from tests.service.conftest import TENANT, World, make_org, new_world
@@ -157,6 +165,8 @@ def test_a_status_we_do_not_know_is_unknown_not_free() -> None:
     view, _ = schedule_entry(Owner("worker", "w-ada"), "ada@x.test", info, "UTC")
     assert view is not None
     assert [b["status"] for b in view["busy"]] == ["unknown", "workingElsewhere"]
+    # The same rule as suggestions read it: any case, and no status at all, likewise unknown.
+    assert [status_of(s) for s in ("Busy", "OOF", "someNewStatus", None)] == ["busy", "oof", "unknown", "unknown"]
 
 
 def test_what_graph_leaves_out_of_a_schedule_is_left_empty_not_invented() -> None:
