@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from shared.adapters.records import ResourceLink, WorkerLink
-from shared.core.availability import Owner, answer, chunks, parse_request, schedule_entry, working_hours
+from shared.core.availability import (
+    Owner,
+    answer,
+    chunks,
+    parse_request,
+    schedule_entry,
+    status_of,
+    working_hours,
+)
 from shared.core.errors import InvalidInput
 from shared.service.availability import availability
 from tests.service.conftest import TENANT, World, make_org, new_world
@@ -46,6 +54,9 @@ def test_wall_clock_times_are_in_the_asked_zone_and_offsets_are_honoured() -> No
         ({"start": "tomorrow"}, "start"),
         ({"workers": ["bad\x01id"]}, "workers[0]"),
         ({"rooms": ["r1"]}, "rooms"),
+        ({"end": "tonight"}, "end"),
+        ({"start": "1899-12-31T23:00:00"}, "start"),  # before the supported dates (docs/api.md)
+        ({"end": "3000-01-01T00:00:00", "start": "2999-12-31T00:00:00"}, "end"),  # after them
     ],
 )
 def test_bad_requests_name_the_field(change: dict[str, Any], field: str) -> None:
@@ -53,6 +64,7 @@ def test_bad_requests_name_the_field(change: dict[str, Any], field: str) -> None
     with pytest.raises(InvalidInput) as err:
         parse_request(body)
     assert err.value.field == field, err.value.message
+    assert err.value.message, "a refusal says why"
 
 
 def test_a_period_just_under_62_days_is_accepted() -> None:
@@ -116,6 +128,7 @@ def test_working_hours_zone_names() -> None:
     custom = {"daysOfWeek": [], "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000", "timeZone": tz}
     assert working_hours(custom)["timeZone"] == "Customized Time Zone"
     assert working_hours({**custom, "timeZone": {"name": "UTC"}})["timeZone"] == "UTC"
+    assert working_hours({**custom, "timeZone": {"name": "Etc/UTC"}})["timeZone"] == "UTC"  # one name for UTC
     assert working_hours(None) is None
 
 
@@ -128,6 +141,50 @@ def test_the_answer_keeps_the_asked_order() -> None:
         "2026-12-01T18:00:00+01:00",
         "Europe/Berlin",
     )
+
+
+def test_the_answer_is_whole_and_resources_follow_workers_in_the_asked_order() -> None:
+    r = parse_request({**REQ, "workers": ["w-b", "w-a"], "resources": ["r-1", "r-2", "r-3"], "intervalMinutes": 15})
+    schedules = [{"resource": "r-3"}, {"worker": "w-a"}, {"resource": "r-1"}, {"worker": "w-b"}]
+    unavailable = [{"resource": "r-2", "code": "not_linked", "reason": "-"}]
+    assert answer(r, schedules, unavailable) == {
+        "start": "2026-12-01T08:00:00+01:00",
+        "end": "2026-12-01T18:00:00+01:00",
+        "timeZone": "Europe/Berlin",
+        "intervalMinutes": 15,
+        "schedules": [{"worker": "w-b"}, {"worker": "w-a"}, {"resource": "r-1"}, {"resource": "r-3"}],
+        "unavailable": [{"resource": "r-2", "code": "not_linked", "reason": "-"}],
+    }
+
+
+def test_a_status_we_do_not_know_is_unknown_not_free() -> None:
+    """freeBusyStatus may grow (it has: workingElsewhere); an item of a status we cannot name
+    still blocks the slot, as `unknown` (our answer's documented status)."""
+    item = {"start": utc("2026-12-01T09:00:00"), "end": utc("2026-12-01T10:00:00")}
+    info = {"scheduleItems": [{**item, "status": "someNewStatus"}, {**item, "status": "workingElsewhere"}]}
+    view, _ = schedule_entry(Owner("worker", "w-ada"), "ada@x.test", info, "UTC")
+    assert view is not None
+    assert [b["status"] for b in view["busy"]] == ["unknown", "workingElsewhere"]
+    # The same rule as suggestions read it: any case, and no status at all, likewise unknown.
+    assert [status_of(s) for s in ("Busy", "OOF", "someNewStatus", None)] == ["busy", "oof", "unknown", "unknown"]
+
+
+def test_what_graph_leaves_out_of_a_schedule_is_left_empty_not_invented() -> None:
+    info = {"scheduleId": "ada@x.test", "workingHours": {"daysOfWeek": ["monday"]}}
+    view, _ = schedule_entry(Owner("worker", "w-ada"), "ada@x.test", info, "UTC")
+    assert view == {
+        "worker": "w-ada",
+        "address": "ada@x.test",
+        "availabilityView": "",
+        "busy": [],
+        "workingHours": {"daysOfWeek": ["monday"], "startTime": "", "endTime": "", "timeZone": ""},
+    }
+
+
+def test_a_mailbox_graph_did_not_answer_is_named_with_its_address() -> None:
+    view, refused = schedule_entry(Owner("resource", "r1"), "room4@x.test", None, "UTC")
+    assert view is None and refused is not None
+    assert (refused["resource"], refused["code"]) == ("r1", "graph_error") and "room4@x.test" in refused["reason"]
 
 
 # -- the use case over the fakes -----------------------------------------------------------

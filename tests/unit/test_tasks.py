@@ -3,6 +3,11 @@ item of ours means (echo suppression)."""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -10,9 +15,12 @@ from shared.core.tasks import (
     CreateTask,
     DeleteTask,
     KeepTask,
+    TaskChange,
     TaskStored,
     TaskWanted,
     UpdateTask,
+    completed_on,
+    due_date,
     heard,
     plan_task,
     todo_body,
@@ -114,3 +122,156 @@ def test_a_due_date_is_read_as_the_workers_day() -> None:
     assert due_date(answered, "UTC") == "2024-10-23"
     assert due_date({"dateTime": "2026-12-17T23:00:00.0000000", "timeZone": "UTC"}, "Europe/Oslo") == "2026-12-18"
     assert due_date(None, "Europe/Oslo") is None
+
+
+# -- what the mutation run found unchecked (#29) -------------------------------------------------
+@pytest.fixture
+def host_in_kolkata() -> Iterator[None]:
+    """The host's own zone set far from UTC (a developer's laptop): nothing may depend on it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def test_the_todo_task_we_write_is_the_whole_graph_body() -> None:
+    """todotask-update.md: body is an itemBody (`text`), a due date a dateTimeTimeZone at
+    midnight in the worker's zone, a reminder one in UTC."""
+    wanted = TaskWanted(
+        "Call back", body="Ask for the invoice", due_date="2026-12-04", reminder_at="2026-12-04T08:00:00.000000Z",
+        importance="high", status="inProgress", time_zone="W. Europe Standard Time",
+    )  # fmt: skip
+    assert todo_body(wanted) == {
+        "title": "Call back",
+        "body": {"content": "Ask for the invoice", "contentType": "text"},
+        "dueDateTime": {"dateTime": "2026-12-04T00:00:00", "timeZone": "W. Europe Standard Time"},
+        "isReminderOn": True,
+        "reminderDateTime": {"dateTime": "2026-12-04T08:00:00", "timeZone": "UTC"},
+        "importance": "high",
+        "status": "inProgress",
+    }
+
+
+def test_a_task_as_graph_answers_it_reads_as_the_booking_side_fields() -> None:
+    """todotask-get.md's shape: the body's text without the whitespace To Do keeps around it."""
+    item = {
+        "@odata.etag": 'W/"xzyPKP0BiUGgld+lMKXwbQAAgdhkVw=="',
+        "id": "AlMKXwbQAAAJws6wcAAAA=",
+        "title": "Call back",
+        "body": {"content": "\r\nAsk for the invoice\r\n", "contentType": "text"},
+        "importance": "high",
+        "status": "waitingOnOthers",
+        "isReminderOn": False,
+        "dueDateTime": {"dateTime": "2026-12-03T23:00:00.0000000", "timeZone": "UTC"},
+    }
+    assert todo_fields(item, "Europe/Oslo") == {
+        "title": "Call back",
+        "body": "Ask for the invoice",
+        "dueDate": "2026-12-04",
+        "reminderAt": None,
+        "importance": "high",
+        "status": "waitingOnOthers",
+    }
+
+
+def test_what_a_sparse_task_leaves_out_reads_as_the_defaults_we_write() -> None:
+    """A task with only a title (what a delta item may carry) is a normal, not started task
+    with no body, due date or reminder: the same as the one we write for a bare title, so a
+    push of it is kept, not patched."""
+    bare = {"@odata.etag": 'W/"2"', "id": "T1", "title": "Call back"}
+    assert todo_fields(bare) == wanted_fields(TaskWanted("Call back"))
+    assert todo_fields({"id": "T1"}) == {
+        "title": "",
+        "body": "",
+        "dueDate": None,
+        "reminderAt": None,
+        "importance": "normal",
+        "status": "notStarted",
+    }
+    # A reminder switched on without a time holds no moment to report.
+    assert todo_fields({**bare, "isReminderOn": True})["reminderAt"] is None
+
+
+def test_a_due_date_far_from_utc_is_kept_not_rewritten_every_push() -> None:
+    """A worker in UTC+14: To Do answers the 4th's midnight as the 3rd, 10:00 UTC. What we wrote
+    is read in the zone we wrote it in, so the next push of the same task changes nothing."""
+    wanted = TaskWanted("Call back", due_date="2026-12-04", time_zone="Line Islands Standard Time")
+    assert wanted_fields(wanted)["dueDate"] == "2026-12-04"
+    answered_due = {"dateTime": "2026-12-03T10:00:00.0000000", "timeZone": "UTC"}
+    held = todo_fields({**answered(todo_body(wanted)), "dueDateTime": answered_due}, wanted.time_zone)
+    assert plan_task(wanted, "M1", TaskStored("M1", "T1", held, False)) == [KeepTask("M1", "T1")]
+
+
+def test_a_patch_carries_exactly_the_graph_fields_of_what_changed() -> None:
+    before = TaskWanted("Call back", body="Ask", due_date="2026-12-04", importance="low")
+    synced = TaskStored("M1", "T1", wanted_fields(before), False)
+    after = TaskWanted("Call back", body="Ask for the invoice", due_date="2026-12-05", importance="high")
+    assert plan_task(after, "M1", synced) == [
+        UpdateTask(
+            "M1",
+            "T1",
+            {
+                "body": {"content": "Ask for the invoice", "contentType": "text"},
+                "dueDateTime": {"dateTime": "2026-12-05T00:00:00", "timeZone": "UTC"},
+                "importance": "high",
+            },
+        )
+    ]
+
+
+def test_a_worker_without_a_mailbox_gets_no_task_and_loses_the_old_one() -> None:
+    wanted = TaskWanted("Call back")
+    assert plan_task(wanted, None, TaskStored(None, None, {}, False)) == []
+    assert plan_task(wanted, None, TaskStored("M1", "T1", wanted_fields(wanted), False)) == [DeleteTask("M1", "T1")]
+
+
+def test_a_deleted_task_is_reported_with_no_fields_and_nothing_changed() -> None:
+    assert heard({"title": "x"}, 'W/"1"', {"id": "T1", "@removed": {"reason": "deleted"}}) == TaskChange(
+        "task_deleted", {}, ()
+    )
+
+
+def test_a_task_at_the_version_we_hold_is_not_reported_even_if_it_reads_differently_now() -> None:
+    """The etag names the version we already hold: when the worker's zone changed since, its
+    due date reads as another day, but nobody edited the task."""
+    wanted = TaskWanted("Call back", due_date="2026-12-04", time_zone="Europe/Oslo")
+    item = {
+        **answered(todo_body(wanted), 'W/"7"'),
+        "dueDateTime": {"dateTime": "2026-12-03T23:00:00", "timeZone": "UTC"},
+    }
+    written = todo_fields(item, "Europe/Oslo")
+    assert heard(written, 'W/"7"', item, "America/New_York") is None
+    moved = heard(written, 'W/"6"', item, "America/New_York")  # another version: compared
+    assert moved is not None and moved.changed == ("dueDate",)
+
+
+def test_the_completion_day_is_the_day_to_do_wrote() -> None:
+    """completedDateTime is the day's midnight UTC (docs-contrib #5306, #8664)."""
+    day = {"dateTime": "2026-12-04T00:00:00.0000000", "timeZone": "UTC"}
+    assert completed_on({"completedDateTime": day}) == "2026-12-04"
+    assert completed_on({"completedDateTime": {"dateTime": "2026-12-04", "timeZone": "UTC"}}) == "2026-12-04"
+    # Asked in another zone, the same midnight UTC comes back in it: still the 4th.
+    oslo = {"dateTime": "2026-12-04T01:00:00.0000000", "timeZone": "W. Europe Standard Time"}
+    assert completed_on({"completedDateTime": oslo}) == "2026-12-04"
+    assert completed_on({"completedDateTime": {"dateTime": "2026-12", "timeZone": "UTC"}}) is None
+    assert completed_on({}) is None
+    # Not a dateTimeTimeZone at all: no day, rather than a failed round.
+    assert completed_on({"completedDateTime": "2026-12-04T00:00:00Z"}) is None
+
+
+@pytest.mark.usefixtures("host_in_kolkata")
+def test_times_are_read_in_utc_whatever_the_hosts_own_zone() -> None:
+    item = {
+        "title": "x",
+        "isReminderOn": True,
+        "reminderDateTime": {"dateTime": "2026-12-04T08:00:00", "timeZone": "UTC"},
+    }
+    assert todo_fields(item)["reminderAt"] == "2026-12-04T08:00:00.000000Z"
+    # A due date in a zone we cannot name is read in UTC, not in the host's zone.
+    due = {"dateTime": "2026-12-03T20:00:00.0000000", "timeZone": "UTC"}
+    assert due_date(due, "Mars/Olympus") == "2026-12-03"
