@@ -137,13 +137,16 @@ def same(field: str, old: Any, new: Any) -> bool:
     return old == new
 
 
-def _body_text(value: str, online: bool) -> str:
-    text = _text(value)
+def _body_text(body: dict[str, Any], online: bool) -> str:
+    text = _text(body)
     return without_join_block(text) if online else text
 
 
-def _text(value: str) -> str:
-    if "<" in value and ">" in value:
+def _text(body: dict[str, Any]) -> str:
+    """An itemBody as flat text. Its contentType says whether it is HTML: a text body may say
+    `a<b and c>d` (we ask Graph for text bodies, so most reads are text)."""
+    value = str(body.get("content") or "")
+    if str(body.get("contentType") or "").lower() == "html":
         value = html.unescape(re.sub(r"<[^>]+>", " ", value))
     return re.sub(r"\s+", " ", value).strip()
 
@@ -183,7 +186,7 @@ def normalize(item: dict[str, Any]) -> dict[str, Any]:
         "end": _utc((item.get("end") or {}).get("dateTime", ""), all_day),
         "isAllDay": all_day,
         "location": ((item.get("location") or {}).get("displayName") or "").strip(),
-        "body": _body_text(body.get("content") or "", bool(item.get("isOnlineMeeting") or item.get("onlineMeeting"))),
+        "body": _body_text(body, bool(item.get("isOnlineMeeting") or item.get("onlineMeeting"))),
         "isPrivate": item.get("sensitivity") in ("private", "confidential"),
         "isCancelled": bool(item.get("isCancelled")),
         "joinUrl": (item.get("onlineMeeting") or {}).get("joinUrl"),
@@ -218,7 +221,7 @@ def written_content(written: dict[str, Any]) -> dict[str, Any]:
         "end": when("end"),
         "isAllDay": all_day,
         "location": ((written.get("location") or {}).get("displayName") or "").strip(),
-        "body": without_join_block(_text((written.get("body") or {}).get("content") or "")),
+        "body": without_join_block(_text(written.get("body") or {})),
         "isPrivate": written.get("sensitivity") == "private",
     }
 

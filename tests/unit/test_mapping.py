@@ -280,9 +280,14 @@ def test_the_join_block_we_write_links_the_meeting_and_is_not_read_as_the_body()
 
 
 def test_a_text_body_is_read_as_written_not_decoded_as_html() -> None:
-    """Only a body with tags is HTML: a text one that says `->` and `&amp;` keeps them."""
+    """The body's contentType says what it is (itemBody): a text one that says `->`, `&amp;`
+    or `a<b and c>d` keeps them (we ask Graph for text bodies, so every read is one)."""
     text = {"body": {"contentType": "text", "content": "Budget -> Q1 &amp; Q2"}}
     assert normalize(text)["body"] == "Budget -> Q1 &amp; Q2"
+    for content in ("if a<b and c>d then", "Bring the <draft> & the budget", "Notes <https://example.test/x>"):
+        assert normalize({"body": {"contentType": "text", "content": content}})["body"] == content
+        # What we wrote reads back the same, so the event is not taken for an Outlook edit.
+        assert written_content({"body": {"contentType": "text", "content": content}})["body"] == content
     assert normalize({"body": {"contentType": "html", "content": "<p>Q1 &amp; Q2</p>"}})["body"] == "Q1 & Q2"
     # A link with quotes cannot close the attribute it sits in.
     assert 'href="x&quot;&#x27;"' in join_block_html("x\"'")
@@ -295,6 +300,14 @@ def test_ids_we_mint_for_outlook_events_are_stable_and_ours() -> None:
     assert first not in (minted_id("bob@x.test", "AAMkAG1="), minted_id("ada@x.test", "AAMkAG2="))
     meeting = meeting_id("040000008200E00074C5B7101A82E008")
     assert meeting.startswith("outlook-") and meeting != meeting_id("040000008200E00074C5B7101A82E009")
+
+
+def test_ids_we_minted_stay_the_same_from_one_version_to_the_next() -> None:
+    """The booking product stores the ids of Outlook-made appointments: a release that minted
+    them otherwise would report every such appointment again under a new id, and the old
+    one's changes would name an appointment it no longer knows."""
+    assert minted_id("ada@x.test", "AAMkAG1=") == "outlook-9689e5d8ae9a2b8cbb46"
+    assert meeting_id("040000008200E00074C5B7101A82E008") == "outlook-fa44d18e1d381fff37e2"
 
 
 def test_our_property_names_this_orgs_appointment_and_no_other_orgs() -> None:
