@@ -248,7 +248,8 @@ def plan(
         )
         actions += _occurrences(desired, user_id, {}, event)
     for user_id, current in have.items():
-        if user_id not in wanted and (current.event_id or current.state == "pending"):
+        # A pending or failed create may have reached Graph (its answer lost): found by our property.
+        if user_id not in wanted and (current.event_id or current.state in ("pending", "failed")):
             actions.append(Delete(user_id, current.role, current.event_id))
     return actions
 

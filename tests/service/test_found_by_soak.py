@@ -447,3 +447,24 @@ async def test_another_orgs_meeting_in_a_shared_room_seen_before_its_index_is_no
     await appointments.put(world.svc, "oa", "a1", body(organizer="cyd", resources=["fuji"]))
     await round_of(world, "ob", "fuji", "resource")
     assert await types(world, "ob") == []
+
+
+async def test_a_create_whose_last_try_failed_is_looked_up_and_deleted_with_its_appointment(world: World) -> None:
+    """Found reading the outbound planner's survivors: the last try of a create can fail after
+    Graph made the event (the answer lost), so a `failed` target may have an event in Outlook.
+    Deleting the appointment must find it by our property and delete it, not leave it behind."""
+    users = await setup(world, "o1")
+    ada = users["ada@contoso.test"]
+    world.graph.fail_next(50, "lost_answer", operation="create_event")  # made, every answer lost
+    view = await appointments.put(world.svc, "o1", "a1", body())
+    assert [t["state"] for t in view["targets"]] == ["pending"]
+    world.graph.faults.clear()
+    world.graph.fail_next(50, "unavailable", operation="find_events")  # the last try cannot look
+    await appointments.retry(world.svc, "o1", "a1", final=True)
+    [target] = (await appointments.get(world.svc, "o1", "a1"))["targets"]
+    assert target["state"] == "failed"
+    world.graph.faults.clear()
+    assert [e["subject"] for e in world.graph.events(TENANT, ada)] == ["Consult"]  # it is there
+
+    assert (await appointments.delete(world.svc, "o1", "a1"))["targets"] == []  # nothing left pending
+    assert world.graph.events(TENANT, ada) == []

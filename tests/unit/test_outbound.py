@@ -433,13 +433,14 @@ def test_a_calendar_no_longer_wanted_loses_our_event_and_nothing_else_is_deleted
     stored = [
         Stored("uid-w1", "organizer", "ev-1", {}, "synced"),
         Stored("uid-w2", "copy", None, {}, "pending"),  # a create that may have reached Graph
-        Stored("uid-w3", "copy", None, {}, "failed"),  # Graph refused it: nothing there
+        Stored("uid-w3", "copy", None, {}, "failed"),  # its last try too may have reached Graph
         Stored("uid-w4", "copy", None, {}, "deleted", 2),
         Stored("uid-r1", "resource", None, {}, "deleted_in_outlook", 1),
     ]
     assert plan(desired(deleted=True), False, boxes(set()), stored) == [
         Delete("uid-w1", "organizer", "ev-1"),
         Delete("uid-w2", "copy", None),
+        Delete("uid-w3", "copy", None),
     ]
 
 
