@@ -197,6 +197,8 @@ class _Shell:
                 await graph.delete_event(self.tenant, action.mailbox, extra["id"], retries=self.retries)
             if any(target.written.get(k) != action.event.get(k) for k in COMPARED if k in action.event):
                 patch = {k: v for k, v in action.event.items() if k in COMPARED}
+                join = (event.get("onlineMeeting") or {}).get("joinUrl") or target.join_url
+                patch = _with_join_block(patch, join)
                 event = await graph.update_event(self.tenant, action.mailbox, event["id"], patch, retries=self.retries)
         else:
             event = await graph.create_event(self.tenant, action.mailbox, action.event, retries=self.retries)
@@ -208,14 +210,13 @@ class _Shell:
         target.intended = {k: action.event[k] for k in COMPARED if k in action.event}
         target.reassert = sorted(action.patch)  # a retry writes them again, whatever `written` says
         await self.save(target)
-        patch = action.patch
-        if "body" in patch and target.join_url:
-            # A new body replaces Exchange's Teams join block: the body we send carries one.
-            text = html.escape(str((patch["body"] or {}).get("content") or "")).replace("\n", "<br>")
-            patch = {**patch, "body": {"contentType": "html", "content": text + join_block_html(target.join_url)}}
         try:
             event = await self.services.graph.update_event(
-                self.tenant, action.mailbox, action.event_id, patch, retries=self.retries
+                self.tenant,
+                action.mailbox,
+                action.event_id,
+                _with_join_block(action.patch, target.join_url),
+                retries=self.retries,
             )
         except GraphNotFound:
             # Deleted in Outlook meanwhile: the booking product's update brings it back.
@@ -283,7 +284,11 @@ class _Shell:
                 raise GraphRejected(f"the series has no occurrence on {day}", code="occurrence_not_found")
             else:
                 event = await graph.update_event(
-                    self.tenant, target.mailbox, instance["id"], patch, retries=self.retries
+                    self.tenant,
+                    target.mailbox,
+                    instance["id"],
+                    _with_join_block(patch, target.join_url),
+                    retries=self.retries,
                 )
                 before = await self.services.store.get(EventRef, mailbox=target.mailbox, event_id=event["id"])
                 keys = [event.get("changeKey") or "", *(before.keys if before is not None else [])]
@@ -391,3 +396,12 @@ def _keep_round_writes(ours: Target, fresh: Target, stored: dict[str, Any]) -> N
 def _span(written: dict[str, Any]) -> dict[str, Any]:
     content = written_content(written)
     return {k: content[k] for k in ("start", "end", "isAllDay")}
+
+
+def _with_join_block(patch: dict[str, Any], join_url: str | None) -> dict[str, Any]:
+    """A new body replaces the Teams join block Exchange wrote (an occurrence's too): the body
+    we send an online meeting carries one. What we record stays the plain text we meant."""
+    if "body" not in patch or not join_url:
+        return patch
+    text = html.escape(str((patch["body"] or {}).get("content") or "")).replace("\n", "<br>")
+    return {**patch, "body": {"contentType": "html", "content": text + join_block_html(join_url)}}

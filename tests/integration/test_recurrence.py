@@ -648,3 +648,23 @@ def test_an_outlook_move_of_an_exception_after_the_series_was_renamed_reports_th
     stack.notified_round(linked, "w-ada", since)
     found = [(c["type"], c["data"].get("changed")) for c in changes(stack, linked) if c["type"] == "occurrence_updated"]
     assert found == [("occurrence_updated", ["start", "end"])]
+
+
+def test_an_occurrence_of_an_online_series_given_its_own_body_keeps_its_join_link(
+    linked: OrgFixture, stack: Stack
+) -> None:
+    """A PATCH of a body replaces the Teams join block Exchange wrote into it, for an occurrence
+    as for an event: the exception's body calsync writes carries the join link again, so that
+    date's meeting can still be joined (found reading the outbound planner's survivors)."""
+    r = stack.api.put(f"/orgs/{linked.id}/appointments/online-team", json=weekly(onlineMeeting=True))
+    assert r.status_code == 200, r.text
+    join = r.json()["joinUrl"]
+    assert join
+    second = MONDAY + timedelta(weeks=1)
+    r = stack.api.put(
+        f"/orgs/{linked.id}/appointments/online-team/occurrences/{second}", json={"body": "Bring the slides"}
+    )
+    assert r.status_code == 200, r.text
+    [changed] = [e for e in view(stack, linked, "ada") if e["type"] == "exception"]
+    body = changed["body"]["content"].replace("&amp;", "&")
+    assert "Bring the slides" in body and join in body
