@@ -11,7 +11,7 @@ import pytest
 
 from shared.core.inbound import Known, Mailbox, Plan, Seen, plan
 from shared.core.inbound_series import Series, cancelled_dates, occurrence_date
-from shared.core.mapping import FIELDS, normalize
+from shared.core.mapping import normalize
 from shared.core.org_settings import OrgSettings
 from tests.unit.test_inbound import BOX, SETTINGS, item
 
@@ -618,16 +618,33 @@ def test_our_retitle_of_a_moved_occurrence_is_no_news_under_a_key_we_do_not_know
     assert [c.data["changed"] for c in run(Series("M", master(), (other,), wanted), seen, ours).changes] == [["title"]]
 
 
-def test_a_persons_edit_after_our_last_write_is_news_where_that_write_set_no_field() -> None:
-    """Our last write of the occurrence set nothing we keep (a put-back), so there is no
-    written content for its date: an edit Graph made after it is still compared and reported."""
+def test_a_persons_edit_after_our_last_write_back_to_what_the_snapshot_had_is_news() -> None:
+    """The booking product moved and titled a date (its exception seen as "Cut (late)"), then
+    retitled it "Cut (long)"; before any read of that write, a person set the title back to
+    "Cut (late)". Equal to the snapshot, but Graph changed it after our last write, which set
+    another title: the person's change."""
     ours = Known(ours="a1", bases=(normalize(master()),))
-    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
-    modified = "2026-12-06T10:00:01.0000000Z"
-    edited = occurrence(8, "o2", type="exception", subject="Person's", lastModifiedDateTime=modified)
-    after = Series("M", master(), (edited,), written_at={"M-8": "2026-12-06T10:00:00.0000000Z"}, written={})
+    late = {"dateTime": "2026-12-08T12:00:00.0000000", "timeZone": "UTC"}
+    moved = {**occurrence(8, "k1", type="exception", subject="Cut (late)"), "start": late}
+    first = {"2026-12-08": {"start": "2026-12-08T12:00:00Z", "title": "Cut (late)"}}
+    seen = remember(run(Series("M", master(), (occurrence(1), moved), first), {}, ours))
+    wanted = {"2026-12-08": {**first["2026-12-08"], "title": "Cut (long)"}}
+    set_back = {**moved, "changeKey": "k3", "lastModifiedDateTime": "2026-12-06T10:00:01.0000000Z"}
+    after = Series(
+        "M",
+        master(),
+        (set_back,),
+        wanted,
+        written_at={"M-8": "2026-12-06T10:00:00.0000000Z"},
+        written={"2026-12-08": {"title": "Cut (long)"}},
+    )
     [change] = run(after, seen, ours).changes
-    assert (change.type, change.data["changed"]) == ("occurrence_updated", ["title"])
+    assert (change.type, change.data["occurrence"], change.data["changed"], change.data["title"]) == (
+        "occurrence_updated",
+        "2026-12-08",
+        ["title"],
+        "Cut (late)",
+    )
 
 
 def test_an_exception_listed_without_its_original_start_is_still_compared() -> None:
