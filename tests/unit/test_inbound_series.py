@@ -206,10 +206,10 @@ def test_our_own_retitle_or_re_time_of_a_series_is_no_occurrence_change() -> Non
     later = [{**occurrence(d, "o3"), "id": f"M-{d}-late"} for d in (1, 8)]
     for one in later:
         one["originalStart"] = one["originalStart"].replace("T10", "T12")
-    re_timed = run(
+    renamed_id = run(
         Series("M", master("m3"), (*later, {"id": "M-1", "@removed": {}}, {"id": "M-8", "@removed": {}})), seen, ours
     )
-    assert [c.type for c in re_timed.changes if c.type.startswith("occurrence")] == []
+    assert [c.type for c in renamed_id.changes if c.type.startswith("occurrence")] == []
 
 
 def test_a_new_exception_names_only_what_outlook_changed() -> None:
@@ -518,16 +518,16 @@ def tokyo_occurrence(event_id: str, utc_start: str, ck: str = "o1", **kw: Any) -
     )
 
 
-def test_a_tokyo_series_is_named_and_re_timed_by_its_tokyo_dates() -> None:
+def test_a_tokyo_series_names_its_dates_in_tokyo_and_a_date_under_a_new_id_is_not_deleted() -> None:
     """08:00 in Tokyo is 23:00 UTC the day before: the booking product knows the Tokyo date."""
     tokyo = item("M", "m1", type="seriesMaster", recurrence=TOKYO)
     seen = remember(run(Series("M", tokyo, (tokyo_occurrence("M-8", "2026-12-07T23:00:00Z"),)), {}))
     assert seen["M-8"].content["occurrence"] == "2026-12-08"
-    # Re-timed to 08:30 Tokyo: the occurrence comes under a new id, the old one as removed.
+    # Listed under a new id (at 08:30 Tokyo), the old id as removed: its date is still in the series.
     later = tokyo_occurrence("M-8b", "2026-12-07T23:30:00Z")
     moved = item("M", "m2", type="seriesMaster", recurrence=TOKYO)
-    re_timed = run(Series("M", moved, (later, {"id": "M-8", "@removed": {}})), seen)
-    assert [c.type for c in re_timed.changes if c.type.startswith("occurrence")] == []
+    renamed_id = run(Series("M", moved, (later, {"id": "M-8", "@removed": {}})), seen)
+    assert [c.type for c in renamed_id.changes if c.type.startswith("occurrence")] == []
     edited = tokyo_occurrence("M-8", "2026-12-07T23:00:00Z", "o2", type="exception", subject="Renamed")
     [change] = run(Series("M", tokyo, (edited,)), seen).changes
     assert (change.type, change.data["occurrence"], change.data["changed"]) == (
@@ -576,7 +576,7 @@ def test_each_occurrence_change_names_its_event_and_a_removal_hides_nothing_afte
     assert {"M-1", "M-15"} <= set(result.forget)
 
 
-def test_an_unchanged_occurrence_is_not_written_again_and_hides_nothing_after_it() -> None:
+def test_an_unchanged_occurrence_is_not_stored_again_and_hides_nothing_after_it() -> None:
     seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}))
     same = run(Series("M", master(), (occurrence(1), occurrence(8))), seen)
     assert (same.changes, [s.event_id for s in same.upsert]) == ([], ["M"])
