@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
 
 from shared.core.inbound import Known, Mailbox, Plan, Seen, plan
 from shared.core.inbound_series import Series, cancelled_dates, occurrence_date
@@ -474,16 +470,6 @@ def test_one_way_a_persons_series_rename_reaching_an_exception_is_put_back_once_
 
 # -- mutation testing (#29): the series planner's rules at their edges ---------------------------
 TOKYO = {**WEEKLY, "range": {**WEEKLY["range"], "recurrenceTimeZone": "Tokyo Standard Time"}}
-
-
-@pytest.fixture
-def host_in_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A Functions host whose local zone is not UTC (WEBSITE_TIME_ZONE / TZ): nothing may follow it."""
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_an_occurrence_is_named_in_the_zone_the_series_was_made_in_or_utc(host_in_tokyo: None) -> None:

@@ -11,8 +11,6 @@ says it checks a consequence of those (DST, month ends) with no worked example i
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -517,16 +515,6 @@ def test_to_graph_keeps_an_end_date_and_the_series_zone_and_zeroes_the_unused_co
         "recurrenceTimeZone": "W. Europe Standard Time",
         "numberOfOccurrences": 0,
     }
-
-
-@pytest.fixture
-def host_in_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A Functions host whose local zone is not UTC (WEBSITE_TIME_ZONE / TZ)."""
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_occurrences_are_in_utc_whatever_the_hosts_zone(host_in_tokyo: None) -> None:
