@@ -150,12 +150,12 @@ def test_the_organizers_event_is_the_whole_graph_body_with_attendees_and_teams()
 
 
 def test_a_copy_carries_no_attendees_nor_its_own_teams_meeting() -> None:
-    plain = Desired("o1", "a1", "Review", "2026-12-04", "2026-12-05", "UTC", is_all_day=True)
+    plain = Desired("o1", "a1", "Review", "2026-12-04T00:00:00", "2026-12-05T00:00:00", "UTC", is_all_day=True)
     assert event_body(plain, "copy", [attendee("bob@x.test", "Bob", "required")], "") == {
         "subject": "Review",
         "body": {"contentType": "text", "content": ""},
-        "start": {"dateTime": "2026-12-04", "timeZone": "UTC"},
-        "end": {"dateTime": "2026-12-05", "timeZone": "UTC"},
+        "start": {"dateTime": "2026-12-04T00:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-05T00:00:00", "timeZone": "UTC"},
         "isAllDay": True,
         "location": {"displayName": ""},
         "sensitivity": "normal",
@@ -230,7 +230,7 @@ def test_a_graph_event_normalizes_to_every_field_we_compare_and_report() -> None
     }
 
 
-def test_an_all_day_event_normalizes_to_its_dates_and_a_bare_one_to_empty_fields() -> None:
+def test_an_all_day_event_normalizes_to_its_dates_and_a_bare_ones_fields_besides_its_times_to_empty() -> None:
     day = {"isAllDay": True, "start": {"dateTime": "2026-12-04T00:00:00.0000000"},
            "end": {"dateTime": "2026-12-05T00:00:00.0000000"}}  # fmt: skip
     assert (normalize(day)["start"], normalize(day)["end"], normalize(day)["isAllDay"]) == (
@@ -247,9 +247,18 @@ def test_an_all_day_event_normalizes_to_its_dates_and_a_bare_one_to_empty_fields
 
 def test_a_change_reports_the_booking_fields_and_an_online_meetings_join_url() -> None:
     seen = normalize(GRAPH_EVENT)
-    assert values(seen) == {f: seen[f] for f in FIELDS} | {"joinUrl": seen["joinUrl"]}
+    fields = {
+        "title": "Review",
+        "start": "2026-12-04T08:00:00Z",
+        "end": "2026-12-04T09:00:00Z",
+        "isAllDay": False,
+        "location": "Desk 4",
+        "body": "Bring the figures",
+        "isPrivate": True,
+    }
+    assert values(seen) == {**fields, "joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting"}
     offline = normalize({**GRAPH_EVENT, "isOnlineMeeting": False, "onlineMeeting": None})
-    assert values(offline) == {f: offline[f] for f in FIELDS}
+    assert values(offline) == fields
 
 
 def test_attendees_are_the_same_whatever_their_order_and_the_case_of_their_address() -> None:
