@@ -169,7 +169,11 @@ def test_a_status_we_do_not_know_is_unknown_not_free() -> None:
     assert [status_of(s) for s in ("Busy", "OOF", "someNewStatus", None)] == ["busy", "oof", "unknown", "unknown"]
 
 
-def test_what_graph_leaves_out_of_a_schedule_is_left_empty_not_invented() -> None:
+def test_a_schedule_without_working_hours_has_them_null_and_times_graph_left_out_are_not_invented() -> None:
+    """docs/api.md: workingHours is null when Graph gave none. Working hours that came without
+    their times or zone (workinghours.md always has them) get empty strings, no made-up hours."""
+    none, _ = schedule_entry(Owner("worker", "w-ada"), "ada@x.test", {"scheduleId": "ada@x.test"}, "UTC")
+    assert none is not None and none["workingHours"] is None
     info = {"scheduleId": "ada@x.test", "workingHours": {"daysOfWeek": ["monday"]}}
     view, _ = schedule_entry(Owner("worker", "w-ada"), "ada@x.test", info, "UTC")
     assert view == {
