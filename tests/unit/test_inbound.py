@@ -316,8 +316,17 @@ def test_a_restricted_workers_edit_detaches_them_and_makes_the_event_their_own()
         from_box("attendee_removed", "a1", "e1", {"reason": "edited_in_outlook"}),
         from_box("created", personal, "e1", {**values(content), "detachedFrom": "a1"}),
     ]
-    # From now on the event is an Outlook-made one of theirs, not ours.
-    assert out.upsert == [Seen("e1", personal, "created", "ck9", {**content, "writes": None})]
+    # From now on the event is an Outlook-made one of theirs, not ours: read again as it is, no
+    # news; their next edit is an update of their own appointment, not another detachment.
+    after = {s.event_id: s for s in out.upsert}
+    same = plan(restricted, [item("e1", "ck10", subject="Mine now")], {"e1": Known()}, after, SETTINGS,
+                full_round=False, people={})  # fmt: skip
+    assert same.changes == []
+    renamed = item("e1", "ck10", subject="Mine, renamed")
+    nxt = plan(restricted, [renamed], {"e1": Known()}, after, SETTINGS, full_round=False, people={})
+    assert [(c.type, c.appointment, c.event_id, c.data["changed"]) for c in nxt.changes] == [
+        ("updated", personal, "e1", ["title"])
+    ]
     # The page goes on after it.
     k2, s2 = ours("e2")
     page = [mine, item("e2", "ck9", subject="Mine too")]
@@ -359,11 +368,21 @@ def test_a_rooms_answer_is_reported_at_the_first_sight_of_our_meeting_and_not_ag
     assert again.changes == []
 
 
-def test_our_events_snapshot_is_stored_whole_with_our_write_count() -> None:
+def test_an_outlook_edit_seen_before_our_latest_write_is_news_again_when_a_person_sets_it_back() -> None:
+    """A person's title was reported; the booking product then wrote its own (our fourth write).
+    The person's title read again after that write is their new edit; with no write of ours
+    since the round that reported it, the same read is no news."""
     known, seen = ours(writes=3)
-    edited = item("e1", "ck9", subject="New")
-    out = plan(BOX, [edited], known, seen, SETTINGS, full_round=False, people={})
-    assert out.upsert == [Seen("e1", "a1", "ours", "ck9", {**normalize(edited), "writes": 3})]
+    first = plan(BOX, [item("e1", "ck9", subject="New")], known, seen, SETTINGS, full_round=False, people={})
+    assert [c.data["changed"] for c in first.changes] == [["title"]]
+    seen = {s.event_id: s for s in first.upsert}
+    booked = (normalize(item("e1", "ck1", subject="Booked")),)
+    back = [item("e1", "ck11", subject="New")]
+    wrote = {"e1": Known(ours="a1", bases=booked, writes=4)}
+    again = plan(BOX, back, wrote, seen, SETTINGS, full_round=False, people={})
+    assert [(c.type, c.data["changed"], c.data["title"]) for c in again.changes] == [("updated", ["title"], "New")]
+    no_write = {"e1": Known(ours="a1", bases=booked, writes=3)}
+    assert plan(BOX, back, no_write, seen, SETTINGS, full_round=False, people={}).changes == []
 
 
 def test_an_outlook_edit_reported_once_is_not_reported_again_when_the_event_changes_for_another_reason() -> None:
@@ -619,7 +638,7 @@ def test_sync_off_reports_nothing_and_claims_nothing_but_keeps_our_snapshots() -
     assert [s.event_id for s in out.upsert] == ["e1"]  # ours, not the Outlook-made one
 
 
-def test_one_way_names_no_master_for_an_appointment_with_two_series_in_the_round() -> None:
+def test_one_way_names_no_master_for_an_appointment_with_two_known_series() -> None:
     """A restore names its series' master only when the round knows just one for it."""
     weekly = {
         "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]},
