@@ -271,7 +271,8 @@ def parse_recurrence(
             count += 1
             if count > max_occurrences:
                 raise InvalidInput(
-                    f"{field}.range.endDate", f"the series has more than {max_occurrences} occurrences before endDate"
+                    f"{field}.range.endDate",
+                    f"{field}.range.endDate: the series has more than {max_occurrences} occurrences before it",
                 )
         if count == 0:
             raise InvalidInput(
