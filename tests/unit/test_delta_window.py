@@ -49,3 +49,11 @@ def test_one_item_per_event_the_last_one_in_its_last_place() -> None:
     assert last_of_each([first, other, last]) == [other, last]
     assert last_of_each([first, other]) == [first, other]
     assert last_of_each([]) == []
+
+
+def test_an_all_day_events_dates_are_utc_days_whatever_the_hosts_zone(host_in_tokyo: None) -> None:
+    """All-day snapshots hold dates, read as UTC days (as the window is): a host in Tokyo must
+    not take the 9th for the 8th at 15:00 UTC and drop an event that still reaches the window."""
+    start, end = datetime(2026, 12, 8, 20, tzinfo=UTC), datetime(2026, 12, 20, tzinfo=UTC)
+    assert not outside({"start": "2026-12-08", "end": "2026-12-09"}, start, end)
+    assert outside({"start": "2026-12-07", "end": "2026-12-08"}, start, end)

@@ -708,3 +708,22 @@ def test_a_persons_exception_titled_back_to_its_series_title_is_reported_as_a_ti
         "2026-12-08",
         ["title"],
     )
+
+
+def test_a_person_retitling_a_date_whose_exception_the_booking_product_dropped_is_news() -> None:
+    """We wrote date 8 once (its write time is still known), then the booking product dropped
+    that exception, so nothing of ours is recorded for the date any more: a person's later
+    retitle of it is compared with the series and reported, not taken for our write."""
+    ours = Known(ours="a1", bases=(normalize(master()),))
+    seen = remember(run(Series("M", master(), (occurrence(1), occurrence(8))), {}, ours))
+    retitled = {
+        **occurrence(8, "o2", type="exception", subject="Person's"),
+        "lastModifiedDateTime": "2026-12-06T10:00:01.0000000Z",
+    }
+    after = Series("M", master(), (retitled,), written_at={"M-8": "2026-12-06T10:00:00.0000000Z"}, written={})
+    [change] = run(after, seen, ours).changes
+    assert (change.type, change.data["occurrence"], change.data["changed"]) == (
+        "occurrence_updated",
+        "2026-12-08",
+        ["title"],
+    )
