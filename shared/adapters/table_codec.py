@@ -86,28 +86,32 @@ def _json_typed(hint: Any) -> bool:
     return hint is Any or origin in (dict, list, tuple) or hint in (dict, list, tuple)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_SHAPES: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
 
 
-def _hints(cls: type[Entity]) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+def _shape(cls: type[Entity]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A record class's field names (etag aside) and those stored as JSON text, worked out
+    once per class: every row read or written needs them (a reconcile pass, for each link)."""
+    if cls not in _SHAPES:
+        hints = typing.get_type_hints(cls)
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name != "etag")
+        _SHAPES[cls] = names, frozenset(n for n in names if _json_typed(hints[n]))
+    return _SHAPES[cls]
 
 
 def to_table(entity: Entity) -> dict[str, Any]:
     """Entity → Table Storage dict (keys encoded, JSON fields serialised)."""
     cls = type(entity)
-    values = {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity) if f.name != "etag"}
+    names, json_fields = _shape(cls)
+    values = {name: getattr(entity, name) for name in names}
     row: dict[str, Any] = {
         "PartitionKey": record_key(cls, cls.PARTITION, values),
         "RowKey": record_key(cls, cls.ROW, values),
     }
-    hints = _hints(cls)
     for name, value in values.items():
         if name in cls.PARTITION or name in cls.ROW or value is None:
             continue
-        if _json_typed(hints[name]):
+        if name in json_fields:
             row[name] = json.dumps(value, separators=(",", ":"), sort_keys=True)
         elif isinstance(value, bool):
             row[name] = value
@@ -122,16 +126,16 @@ def from_table(cls: type[E], row: dict[str, Any], etag: str | None = None) -> E:
     values: dict[str, Any] = {}
     values.update(split_key(cls.PARTITION, row["PartitionKey"]))
     values.update(split_key(cls.ROW, row["RowKey"]))
-    hints = _hints(cls)
-    for f in dataclasses.fields(cls):
-        if f.name == "etag" or f.name in values or f.name not in row:
+    names, json_fields = _shape(cls)
+    for name in names:
+        if name in values or name not in row:
             continue
-        value = row[f.name]
+        value = row[name]
         if isinstance(value, EntityProperty):
             value = value.value
-        if _json_typed(hints[f.name]) and isinstance(value, str):
+        if name in json_fields and isinstance(value, str):
             value = json.loads(value)
         elif isinstance(value, datetime):
             value = datetime.fromtimestamp(value.timestamp(), tz=value.tzinfo)  # plain datetime, not the SDK subclass
-        values[f.name] = value
+        values[name] = value
     return cls(**values, etag=etag)

@@ -68,8 +68,12 @@ class SubscriptionsApi:
         }
 
     def _own_subscription(self, call: Call) -> Subscription:
-        self._purge_expired()
+        # Only the named one: an expired subscription is gone (404). Purging them all here
+        # made each renewal walk every subscription (~2.5 renewals/s at 20,000).
         sub = self.host.world.subscriptions.get(call.params["sub"])
+        if sub is not None and sub.expiration <= now():
+            del self.host.world.subscriptions[sub.id]
+            sub = None
         if sub is None or sub.tenant_id != call.tenant.id or sub.app_id != call.app_id:
             raise GraphError(
                 404,
