@@ -5,10 +5,11 @@ saying why), and the feed reports `room_released`.
 Each minute the timer sends one message per org with `roomCheckIn` on; the org's message
 reads the holds due (a range of rows of RoomHolds, plus its series), and for each booking
 takes it (RoomPresence none → `releasing`, conditional), finds the room's copy of the
-meeting, declines it, and commits `released` with the change in one transaction. A check-in
-takes the same record (none → `checked_in`), so the two never both happen; two instances
-never both decline (shared.core.room_release). Only meetings calsync organizes (an
-organizer target with its iCalUId) can be released: a room's calendar holds a copy then.
+meeting, renews the claim, declines it, and commits `released` with the change in one
+transaction. A check-in takes the same record (none → `checked_in`), so the two never both
+happen; two instances never both decline (shared.core.room_release). Only meetings calsync
+organizes (an organizer target with its iCalUId) can be released: a room's calendar holds a
+copy then.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ async def release_due(services: Services, org_id: str) -> int:
                 released += await _release(services, org, appt, booking, now)
             except GraphError as exc:  # this booking waits for the lease; the others go on
                 log.warning("releasing %s of %s failed: %s", booking.resource, booking.appointment, exc.code)
+            except ConcurrencyConflict:  # taken over after our lease, and committed there
+                log.info("release of %s of %s finished elsewhere", booking.resource, booking.appointment)
     return released
 
 
@@ -102,6 +105,10 @@ async def _release(services: Services, org: Org, appt: Appointment, booking: rul
     copy = await _room_copy(services, org, room.m365_user_id, organizer.ical_uid or "", booking)
     declined = False
     if copy is not None and (copy.get("responseStatus") or {}).get("response") != "declined":
+        # The read may have outlasted the lease (Graph's retries and their waits): renew the
+        # claim first, so a run that took the booking over meanwhile declines alone.
+        claim.at = services.clock.now()
+        claim = await store.update(claim)  # ConcurrencyConflict: taken over
         minutes = org.config.release_after_minutes
         comment = f"Released: nobody checked in within {minutes} minutes of the start."
         declined = await graph.decline_event(org.m365_tenant_id, room.m365_user_id, copy["id"], comment)

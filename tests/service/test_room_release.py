@@ -142,6 +142,31 @@ async def test_a_release_that_died_half_way_is_finished_once_after_its_lease(wor
     assert room_events(world, users) == [] and len(await released(world)) == 1
 
 
+async def test_a_release_overtaken_after_its_lease_declines_once_and_the_run_goes_on(world: World) -> None:
+    """A run whose Graph read outlasts the lease (retries and their waits) is taken over; the
+    slow run must not decline as well, and its lost commit must not end its other bookings."""
+    users = await setup(world)
+    await book(world, users)
+    await book(world, users, "a2")
+    world.clock.advance(minutes=16)
+    real, overtaken = world.graph.meeting_copy, []
+
+    async def slow_read(*args: Any) -> Any:
+        found = await real(*args)
+        if not overtaken:  # the first booking's read: the lease runs out, another run takes it
+            overtaken.append(True)
+            world.clock.advance(minutes=6)
+            world.graph.meeting_copy = real  # type: ignore[method-assign]
+            assert await room_release.release_due(world.svc, "o1") >= 1
+            world.graph.meeting_copy = slow_read  # type: ignore[method-assign]
+        return found
+
+    world.graph.meeting_copy = slow_read  # type: ignore[method-assign]
+    await room_release.release_due(world.svc, "o1")
+    assert world.graph.count("decline_event") == 2  # one per booking, none twice
+    assert sorted(c.appointment for c in await released(world)) == ["a1", "a2"]
+
+
 async def test_check_in_asks_for_what_it_needs(world: World) -> None:
     users = await setup(world)
     await book(world, users)
