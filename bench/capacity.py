@@ -727,7 +727,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-renewal",
         action="store_true",
-        help="leave out the renewal phase (the local stack renews 20,000 subscriptions at ~2.5/s)",
+        help="leave out the renewal phase (Azurite serves a queue of 20,000 messages at ~3/s: bench.azurite_scaling)",
     )
     parser.add_argument("--json", type=Path, default=ROOT / ".run" / "capacity.json", help="raw counts")
     args = parser.parse_args()
