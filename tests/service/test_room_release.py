@@ -39,9 +39,11 @@ async def setup(world: World, **settings: Any) -> dict[str, str]:
     return users
 
 
-async def book(world: World, users: dict[str, str], appointment: str = "a1") -> dict[str, Any]:
+async def book(
+    world: World, users: dict[str, str], appointment: str = "a1", end: str = "2026-12-01T10:00:00Z"
+) -> dict[str, Any]:
     """A meeting ada organizes in Fuji; the room's copy arrives (the fakes do not make it)."""
-    body = {"title": "Review", "start": START, "end": "2026-12-01T10:00:00Z", "organizer": "ada", "resources": ["fuji"]}
+    body = {"title": "Review", "start": START, "end": end, "organizer": "ada", "resources": ["fuji"]}
     view = await appointments.put(world.svc, "o1", appointment, body)
     [organizer] = [t for t in view["targets"] if t["role"] == "organizer"]
     meeting = world.graph.events(TENANT, users["ada@contoso.test"])[-1]
@@ -147,22 +149,22 @@ async def test_a_release_overtaken_after_its_lease_declines_once_and_the_run_goe
     slow run must not decline as well, and its lost commit must not end its other bookings."""
     users = await setup(world)
     await book(world, users)
-    await book(world, users, "a2")
-    world.clock.advance(minutes=16)
+    await book(world, users, "a2", end="2026-12-01T09:20:00Z")  # over before the other run starts
+    world.clock.advance(minutes=16)  # 09:16: both are due for this run
     real, overtaken = world.graph.meeting_copy, []
 
     async def slow_read(*args: Any) -> Any:
         found = await real(*args)
-        if not overtaken:  # the first booking's read: the lease runs out, another run takes it
+        if not overtaken:  # a1's read: the lease runs out, a run at 09:22 takes a1 over
             overtaken.append(True)
             world.clock.advance(minutes=6)
             world.graph.meeting_copy = real  # type: ignore[method-assign]
-            assert await room_release.release_due(world.svc, "o1") >= 1
+            assert await room_release.release_due(world.svc, "o1") == 1  # a1 (a2 has ended for it)
             world.graph.meeting_copy = slow_read  # type: ignore[method-assign]
         return found
 
     world.graph.meeting_copy = slow_read  # type: ignore[method-assign]
-    await room_release.release_due(world.svc, "o1")
+    assert await room_release.release_due(world.svc, "o1") == 1  # a2: this run went on after losing a1
     assert world.graph.count("decline_event") == 2  # one per booking, none twice
     assert sorted(c.appointment for c in await released(world)) == ["a1", "a2"]
 
