@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import random
 import re
 import shutil
@@ -50,11 +49,14 @@ from azure.storage.queue import QueueClient
 
 from bench.capacity import OUTLOOK_APP
 from bench.reconcile import wait_quiet
+from bench.soak_world import zulu
 from bench.stack import ClusterStack, Instance, cluster
+from shared.adapters.message_wire import encode
+from shared.adapters.messages import RoomRelease
+from shared.core.room_release import LEASE  # a stalled release is taken over after it
 
 ORG = "bench"
 DOMAIN = "bench.test"
-LEASE = timedelta(minutes=5)  # shared.core.room_release.LEASE: a stalled release is taken over after it
 # The grace periods end in clusters, every 2 s over SPREAD_S seconds: runs meet several
 # bookings falling due at once, and a kill finds an instance in the middle of a cluster.
 SPREAD_S = 8
@@ -91,10 +93,6 @@ class Run:
     lease_wait_s: float = 0.0
     wave_s: float = 0.0
     t0: float = 0.0  # time.monotonic() when the first grace period ended
-
-
-def zulu(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- the world ----------------------------------------------------------------------------------
@@ -186,7 +184,7 @@ def check_in(s: ClusterStack, b: Booking) -> None:
 
 def release_runs(queue: QueueClient, count: int) -> None:
     """What the minute timer sends for the org, `count` times at once."""
-    text = base64.b64encode(json.dumps({"org": ORG}).encode()).decode()
+    text = base64.b64encode(encode(RoomRelease(ORG)).encode()).decode()  # the host's messageEncoding
     for _ in range(count):
         queue.send_message(text)
 
@@ -228,7 +226,7 @@ def wave(s: ClusterStack, bookings: list[Booking], boundary: datetime, rng: rand
     started = time.perf_counter()
     run.t0 = time.monotonic() + 2
     killer.start()
-    with QueueClient.from_connection_string(s.storage, "room-release") as queue, ThreadPoolExecutor(16) as pool:
+    with QueueClient.from_connection_string(s.storage, RoomRelease.QUEUE) as queue, ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(at_its_moment, b) for b in racing]
         end = boundary + timedelta(seconds=SPREAD_S + 4)
         while datetime.now(UTC) < end:
@@ -283,7 +281,7 @@ def settle(s: ClusterStack, bookings: list[Booking], run: Run, cap_s: float) -> 
     over once its lease is over)."""
     deadline = time.monotonic() + cap_s
     waiting_since: float | None = None
-    with QueueClient.from_connection_string(s.storage, "room-release") as queue:
+    with QueueClient.from_connection_string(s.storage, RoomRelease.QUEUE) as queue:
         while time.monotonic() < deadline:
             done = releases(s)
             left = [b for b in bookings if not accepted(b) and (b.appointment, b.resource) not in done]
@@ -308,11 +306,11 @@ def settle(s: ClusterStack, bookings: list[Booking], run: Run, cap_s: float) -> 
 
 def drain(s: ClusterStack, run: Run) -> None:
     """One more burst of runs, then every run done: a release twice would show after this."""
-    with QueueClient.from_connection_string(s.storage, "room-release") as queue:
+    with QueueClient.from_connection_string(s.storage, RoomRelease.QUEUE) as queue:
         release_runs(queue, 4)
     run.runs_sent += 4
     deadline = time.monotonic() + 60
-    while s.queue_depth("room-release") and time.monotonic() < deadline:
+    while s.queue_depth(RoomRelease.QUEUE) and time.monotonic() < deadline:
         time.sleep(0.2)
 
 

@@ -76,8 +76,8 @@ async def release_due(services: Services, org_id: str) -> int:
                 released += await _release(services, org, appt, booking, now)
             except GraphError as exc:  # this booking waits for the lease; the others go on
                 log.warning("releasing %s of %s failed: %s", booking.resource, booking.appointment, exc.code)
-            except ConcurrencyConflict:  # taken over after our lease, and committed there
-                log.info("release of %s of %s finished elsewhere", booking.resource, booking.appointment)
+            except ConcurrencyConflict:  # another run took it over after our lease: it finishes it
+                log.info("release of %s of %s taken over by another run", booking.resource, booking.appointment)
     return released
 
 
